@@ -1,0 +1,350 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+const (
+	defaultLimit = 10
+	maxLimit     = 100
+)
+
+// searchQuery is a parsed search request.
+type searchQuery struct {
+	image     []byte // uploaded or base64 photo
+	imageURL  string
+	productID int64
+	text      string
+	filter    vectorindex.Filter
+	limit     int
+}
+
+// searchFields are the request's parameters, as text, from a form or JSON.
+var searchFields = map[string]bool{
+	"image_url": true, "image_base64": true, "product_id": true, "text": true,
+	"shop_id": true, "limit": true, "available": true, "price_min": true, "price_max": true,
+}
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	q, err := s.parseSearch(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	vec, err := s.queryVector(r, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	results, err := s.search(r, vec, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"results": results,
+		"took_ms": float64(time.Since(start).Microseconds()) / 1000,
+		"model":   s.embedder.Model(),
+	})
+}
+
+func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (*searchQuery, error) {
+	fields := map[string]string{}
+	var upload []byte
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	limit := s.cfg.MaxUploadBytes + 1<<20 // room for the form around the photo
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	switch ct {
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(limit); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, &Error{Status: http.StatusRequestEntityTooLarge, Err: err,
+					Msg: "upload is larger than the limit of " + humanBytes(s.cfg.MaxUploadBytes)}
+			}
+			return nil, errorf(http.StatusBadRequest, "could not read the multipart form: %v", err)
+		}
+		defer r.MultipartForm.RemoveAll()
+		for k, vs := range r.MultipartForm.Value {
+			if !searchFields[k] {
+				return nil, errorf(http.StatusBadRequest, "unknown form field %q; expected image, %s", k, fieldList())
+			}
+			fields[k] = vs[0]
+		}
+		for k, fhs := range r.MultipartForm.File {
+			if k != "image" {
+				return nil, errorf(http.StatusBadRequest, "unknown file field %q; send the photo as the field \"image\"", k)
+			}
+			if fhs[0].Size > s.cfg.MaxUploadBytes {
+				return nil, errorf(http.StatusRequestEntityTooLarge, "photo is %s, over the limit of %s", humanBytes(fhs[0].Size), humanBytes(s.cfg.MaxUploadBytes))
+			}
+			f, err := fhs[0].Open()
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "could not read the uploaded photo: %v", err)
+			}
+			upload, err = io.ReadAll(f)
+			f.Close()
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "could not read the uploaded photo: %v", err)
+			}
+			if len(upload) == 0 {
+				return nil, errorf(http.StatusUnprocessableEntity, "the uploaded photo is empty")
+			}
+		}
+	case "application/json", "":
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, &Error{Status: http.StatusRequestEntityTooLarge, Err: err,
+					Msg: "request is larger than the limit of " + humanBytes(limit)}
+			}
+			return nil, errorf(http.StatusBadRequest, "could not read the request body: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil || dec.More() {
+			return nil, &Error{Status: http.StatusBadRequest, Err: catalog.ErrMalformed,
+				Msg: "request body must be a JSON object, e.g. {\"image_url\":\"https://…\"} (or send a multipart form with the photo in \"image\")"}
+		}
+		for k, v := range m {
+			if !searchFields[k] {
+				return nil, errorf(http.StatusBadRequest, "unknown field %q; expected %s", k, fieldList())
+			}
+			switch v := v.(type) {
+			case nil:
+			case string:
+				fields[k] = v
+			case json.Number:
+				fields[k] = v.String()
+			case bool:
+				fields[k] = strconv.FormatBool(v)
+			default:
+				return nil, errorf(http.StatusBadRequest, "field %q must be a string or a number", k)
+			}
+		}
+	default:
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: send multipart/form-data with the photo in \"image\", or application/json", ct)
+	}
+	return s.buildQuery(fields, upload)
+}
+
+func fieldList() string {
+	names := make([]string, 0, len(searchFields))
+	for k := range searchFields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, error) {
+	q := &searchQuery{image: upload, limit: defaultLimit, imageURL: strings.TrimSpace(f["image_url"]), text: strings.TrimSpace(f["text"])}
+	yes := true
+	q.filter.Available = &yes
+	q.filter.ShopID = s.cfg.DefaultShopID
+	if v := f["image_base64"]; v != "" {
+		if upload != nil {
+			return nil, errorf(http.StatusBadRequest, "give either an uploaded image or image_base64, not both")
+		}
+		if i := strings.Index(v, ";base64,"); strings.HasPrefix(v, "data:") && i > 0 {
+			v = v[i+len(";base64,"):]
+		}
+		if int64(base64.StdEncoding.DecodedLen(len(v))) > s.cfg.MaxUploadBytes+3 {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "image_base64 decodes to more than the limit of %s", humanBytes(s.cfg.MaxUploadBytes))
+		}
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "image_base64 is not valid base64: %v", err)
+		}
+		if int64(len(b)) > s.cfg.MaxUploadBytes {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "image_base64 decodes to %s, over the limit of %s", humanBytes(int64(len(b))), humanBytes(s.cfg.MaxUploadBytes))
+		}
+		q.image = b
+	}
+	if v := f["product_id"]; v != "" {
+		id, err := catalog.ParseID(v)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "product_id: %v", err)
+		}
+		q.productID = id
+	}
+	sources := 0
+	for _, set := range []bool{q.image != nil, q.imageURL != "", q.productID != 0, q.text != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return nil, errorf(http.StatusBadRequest, "give exactly one query: an uploaded photo in \"image\", image_url, image_base64, product_id or text (got %d)", sources)
+	}
+	if v := f["shop_id"]; v != "" {
+		id, err := catalog.ParseID(v)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "shop_id: %v", err)
+		}
+		q.filter.ShopID = id
+	}
+	if v := f["limit"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, errorf(http.StatusBadRequest, "limit must be a positive integer, got %q", v)
+		}
+		q.limit = min(n, maxLimit)
+	}
+	switch v := strings.ToLower(f["available"]); v {
+	case "", "true", "1", "y":
+	case "false", "0", "n":
+		no := false
+		q.filter.Available = &no
+	case "any", "all":
+		q.filter.Available = nil
+	default:
+		return nil, errorf(http.StatusBadRequest, "available must be true, false or any, got %q", v)
+	}
+	for _, name := range []string{"price_min", "price_max"} {
+		v := f[name]
+		if v == "" {
+			continue
+		}
+		p, err := catalog.ParsePrice(v)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "%s: %v", name, err)
+		}
+		minor := p.Minor
+		if name == "price_min" {
+			q.filter.PriceMin = &minor
+		} else {
+			q.filter.PriceMax = &minor
+		}
+	}
+	if q.filter.PriceMin != nil && q.filter.PriceMax != nil && *q.filter.PriceMin > *q.filter.PriceMax {
+		return nil, errorf(http.StatusBadRequest, "price_min is above price_max")
+	}
+	return q, nil
+}
+
+// queryVector turns the query into a vector of the current model.
+func (s *Server) queryVector(r *http.Request, q *searchQuery) ([]float32, error) {
+	ctx := r.Context()
+	switch {
+	case q.text != "":
+		te, ok := s.embedder.(embed.TextEmbedder)
+		if !ok {
+			return nil, errorf(http.StatusUnprocessableEntity, "text search needs a CLIP model; the built-in descriptor (%s) only compares photos", s.embedder.Model())
+		}
+		return te.EmbedText(ctx, q.text)
+	case q.productID != 0:
+		k := catalog.Key{ShopID: q.filter.ShopID, ProductID: q.productID}
+		p, err := s.store.Get(ctx, k)
+		if err != nil {
+			if statusOf(err) == http.StatusNotFound {
+				return nil, errorf(http.StatusNotFound, "product %d not found in shop %d", k.ProductID, k.ShopID)
+			}
+			return nil, err
+		}
+		if !p.Searchable() || p.Model != s.embedder.Model() {
+			return nil, errorf(http.StatusConflict, "product %d has no vector to search with (index state %s)", k.ProductID, p.IndexState)
+		}
+		vec, ok, err := s.store.Embedding(ctx, p.ImageSHA256, p.Model)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errorf(http.StatusConflict, "product %d has no vector to search with", k.ProductID)
+		}
+		vk := vectorindex.Key(k)
+		q.filter.Exclude = &vk
+		return vec, nil
+	}
+	data := q.image
+	if q.imageURL != "" {
+		res, err := s.fetcher.Fetch(ctx, q.imageURL)
+		if err != nil {
+			return nil, fmt.Errorf("fetch image_url: %w", err)
+		}
+		data = res.Body
+	}
+	img, _, err := imagedecode.Decode(data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels})
+	if err != nil {
+		return nil, err
+	}
+	return s.embedder.EmbedImage(ctx, img)
+}
+
+type resultJSON struct {
+	ProductID   int64    `json:"product_id"`
+	ShopID      int64    `json:"shop_id"`
+	Score       float32  `json:"score"`
+	Title       string   `json:"title"`
+	Price       *float64 `json:"price"`
+	Currency    *string  `json:"currency"`
+	HeightCM    *float64 `json:"height_cm"`
+	ImageURL    string   `json:"image_url"`
+	IsAvailable bool     `json:"is_available"`
+}
+
+// search asks the index, then checks each hit against the stored product so
+// a result never shows a deleted product or stale filters.
+func (s *Server) search(r *http.Request, vec []float32, q *searchQuery) ([]resultJSON, error) {
+	hits, err := s.index.Search(vec, q.limit+8, q.filter)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]catalog.Key, len(hits))
+	for i, h := range hits {
+		keys[i] = catalog.Key(h.Key)
+	}
+	products, err := s.store.GetMany(r.Context(), keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]resultJSON, 0, q.limit)
+	for _, h := range hits {
+		p, ok := products[catalog.Key(h.Key)]
+		if !ok || !p.Searchable() || !stillMatches(&p, &q.filter) {
+			continue
+		}
+		j := toJSON(&p)
+		out = append(out, resultJSON{ProductID: p.ProductID, ShopID: p.ShopID, Score: h.Score, Title: p.Title,
+			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, IsAvailable: p.Available})
+		if len(out) == q.limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func stillMatches(p *catalog.Product, f *vectorindex.Filter) bool {
+	if f.Available != nil && p.Available != *f.Available {
+		return false
+	}
+	if (f.PriceMin != nil || f.PriceMax != nil) && p.Price == nil {
+		return false
+	}
+	if f.PriceMin != nil && p.Price.Minor < *f.PriceMin {
+		return false
+	}
+	if f.PriceMax != nil && p.Price.Minor > *f.PriceMax {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,261 @@
+// Package api is lookalike's HTTP interface: the CMS webhook, product reads,
+// visual search, and the admin and health endpoints. Handlers parse and
+// check requests, call the store, index, embedder and reindex worker through
+// the small interfaces below, and answer JSON.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/reindex"
+	"github.com/lookalike/lookalike/sqlite"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+// Store is the catalogue as the handlers see it.
+type Store interface {
+	ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, now time.Time) (sqlite.ApplyResult, error)
+	Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
+	GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error)
+	List(ctx context.Context, o sqlite.ListOptions) ([]catalog.Product, bool, error)
+	Stats(ctx context.Context, model string) (sqlite.Stats, error)
+	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
+	Ping(ctx context.Context) error
+}
+
+// Index finds nearest vectors.
+type Index interface {
+	Search(q []float32, k int, f vectorindex.Filter) ([]vectorindex.Hit, error)
+	Len() int
+}
+
+// Fetcher downloads images named by URL in search requests.
+type Fetcher interface {
+	Fetch(ctx context.Context, rawURL string) (*fetch.Result, error)
+}
+
+// Reindexer reindexes one product synchronously.
+type Reindexer interface {
+	ReindexNow(ctx context.Context, k catalog.Key) (reindex.Outcome, error)
+}
+
+// Config holds what the handlers need to know.
+type Config struct {
+	WebhookSecrets []string // any one of them authenticates a webhook
+	AdminToken     string
+	DefaultShopID  int64
+	MaxWebhookBody int64 // default 1 MiB
+	MaxUploadBytes int64 // default 20 MiB
+	MaxPixels      int64 // default 50 MP
+}
+
+// Server serves the API.
+type Server struct {
+	cfg      Config
+	store    Store
+	index    Index
+	embedder embed.Embedder
+	fetcher  Fetcher
+	worker   Reindexer
+	log      *slog.Logger
+	ready    func() bool
+	mux      *http.ServeMux
+}
+
+// New builds the handler tree. ready reports whether the index has loaded.
+func New(cfg Config, store Store, index Index, e embed.Embedder, f Fetcher, w Reindexer, log *slog.Logger, ready func() bool) *Server {
+	if cfg.MaxWebhookBody <= 0 {
+		cfg.MaxWebhookBody = 1 << 20
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 20 << 20
+	}
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = 50_000_000
+	}
+	if cfg.DefaultShopID <= 0 {
+		cfg.DefaultShopID = 1
+	}
+	s := &Server{cfg: cfg, store: store, index: index, embedder: e, fetcher: f, worker: w,
+		log: log.With("subsystem", "api"), ready: ready, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /api/v1/webhooks/product-sync", s.handleWebhook)
+	s.mux.HandleFunc("GET /api/v1/products/{id}", s.handleGetProduct)
+	s.mux.HandleFunc("GET /api/v1/products", s.handleListProducts)
+	s.mux.HandleFunc("POST /api/v1/search", s.handleSearch)
+	s.mux.Handle("POST /reindex-one", s.admin(s.handleReindexOne))
+	s.mux.Handle("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
+	s.mux.HandleFunc("GET /stats", s.handleStats)
+	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP adds a request id, panic recovery and an access log line.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic in handler", "request_id", id, "panic", v)
+			if !rec.wrote {
+				writeJSON(rec, http.StatusInternalServerError, errBody("internal error"))
+			}
+		}
+		level := slog.LevelInfo
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+	}()
+	s.mux.ServeHTTP(rec, r.WithContext(ctx))
+}
+
+type requestIDKey struct{}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func errBody(msg string) map[string]string {
+	return map[string]string{"status": "error", "error": msg}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// fail answers err with the status from the error table and logs it.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := err.Error()
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		msg = "request body is larger than the limit of " + humanBytes(mbe.Limit)
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "err", err)
+		if status == http.StatusInternalServerError {
+			msg = "internal error; see the server log for request " + w.Header().Get("X-Request-Id")
+		}
+	} else {
+		s.log.Warn("request refused", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "reason", msg)
+	}
+	writeJSON(w, status, errBody(msg))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// admin guards a handler with the bearer token.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AdminToken == "" {
+			s.failAdmin(w, r, http.StatusForbidden, "admin endpoints are disabled: start the server with LOOKALIKE_ADMIN_TOKEN (or --admin-token) set, then send it as 'Authorization: Bearer <token>'")
+			return
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
+			s.failAdmin(w, r, http.StatusUnauthorized, "missing or wrong admin token: send 'Authorization: Bearer <LOOKALIKE_ADMIN_TOKEN>'")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// failAdmin answers in the seed's {"success":false,"error":...} shape that
+// the reindex endpoint uses.
+func (s *Server) failAdmin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.log.Warn("admin request refused", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "reason", msg)
+	writeJSON(w, status, map[string]any{"success": false, "error": msg})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.fail(w, r, &Error{Status: http.StatusServiceUnavailable, Msg: "database not reachable: " + err.Error(), Err: err})
+		return
+	}
+	if s.ready != nil && !s.ready() {
+		s.fail(w, r, errorf(http.StatusServiceUnavailable, "vector index is still loading"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	model := s.embedder.Model()
+	st, err := s.store.Stats(r.Context(), model)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"vectors":    st.Vectors,
+		"dimensions": s.embedder.Dim(),
+		"model":      model,
+		"products":   map[string]int64{"active": st.ActiveProducts, "deleted": st.Deleted},
+		"queue":      map[string]int64{"pending": st.Pending, "running": st.Running, "failed": st.Failed},
+	})
+}

@@ -1,0 +1,271 @@
+// Package app wires lookalike together: it opens the store, loads the
+// vector index, starts the reindex workers and the HTTP server, and stops
+// them in order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lookalike/lookalike/api"
+	"github.com/lookalike/lookalike/blob"
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/reindex"
+	"github.com/lookalike/lookalike/sqlite"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+// Config is everything `lookalike serve` can be told. The zero value plus
+// Defaults() is a working single-machine setup.
+type Config struct {
+	Addr              string   // listen address
+	DataDir           string   // database, images
+	WebhookSecrets    []string // X-Webhook-Secret values accepted; none disables webhooks
+	AdminToken        string   // bearer token for admin endpoints; empty disables them
+	DefaultShopID     int64    // shop for webhooks and searches without shop_id
+	ImageBaseURL      string   // base for relative image paths
+	FetchAllowPrivate bool     // allow image URLs on loopback/private networks
+	Workers           int      // concurrent reindex jobs
+	MaxAttempts       int      // attempts before a transient failure is final
+	RetryBaseDelay    time.Duration
+	FetchTimeout      time.Duration
+	ShutdownTimeout   time.Duration // how long Stop waits for requests and jobs
+	MaxImageBytes     int64
+	MaxImagePixels    int64
+}
+
+// Defaults fills unset fields with the documented defaults.
+func (c *Config) Defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./lookalike-data"
+	}
+	if c.DefaultShopID == 0 {
+		c.DefaultShopID = 1
+	}
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 8
+	}
+	if c.RetryBaseDelay == 0 {
+		c.RetryBaseDelay = 2 * time.Second
+	}
+	if c.FetchTimeout == 0 {
+		c.FetchTimeout = 30 * time.Second
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 20 * time.Second
+	}
+	if c.MaxImageBytes == 0 {
+		c.MaxImageBytes = 20 << 20
+	}
+	if c.MaxImagePixels == 0 {
+		c.MaxImagePixels = 50_000_000
+	}
+}
+
+// Validate reports the first setting that cannot work, in words that name
+// the environment variable.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("LOOKALIKE_ADDR %q is not host:port: %w", c.Addr, err)
+	}
+	if c.DefaultShopID <= 0 {
+		return fmt.Errorf("LOOKALIKE_DEFAULT_SHOP_ID must be a positive integer, got %d", c.DefaultShopID)
+	}
+	if c.ImageBaseURL != "" {
+		u, err := url.Parse(c.ImageBaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("LOOKALIKE_IMAGE_BASE_URL %q must be an absolute http(s) URL such as https://cvety.kz", c.ImageBaseURL)
+		}
+	}
+	for _, s := range c.WebhookSecrets {
+		if len(s) < 8 {
+			return errors.New("WEBHOOK_SECRET: each secret must be at least 8 characters")
+		}
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		return fmt.Errorf("LOOKALIKE_WORKERS must be between 1 and 64, got %d", c.Workers)
+	}
+	if c.MaxAttempts < 1 {
+		return fmt.Errorf("LOOKALIKE_MAX_ATTEMPTS must be at least 1, got %d", c.MaxAttempts)
+	}
+	if c.MaxImageBytes < 1<<10 || c.MaxImagePixels < 1<<10 {
+		return errors.New("image limits are too small")
+	}
+	return nil
+}
+
+// App is a running lookalike service.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlite.Store
+	index    *vectorindex.Flat
+	embedder embed.Embedder
+	worker   *reindex.Worker
+	api      *api.Server
+	http     *http.Server
+	ln       net.Listener
+	ready    atomic.Bool
+	served   chan error
+}
+
+// New opens the data directory and builds the service; Start runs it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	a := &App{cfg: cfg, log: log}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "lookalike.db"))
+	if err != nil {
+		return nil, err
+	}
+	a.store = store
+	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.embedder = builtin.New()
+	a.index = vectorindex.NewFlat(a.embedder.Dim())
+	store.SetChangeHook(a.applyToIndex)
+
+	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
+	a.worker = reindex.New(reindex.Config{Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay,
+		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels}, store, fetcher, a.embedder, blobs, log)
+	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
+		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels}, store, a.index, a.embedder, fetcher, a.worker, log, a.ready.Load)
+	return a, nil
+}
+
+// applyToIndex keeps the in-memory index equal to the store's searchable
+// products; the store calls it after each commit, in commit order.
+func (a *App) applyToIndex(p catalog.Product, vec []float32) {
+	k := vectorindex.Key(p.Key)
+	if !p.Searchable() || p.Model != a.embedder.Model() {
+		a.index.Delete(k)
+		return
+	}
+	m := metaOf(&p)
+	if vec != nil {
+		if err := a.index.Upsert(k, vec, m); err != nil {
+			a.log.Error("index upsert", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
+		}
+		return
+	}
+	if !a.index.SetMeta(k, m) {
+		// Restored or otherwise missing from memory: load its stored vector.
+		v, ok, err := a.store.Embedding(context.Background(), p.ImageSHA256, p.Model)
+		if err != nil || !ok {
+			a.log.Error("index: stored vector missing", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
+			return
+		}
+		a.index.Upsert(k, v, m)
+	}
+}
+
+func metaOf(p *catalog.Product) vectorindex.Meta {
+	m := vectorindex.Meta{Available: p.Available}
+	if p.Price != nil {
+		m.HasPrice, m.PriceMinor = true, p.Price.Minor
+	}
+	return m
+}
+
+// Start loads the index, starts the workers and begins serving.
+func (a *App) Start(ctx context.Context) error {
+	t0 := time.Now()
+	err := a.store.LoadIndex(ctx, a.embedder.Model(), func(p catalog.Product, vec []float32) error {
+		return a.index.Upsert(vectorindex.Key(p.Key), vec, metaOf(&p))
+	})
+	if err != nil {
+		return err
+	}
+	a.ready.Store(true)
+	a.log.Info("index loaded", "subsystem", "index", "vectors", a.index.Len(), "model", a.embedder.Model(), "ms", time.Since(t0).Milliseconds())
+
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	a.ln = ln
+	a.http = &http.Server{
+		Handler:           a.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.With("subsystem", "http").Handler(), slog.LevelWarn),
+	}
+	a.worker.Start(ctx)
+	a.served = make(chan error, 1)
+	go func() { a.served <- a.http.Serve(ln) }()
+	a.log.Info("listening", "subsystem", "http", "addr", ln.Addr().String(), "data_dir", a.cfg.DataDir,
+		"webhooks", len(a.cfg.WebhookSecrets) > 0, "admin", a.cfg.AdminToken != "")
+	return nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// URL is the server's base URL.
+func (a *App) URL() string { return "http://" + a.Addr() }
+
+// Done is closed (with the server's error) if the server stops by itself.
+func (a *App) Done() <-chan error { return a.served }
+
+// Stop stops accepting requests, lets in-flight requests and jobs finish up
+// to the shutdown timeout, and closes the database. Unfinished jobs stay
+// queued.
+func (a *App) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if a.http != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if err := a.worker.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.store.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	a.log.Info("stopped", "subsystem", "app")
+	return errors.Join(errs...)
+}
+
+// SplitSecrets parses a comma-separated secret list.
+func SplitSecrets(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

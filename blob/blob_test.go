@@ -1,0 +1,34 @@
+package blob
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"testing"
+)
+
+func TestPutGet(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, err := d.Put([]byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha != "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" {
+		t.Fatalf("sha = %s", sha)
+	}
+	if again, _ := d.Put([]byte("hello")); again != sha {
+		t.Fatalf("second put gave %s", again)
+	}
+	b, err := d.Get(sha)
+	if err != nil || !bytes.Equal(b, []byte("hello")) {
+		t.Fatalf("Get = %q, %v", b, err)
+	}
+	for _, bad := range []string{"", "../../etc/passwd", sha[:63] + "g", Sum([]byte("other"))} {
+		if _, err := d.Get(bad); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Get(%q) err = %v, want not exist", bad, err)
+		}
+	}
+}

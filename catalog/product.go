@@ -1,0 +1,84 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// IndexState says where a product stands in the visual index.
+type IndexState string
+
+const (
+	// StatePending: a reindex job is queued or running; the product has no current vector.
+	StatePending IndexState = "pending"
+	// StateIndexed: the product's current image has a vector in the index.
+	StateIndexed IndexState = "indexed"
+	// StateFailed: the last reindex failed permanently; IndexError says why.
+	StateFailed IndexState = "failed"
+	// StateNoImage: the product has no image and cannot be found by photo.
+	StateNoImage IndexState = "no_image"
+)
+
+// Key identifies a product: ids are only unique within a shop.
+type Key struct {
+	ShopID    int64
+	ProductID int64
+}
+
+// Product is the stored state of one product of one shop.
+type Product struct {
+	Key
+	Title     string
+	Price     *Price // nil when the CMS never sent one
+	PriceRaw  string
+	HeightCM  *float64
+	HeightRaw string
+	Available bool
+	ImageURL  string
+	Extra     map[string]json.RawMessage
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+
+	IndexState  IndexState
+	IndexError  string
+	IndexedAt   *time.Time
+	ImageSHA256 string // of the image the current vector was made from
+	Model       string // model of the current vector
+	Generation  int64  // bumped whenever the product needs a new vector
+}
+
+// Searchable reports whether the product belongs in the vector index.
+func (p *Product) Searchable() bool {
+	return p.DeletedAt == nil && p.IndexState == StateIndexed
+}
+
+// Action is what a webhook did to the stored product.
+type Action string
+
+const (
+	ActionCreated Action = "created"
+	ActionUpdated Action = "updated"
+	ActionDeleted Action = "deleted"
+)
+
+// Job is one claimed reindex job: compute the vector of the product's image
+// as of Generation.
+type Job struct {
+	ID         int64
+	Key        Key
+	Generation int64
+	Attempt    int // 1 on the first run
+	ImageURL   string
+}
+
+// Errors stores return, whatever their engine.
+var (
+	// ErrNotFound: no such product (or, where it says so, no live one).
+	ErrNotFound = errors.New("product not found")
+	// ErrStale: the product changed (new image, deleted) while its job ran;
+	// the job's result was discarded and the newer job does the work.
+	ErrStale = errors.New("product changed while the job ran; result discarded")
+)

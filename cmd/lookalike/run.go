@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/lookalike/lookalike/app"
+)
+
+// Main is the whole program behind main(); tests run it in-process.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// Started, if set, is called once `serve` is listening.
+	Started func(*app.App)
+}
+
+// NewMain returns a Main wired to the process's streams and environment.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// errHelp means help was printed as asked (exit status 0).
+var errHelp = errors.New("help requested")
+
+const usage = `lookalike keeps a shop's product catalogue in sync with its CMS and finds
+products by photo.
+
+Usage:
+  lookalike serve [flags]          run the HTTP API and the reindex workers
+  lookalike bench quality DIR      measure search quality of the built-in descriptor
+  lookalike version                print the version
+  lookalike help                   this text
+
+Run 'lookalike COMMAND -h' for a command's flags. Every flag can also be set
+by an environment variable (LOOKALIKE_ADDR for --addr, and so on).
+
+Exit status: 0 success, 1 failure, 2 bad command line.
+`
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// Run dispatches to a subcommand.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return &usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return m.runServe(ctx, args[1:])
+	case "bench":
+		return m.runBench(ctx, args[1:])
+	case "version", "--version":
+		fmt.Fprintln(m.Stdout, "lookalike", Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return &usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+func (m *Main) runBench(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return &usageError{"bench needs a subcommand: quality"}
+	}
+	switch args[0] {
+	case "quality":
+		return runBenchQuality(ctx, args[1:], m.Stdout, m.Stderr)
+	}
+	return &usageError{fmt.Sprintf("unknown bench %q (have: quality)", args[0])}
+}
+
+// parseFlags parses a subcommand's flags, turning flag errors into usage
+// errors and -h into errHelp.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	return nil
+}
+
+// newLogger builds the process logger from LOOKALIKE_LOG_FORMAT (text|json)
+// and LOOKALIKE_LOG_LEVEL (debug|info|warn|error).
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if level != "" {
+		if err := lv.UnmarshalText([]byte(level)); err != nil {
+			return nil, &usageError{fmt.Sprintf("log level %q: use debug, info, warn or error", level)}
+		}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, &usageError{fmt.Sprintf("log format %q: use text or json", format)}
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lookalike/lookalike/app"
+)
+
+// envFlags registers flags whose defaults come from environment variables:
+// the flag wins over the variable, the variable over the built-in default.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	errs   []string
+}
+
+func (e *envFlags) env(name string) (string, bool) {
+	v := strings.TrimSpace(e.getenv(name))
+	return v, v != ""
+}
+
+func (e *envFlags) str(p *string, flagName, envName, def, usage string) {
+	if v, ok := e.env(envName); ok {
+		def = v
+	}
+	e.fs.StringVar(p, flagName, def, usage+" ("+envName+")")
+}
+
+func (e *envFlags) boolean(p *bool, flagName, envName string, def bool, usage string) {
+	if v, ok := e.env(envName); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q is not true or false", envName, v))
+		}
+		def = b
+	}
+	e.fs.BoolVar(p, flagName, def, usage+" ("+envName+")")
+}
+
+func (e *envFlags) integer(p *int64, flagName, envName string, def int64, usage string) {
+	if v, ok := e.env(envName); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q is not an integer", envName, v))
+		}
+		def = n
+	}
+	e.fs.Int64Var(p, flagName, def, usage+" ("+envName+")")
+}
+
+func (e *envFlags) duration(p *time.Duration, flagName, envName string, def time.Duration, usage string) {
+	if v, ok := e.env(envName); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a duration like 30s or 2m", envName, v))
+		}
+		def = d
+	}
+	e.fs.DurationVar(p, flagName, def, usage+" ("+envName+")")
+}
+
+const serveUsage = `Usage: lookalike serve [flags]
+
+Runs the HTTP API and the background reindex workers in one process, on an
+embedded SQLite database and an in-process vector index under --data-dir.
+
+Example:
+  WEBHOOK_SECRET=change-me-please LOOKALIKE_ADMIN_TOKEN=admin-token lookalike serve --addr 0.0.0.0:8080
+
+Flags (each also read from the environment variable in brackets):
+`
+
+func (m *Main) runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(m.Stderr, serveUsage); fs.PrintDefaults() }
+	ef := &envFlags{fs: fs, getenv: m.Getenv}
+
+	var cfg app.Config
+	var secrets, logFormat, logLevel string
+	var shop, workers, attempts, maxBytes, maxPixels int64
+	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
+	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
+	ef.str(&secrets, "webhook-secret", "WEBHOOK_SECRET", "", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
+	ef.str(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "", "bearer token for admin endpoints (reindex-one); they are disabled without one")
+	ef.integer(&shop, "default-shop-id", "LOOKALIKE_DEFAULT_SHOP_ID", 1, "shop for webhooks and searches that carry no shop_id")
+	ef.str(&cfg.ImageBaseURL, "image-base-url", "LOOKALIKE_IMAGE_BASE_URL", "", "base URL for relative image paths such as /upload/a.jpg")
+	ef.boolean(&cfg.FetchAllowPrivate, "fetch-allow-private", "LOOKALIKE_FETCH_ALLOW_PRIVATE", false, "allow image URLs on loopback and private networks (tests and intranets only)")
+	ef.integer(&workers, "workers", "LOOKALIKE_WORKERS", 2, "concurrent reindex jobs")
+	ef.integer(&attempts, "max-attempts", "LOOKALIKE_MAX_ATTEMPTS", 8, "attempts before a transient image failure becomes final")
+	ef.duration(&cfg.RetryBaseDelay, "retry-base-delay", "LOOKALIKE_RETRY_BASE_DELAY", 2*time.Second, "first retry delay; doubles per attempt, with jitter, up to 10m")
+	ef.duration(&cfg.FetchTimeout, "fetch-timeout", "LOOKALIKE_FETCH_TIMEOUT", 30*time.Second, "time limit for downloading one image")
+	ef.duration(&cfg.ShutdownTimeout, "shutdown-timeout", "LOOKALIKE_SHUTDOWN_TIMEOUT", 20*time.Second, "how long shutdown waits for requests and jobs in flight")
+	ef.integer(&maxBytes, "max-image-bytes", "LOOKALIKE_MAX_IMAGE_BYTES", 20<<20, "largest image download or upload, in bytes")
+	ef.integer(&maxPixels, "max-image-pixels", "LOOKALIKE_MAX_IMAGE_PIXELS", 50_000_000, "largest image, in pixels, checked before decoding")
+	ef.str(&logFormat, "log-format", "LOOKALIKE_LOG_FORMAT", "text", "log format: text or json")
+	ef.str(&logLevel, "log-level", "LOOKALIKE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if len(ef.errs) > 0 {
+		return &usageError{strings.Join(ef.errs, "; ")}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	cfg.WebhookSecrets = app.SplitSecrets(secrets)
+	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
+	cfg.MaxImageBytes, cfg.MaxImagePixels = maxBytes, maxPixels
+
+	log, err := newLogger(m.Stderr, logFormat, logLevel)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Stop(context.Background())
+		return err
+	}
+	if len(cfg.WebhookSecrets) == 0 {
+		log.Warn("WEBHOOK_SECRET is not set: webhooks will be refused until it is")
+	}
+	if m.Started != nil {
+		m.Started(a)
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", context.Cause(ctx))
+	case err := <-a.Done():
+		a.Stop(context.Background())
+		return fmt.Errorf("http server: %w", err)
+	}
+	return a.Stop(context.Background())
+}

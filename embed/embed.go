@@ -1,0 +1,27 @@
+// Package embed declares how images (and, for models that can, text) become
+// vectors. Implementations live in sub-packages: builtin (pure Go, no model
+// files) and, later, clip (ONNX Runtime).
+package embed
+
+import (
+	"context"
+	"image"
+)
+
+// Embedder turns a decoded image into an L2-normalised vector.
+// Implementations must be safe for concurrent use.
+type Embedder interface {
+	// Model names the model and its version, e.g. "builtin-v1". Every stored
+	// vector records it; vectors of different models are never compared.
+	Model() string
+	// Dim is the length of every vector EmbedImage returns.
+	Dim() int
+	// EmbedImage returns a vector of length Dim with unit L2 norm.
+	EmbedImage(ctx context.Context, img image.Image) ([]float32, error)
+}
+
+// TextEmbedder is implemented by models whose text and image vectors share a
+// space (CLIP). The builtin descriptor does not implement it.
+type TextEmbedder interface {
+	EmbedText(ctx context.Context, text string) ([]float32, error)
+}

@@ -1,0 +1,405 @@
+// Package reindex runs the background work behind every webhook: claim a
+// job, download the product's image, store it, decode it, embed it and
+// record the vector, retrying transient failures with backoff.
+package reindex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lookalike/lookalike/blob"
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/imagedecode"
+)
+
+// Store is the part of the catalogue store the worker needs.
+type Store interface {
+	Claim(ctx context.Context, now time.Time, lease time.Duration) (*catalog.Job, error)
+	ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, lease time.Duration) (*catalog.Job, error)
+	Complete(ctx context.Context, j *catalog.Job, sha, model string, vec []float32, now time.Time) error
+	Retry(ctx context.Context, j *catalog.Job, reason string, runAt, now time.Time) error
+	Fail(ctx context.Context, j *catalog.Job, reason string, now time.Time) error
+	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
+	JobsAvailable() <-chan struct{}
+}
+
+// Fetcher downloads an image.
+type Fetcher interface {
+	Fetch(ctx context.Context, rawURL string) (*fetch.Result, error)
+}
+
+// Config tunes the worker. Zero values take the defaults.
+type Config struct {
+	Workers      int           // concurrent jobs, default 2
+	Lease        time.Duration // how long a claimed job is ours before another worker may take it, default 2m
+	MaxAttempts  int           // attempts before a transient failure becomes permanent, default 8
+	BaseBackoff  time.Duration // first retry delay, default 2s; doubles each attempt
+	MaxBackoff   time.Duration // cap on the retry delay, default 10m
+	PollInterval time.Duration // how often to look for due retries and expired leases, default 1s
+	ImageBaseURL string        // base for relative image paths ("/upload/...")
+	MaxPixels    int64         // decode limit, default 50 MP
+}
+
+func (c *Config) setDefaults() {
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Lease <= 0 {
+		c.Lease = 2 * time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.BaseBackoff <= 0 {
+		c.BaseBackoff = 2 * time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 10 * time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.MaxPixels <= 0 {
+		c.MaxPixels = 50_000_000
+	}
+}
+
+// Worker processes reindex jobs. Start it once; Stop drains it.
+type Worker struct {
+	cfg      Config
+	store    Store
+	fetcher  Fetcher
+	embedder embed.Embedder
+	blobs    *blob.Dir
+	log      *slog.Logger
+	now      func() time.Time
+
+	flight flightGroup
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a worker; it does nothing until Start.
+func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs *blob.Dir, log *slog.Logger) *Worker {
+	cfg.setDefaults()
+	return &Worker{cfg: cfg, store: store, fetcher: f, embedder: e, blobs: blobs,
+		log: log.With("subsystem", "reindex"), now: time.Now}
+}
+
+// Start launches the worker goroutines.
+func (w *Worker) Start(ctx context.Context) {
+	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for i := 0; i < w.cfg.Workers; i++ {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.loop(ctx)
+		}()
+	}
+}
+
+// Stop stops claiming jobs and waits for the running ones, up to ctx's
+// deadline; jobs cut short stay leased and are retried when the lease ends.
+func (w *Worker) Stop(ctx context.Context) error {
+	if w.cancel == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		close(done)
+	}()
+	// Let in-flight jobs finish; cancel them only when the deadline comes.
+	select {
+	case <-done:
+		w.cancel()
+		return nil
+	case <-ctx.Done():
+		w.cancel()
+		<-done
+		return fmt.Errorf("reindex: stopped before running jobs finished: %w", ctx.Err())
+	}
+}
+
+func (w *Worker) loop(ctx context.Context) {
+	stopping := ctx.Done()
+	t := time.NewTicker(w.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		job, err := w.store.Claim(ctx, w.now(), w.cfg.Lease)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.log.Error("claim job", "err", err)
+		}
+		if job != nil {
+			w.run(ctx, job)
+			select {
+			case <-stopping:
+				return
+			default:
+			}
+			continue
+		}
+		select {
+		case <-stopping:
+			return
+		case <-w.store.JobsAvailable():
+		case <-t.C:
+		}
+	}
+}
+
+// Outcome reports what a reindex did.
+type Outcome struct {
+	Key         catalog.Key
+	ImageSHA256 string
+	Model       string
+	Reused      bool // the vector came from an earlier identical image
+	Duration    time.Duration
+
+	vec []float32
+}
+
+// Error is a failed reindex: the message is meant for people (the seed's
+// "Failed to fetch image: 404 Not Found"); Permanent says whether retrying
+// can help.
+type Error struct {
+	Msg        string
+	Permanent  bool
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNoImage is returned by ReindexNow for a product without an image.
+var ErrNoImage = errors.New("product has no image")
+
+// ReindexNow reindexes one product synchronously (POST /reindex-one). A
+// transient failure leaves the job queued for a retry in the background.
+func (w *Worker) ReindexNow(ctx context.Context, k catalog.Key) (Outcome, error) {
+	job, err := w.store.ClaimProduct(ctx, k, w.now(), w.cfg.Lease)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if job.ID == 0 {
+		return Outcome{Key: k}, ErrNoImage
+	}
+	return w.run(ctx, job)
+}
+
+func (w *Worker) run(ctx context.Context, job *catalog.Job) (Outcome, error) {
+	start := w.now()
+	log := w.log.With("shop_id", job.Key.ShopID, "product_id", job.Key.ProductID, "attempt", job.Attempt)
+	out, err := w.process(ctx, job)
+	out.Key, out.Duration = job.Key, time.Since(start)
+	if err == nil {
+		err = w.store.Complete(context.WithoutCancel(ctx), job, out.ImageSHA256, out.Model, out.vec, w.now())
+		switch {
+		case err == nil:
+			log.Info("indexed", "sha256", out.ImageSHA256, "reused", out.Reused, "ms", out.Duration.Milliseconds())
+		case errors.Is(err, catalog.ErrStale):
+			log.Info("result discarded: the product changed while its job ran")
+		default:
+			log.Error("record vector", "err", err)
+		}
+		return out, err
+	}
+	return out, w.failed(ctx, job, err, log)
+}
+
+func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *slog.Logger) error {
+	var re *Error
+	if !errors.As(err, &re) {
+		re = &Error{Msg: err.Error(), Err: err}
+	}
+	if ctx.Err() != nil && !re.Permanent {
+		// Shutting down: leave the job leased; it runs again when the lease ends.
+		log.Info("job interrupted by shutdown", "err", re.Msg)
+		return re
+	}
+	bg := context.WithoutCancel(ctx)
+	now := w.now()
+	if re.Permanent || job.Attempt >= w.cfg.MaxAttempts {
+		if !re.Permanent {
+			re = &Error{Msg: fmt.Sprintf("%s (gave up after %d attempts)", re.Msg, job.Attempt), Permanent: true, Err: re.Err}
+		}
+		log.Warn("reindex failed", "err", re.Msg)
+		if ferr := w.store.Fail(bg, job, re.Msg, now); ferr != nil {
+			log.Error("record failure", "err", ferr)
+		}
+		return re
+	}
+	delay := w.backoff(job.Attempt, re.RetryAfter)
+	log.Warn("reindex will retry", "err", re.Msg, "retry_in", delay.Round(time.Millisecond).String())
+	if rerr := w.store.Retry(bg, job, re.Msg, now.Add(delay), now); rerr != nil {
+		log.Error("schedule retry", "err", rerr)
+	}
+	return re
+}
+
+// backoff is exponential with jitter (50–100 % of the step), capped, and
+// never shorter than the server's Retry-After.
+func (w *Worker) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	d := w.cfg.BaseBackoff
+	for i := 1; i < attempt && d < w.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.MaxBackoff)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	if retryAfter > d {
+		d = min(retryAfter, w.cfg.MaxBackoff)
+	}
+	return d
+}
+
+// process does the work of a job without touching its state.
+func (w *Worker) process(ctx context.Context, job *catalog.Job) (Outcome, error) {
+	u, err := ResolveImageURL(job.ImageURL, w.cfg.ImageBaseURL)
+	if err != nil {
+		return Outcome{}, &Error{Msg: err.Error(), Permanent: true, Err: err}
+	}
+	res, err := w.fetcher.Fetch(ctx, u)
+	if err != nil {
+		e := &Error{Msg: "Failed to fetch image: " + err.Error(), Permanent: true, Err: err}
+		var fe *fetch.Error
+		if errors.As(err, &fe) {
+			e.Permanent = !fe.Temporary()
+			e.RetryAfter = fe.RetryAfter
+		}
+		if ctx.Err() != nil {
+			e.Permanent = false
+		}
+		return Outcome{}, e
+	}
+	vec, sha, reused, err := w.vectorFor(ctx, res.Body)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{ImageSHA256: sha, Model: w.embedder.Model(), Reused: reused, vec: vec}, nil
+}
+
+// vectorFor returns the vector for image bytes, embedding them only if no
+// vector of the same bytes and model exists yet. The bytes are kept in the
+// image store.
+func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string, bool, error) {
+	sha := blob.Sum(body)
+	model := w.embedder.Model()
+	v, err, shared := w.flight.do(sha, func() ([]float32, error) {
+		if vec, ok, err := w.store.Embedding(ctx, sha, model); err != nil {
+			return nil, err
+		} else if ok {
+			return vec, errReused
+		}
+		img, _, err := imagedecode.Decode(body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels})
+		if err != nil {
+			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: true, Err: err}
+		}
+		if _, err := w.blobs.Put(body); err != nil {
+			return nil, err // disk trouble: transient
+		}
+		vec, err := w.embed(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		return vec, nil
+	})
+	if errors.Is(err, errReused) {
+		return v, sha, true, nil
+	}
+	if err != nil {
+		return nil, "", false, err
+	}
+	return v, sha, shared, nil
+}
+
+func (w *Worker) embed(ctx context.Context, img image.Image) ([]float32, error) {
+	vec, err := w.embedder.EmbedImage(ctx, img)
+	if err != nil {
+		return nil, &Error{Msg: "Failed to embed image: " + err.Error(), Permanent: ctx.Err() == nil, Err: err}
+	}
+	if len(vec) != w.embedder.Dim() {
+		return nil, &Error{Msg: fmt.Sprintf("Failed to embed image: model returned %d dimensions, want %d", len(vec), w.embedder.Dim()), Permanent: true}
+	}
+	return vec, nil
+}
+
+var errReused = errors.New("vector reused")
+
+// ResolveImageURL makes a CMS image reference absolute: "/upload/a.jpg"
+// against base, "//host/a.jpg" as https.
+func ResolveImageURL(ref, base string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", ErrNoImage
+	}
+	if strings.HasPrefix(ref, "//") {
+		return "https:" + ref, nil
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("image URL %q is not a URL: %w", ref, err)
+	}
+	if u.IsAbs() {
+		return ref, nil
+	}
+	if base == "" {
+		return "", fmt.Errorf("image URL %q is relative; set LOOKALIKE_IMAGE_BASE_URL to the shop's address (e.g. https://cvety.kz)", ref)
+	}
+	b, err := url.Parse(base)
+	if err != nil || !b.IsAbs() {
+		return "", fmt.Errorf("LOOKALIKE_IMAGE_BASE_URL %q is not an absolute URL", base)
+	}
+	return b.ResolveReference(u).String(), nil
+}
+
+// flightGroup makes concurrent jobs for the same image bytes share one
+// embedding.
+type flightGroup struct {
+	mu    sync.Mutex
+	calls map[string]*flightCall
+}
+
+type flightCall struct {
+	done chan struct{}
+	vec  []float32
+	err  error
+}
+
+func (g *flightGroup) do(key string, fn func() ([]float32, error)) ([]float32, error, bool) {
+	g.mu.Lock()
+	if g.calls == nil {
+		g.calls = make(map[string]*flightCall)
+	}
+	if c, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		<-c.done
+		if c.err == nil {
+			return c.vec, errReused, true
+		}
+		return c.vec, c.err, true
+	}
+	c := &flightCall{done: make(chan struct{})}
+	g.calls[key] = c
+	g.mu.Unlock()
+	c.vec, c.err = fn()
+	close(c.done)
+	g.mu.Lock()
+	delete(g.calls, key)
+	g.mu.Unlock()
+	return c.vec, c.err, false
+}

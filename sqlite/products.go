@@ -1,0 +1,332 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+)
+
+// Product is the catalogue's product type, re-exported for the hook's signature.
+type Product = catalog.Product
+
+const productColumns = `shop_id, product_id, title, price_minor, currency, price_raw, height_cm, height_raw,
+	is_available, image_url, extra, created_at, updated_at, deleted_at, index_state, index_error,
+	indexed_at, image_sha256, model, generation`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanProduct(row rowScanner) (catalog.Product, error) {
+	var (
+		p         catalog.Product
+		priceMin  sql.NullInt64
+		currency  sql.NullString
+		height    sql.NullFloat64
+		avail     int64
+		extra     string
+		created   int64
+		updated   int64
+		deleted   sql.NullInt64
+		indexedAt sql.NullInt64
+		state     string
+	)
+	err := row.Scan(&p.ShopID, &p.ProductID, &p.Title, &priceMin, &currency, &p.PriceRaw, &height, &p.HeightRaw,
+		&avail, &p.ImageURL, &extra, &created, &updated, &deleted, &state, &p.IndexError,
+		&indexedAt, &p.ImageSHA256, &p.Model, &p.Generation)
+	if err != nil {
+		return p, err
+	}
+	if priceMin.Valid {
+		p.Price = &catalog.Price{Minor: priceMin.Int64, Currency: currency.String}
+	}
+	if height.Valid {
+		h := height.Float64
+		p.HeightCM = &h
+	}
+	p.Available = avail != 0
+	if extra != "" && extra != "{}" {
+		if err := json.Unmarshal([]byte(extra), &p.Extra); err != nil {
+			return p, fmt.Errorf("product %d/%d: extra fields: %w", p.ShopID, p.ProductID, err)
+		}
+	}
+	p.CreatedAt = fromMicros(created)
+	p.UpdatedAt = fromMicros(updated)
+	p.DeletedAt = fromNullMicros(deleted)
+	p.IndexedAt = fromNullMicros(indexedAt)
+	p.IndexState = catalog.IndexState(state)
+	return p, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func getProduct(ctx context.Context, q querier, k catalog.Key) (catalog.Product, error) {
+	p, err := scanProduct(q.QueryRowContext(ctx, "SELECT "+productColumns+" FROM products WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("get product: %w", err)
+	}
+	return p, nil
+}
+
+func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
+	var priceMinor, currency, height any
+	if p.Price != nil {
+		priceMinor, currency = p.Price.Minor, p.Price.Currency
+	}
+	if p.HeightCM != nil {
+		height = *p.HeightCM
+	}
+	extra := "{}"
+	if len(p.Extra) > 0 {
+		b, err := json.Marshal(p.Extra)
+		if err != nil {
+			return fmt.Errorf("encode extra fields: %w", err)
+		}
+		extra = string(b)
+	}
+	avail := 0
+	if p.Available {
+		avail = 1
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO products (`+productColumns+`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (shop_id, product_id) DO UPDATE SET
+			title=excluded.title, price_minor=excluded.price_minor, currency=excluded.currency,
+			price_raw=excluded.price_raw, height_cm=excluded.height_cm, height_raw=excluded.height_raw,
+			is_available=excluded.is_available, image_url=excluded.image_url, extra=excluded.extra,
+			created_at=excluded.created_at, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,
+			index_state=excluded.index_state, index_error=excluded.index_error, indexed_at=excluded.indexed_at,
+			image_sha256=excluded.image_sha256, model=excluded.model, generation=excluded.generation`,
+		p.ShopID, p.ProductID, p.Title, priceMinor, currency, p.PriceRaw, height, p.HeightRaw,
+		avail, p.ImageURL, extra, micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.DeletedAt),
+		string(p.IndexState), p.IndexError, nullMicros(p.IndexedAt), p.ImageSHA256, p.Model, p.Generation)
+	if err != nil {
+		return fmt.Errorf("store product: %w", err)
+	}
+	return nil
+}
+
+// ApplyResult tells what ApplyEvent did.
+type ApplyResult struct {
+	Action           catalog.Action
+	ReindexTriggered bool
+	Product          catalog.Product // the stored state after the event (zero Key when a delete found nothing)
+}
+
+// ApplyEvent stores one webhook event and, when the product needs a new
+// vector, enqueues its reindex job, all in one transaction. shopID is the
+// event's shop (the caller has applied its default).
+func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, now time.Time) (ApplyResult, error) {
+	now = now.UTC().Truncate(time.Microsecond) // what the database keeps
+	key := catalog.Key{ShopID: shopID, ProductID: ev.Product.ID}
+	var res ApplyResult
+	changed := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, changed = ApplyResult{}, false
+		old, err := getProduct(ctx, tx, key)
+		found := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if found && now.Before(old.UpdatedAt) {
+			now = old.UpdatedAt // the clock of a concurrent caller ran ahead; never go backwards
+		}
+		if ev.Type == catalog.EventDeleted {
+			res.Action = catalog.ActionDeleted
+			if !found || old.DeletedAt != nil {
+				res.Product = old
+				return nil // idempotent: senders retry
+			}
+			old.DeletedAt = &now
+			old.UpdatedAt = now
+			if err := putProduct(ctx, tx, &old); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
+				return fmt.Errorf("drop job: %w", err)
+			}
+			res.Product, changed = old, true
+			return nil
+		}
+
+		p := old
+		if !found {
+			p = catalog.Product{Key: key, Available: true, CreatedAt: now, IndexState: catalog.StateNoImage}
+		}
+		res.Action = catalog.ActionUpdated
+		if !found || old.DeletedAt != nil {
+			res.Action = catalog.ActionCreated
+		}
+		p.DeletedAt = nil
+		p.UpdatedAt = now
+		applyPatch(&p, ev.Product)
+
+		imageChanged := !found || p.ImageURL != old.ImageURL
+		switch {
+		case p.ImageURL == "":
+			p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateNoImage, "", "", "", nil
+			if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
+				return fmt.Errorf("drop job: %w", err)
+			}
+		case imageChanged || p.IndexState != catalog.StateIndexed && p.IndexState != catalog.StatePending:
+			// A new image, or no current vector (failed, no_image): a new generation.
+			p.Generation++
+			p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
+			if err := upsertJob(ctx, tx, key, p.Generation, now, true); err != nil {
+				return err
+			}
+			res.ReindexTriggered = true
+		case p.IndexState == catalog.StatePending:
+			// Still waiting for its vector: make sure a job exists, keep its progress.
+			if err := upsertJob(ctx, tx, key, p.Generation, now, false); err != nil {
+				return err
+			}
+			res.ReindexTriggered = true
+		}
+		if err := putProduct(ctx, tx, &p); err != nil {
+			return err
+		}
+		res.Product, changed = p, true
+		return nil
+	}, func() {
+		if changed && s.hook != nil {
+			s.hook(res.Product, nil)
+		}
+	})
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	if res.ReindexTriggered {
+		s.signal()
+	}
+	return res, nil
+}
+
+func applyPatch(p *catalog.Product, pt catalog.Patch) {
+	if pt.Title != nil {
+		p.Title = *pt.Title
+	}
+	if pt.Price != nil {
+		pr := *pt.Price
+		p.Price = &pr
+	}
+	if pt.PriceRaw != nil {
+		p.PriceRaw = *pt.PriceRaw
+	}
+	if pt.HeightCM != nil {
+		h := *pt.HeightCM
+		p.HeightCM = &h
+	}
+	if pt.HeightRaw != nil {
+		p.HeightRaw = *pt.HeightRaw
+	}
+	if pt.Available != nil {
+		p.Available = *pt.Available
+	}
+	if pt.Image != nil {
+		p.ImageURL = *pt.Image
+	}
+	if len(pt.Extra) > 0 {
+		merged := make(map[string]json.RawMessage, len(p.Extra)+len(pt.Extra))
+		for k, v := range p.Extra {
+			merged[k] = v
+		}
+		for k, v := range pt.Extra {
+			merged[k] = v
+		}
+		p.Extra = merged
+	}
+}
+
+// Get returns one product, deleted or not; ErrNotFound if unknown.
+func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Product, error) {
+	return getProduct(ctx, s.r, k)
+}
+
+// GetMany returns the products with the given keys that exist.
+func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error) {
+	out := make(map[catalog.Key]catalog.Product, len(keys))
+	for start := 0; start < len(keys); start += 200 {
+		chunk := keys[start:min(len(keys), start+200)]
+		var b strings.Builder
+		args := make([]any, 0, 2*len(chunk))
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString("(shop_id = ? AND product_id = ?)")
+			args = append(args, k.ShopID, k.ProductID)
+		}
+		rows, err := s.r.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+b.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("get products: %w", err)
+		}
+		for rows.Next() {
+			p, err := scanProduct(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("get products: %w", err)
+			}
+			out[p.Key] = p
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("get products: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ListOptions selects products for List.
+type ListOptions struct {
+	ShopID    int64
+	Available *bool
+	Deleted   bool  // include soft-deleted products
+	After     int64 // product id cursor: list ids greater than this
+	Limit     int
+}
+
+// List returns live products of a shop ordered by id, and whether more follow.
+func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, bool, error) {
+	q := "SELECT " + productColumns + " FROM products WHERE shop_id = ? AND product_id > ?"
+	args := []any{o.ShopID, o.After}
+	if !o.Deleted {
+		q += " AND deleted_at IS NULL"
+	}
+	if o.Available != nil {
+		q += " AND is_available = ?"
+		args = append(args, *o.Available)
+	}
+	q += " ORDER BY product_id LIMIT ?"
+	args = append(args, o.Limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list products: %w", err)
+	}
+	defer rows.Close()
+	var out []catalog.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("list products: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list products: %w", err)
+	}
+	more := len(out) > o.Limit
+	if more {
+		out = out[:o.Limit]
+	}
+	return out, more, nil
+}

@@ -1,0 +1,334 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+)
+
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func event(t *testing.T, body string) catalog.Event {
+	t.Helper()
+	ev, err := catalog.ParseEvent([]byte(body))
+	if err != nil {
+		t.Fatalf("ParseEvent(%s): %v", body, err)
+	}
+	return ev
+}
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func TestApplyEventLifecycle(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	var hooked []catalog.Product
+	s.SetChangeHook(func(p catalog.Product, vec []float32) { hooked = append(hooked, p) })
+	k := catalog.Key{ShopID: 8, ProductID: 888888}
+
+	// created
+	res, err := s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы","price":"2 500 ₸","isAvailable":true,"image":"https://x/a.jpg","catalogHeight":"60 см","color":"red"}}`), 8, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Action != catalog.ActionCreated || !res.ReindexTriggered {
+		t.Fatalf("create: %+v", res)
+	}
+	p, err := s.Get(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Title != "Розы" || p.Price == nil || p.Price.Minor != 250000 || p.Price.Currency != "KZT" || p.PriceRaw != "2 500 ₸" ||
+		p.HeightCM == nil || *p.HeightCM != 60 || !p.Available || p.IndexState != catalog.StatePending || string(p.Extra["color"]) != `"red"` {
+		t.Fatalf("stored product: %+v", p)
+	}
+	st, _ := s.Stats(ctx, "m")
+	if st.Pending != 1 || st.ActiveProducts != 1 {
+		t.Fatalf("stats after create: %+v", st)
+	}
+
+	// index it
+	job, err := s.Claim(ctx, t0, time.Minute)
+	if err != nil || job == nil || job.Key != k || job.ImageURL != "https://x/a.jpg" || job.Attempt != 1 {
+		t.Fatalf("claim: %+v %v", job, err)
+	}
+	if err := s.Complete(ctx, job, "sha1", "m", []float32{1, 0}, t0); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = s.Stats(ctx, "m")
+	if st.Vectors != 1 || st.Pending != 0 || st.Running != 0 {
+		t.Fatalf("stats after index: %+v", st)
+	}
+
+	// price-only update: no reindex, other fields kept
+	res, err = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"price":"3 000 ₸"}}`), 8, t0.Add(time.Second))
+	if err != nil || res.Action != catalog.ActionUpdated || res.ReindexTriggered {
+		t.Fatalf("price update: %+v %v", res, err)
+	}
+	p, _ = s.Get(ctx, k)
+	if p.Price.Minor != 300000 || p.Title != "Розы" || p.IndexState != catalog.StateIndexed || p.ImageSHA256 != "sha1" {
+		t.Fatalf("after price update: %+v", p)
+	}
+	// "created" for an existing product updates it
+	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы 2"}}`), 8, t0)
+	if res.Action != catalog.ActionUpdated || res.ReindexTriggered {
+		t.Fatalf("create of existing: %+v", res)
+	}
+
+	// new image: reindex
+	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"image":"https://x/b.jpg"}}`), 8, t0)
+	if !res.ReindexTriggered {
+		t.Fatalf("image change did not trigger: %+v", res)
+	}
+	p, _ = s.Get(ctx, k)
+	if p.IndexState != catalog.StatePending || p.ImageSHA256 != "" || p.Generation != 2 {
+		t.Fatalf("after image change: %+v", p)
+	}
+
+	// delete: soft, idempotent, drops the job
+	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":888888}}`), 8, t0)
+	if res.Action != catalog.ActionDeleted {
+		t.Fatalf("delete: %+v", res)
+	}
+	p, err = s.Get(ctx, k)
+	if err != nil || p.DeletedAt == nil || p.Title != "Розы 2" {
+		t.Fatalf("after delete: %+v %v", p, err)
+	}
+	st, _ = s.Stats(ctx, "m")
+	if st.Deleted != 1 || st.ActiveProducts != 0 || st.Pending != 0 {
+		t.Fatalf("stats after delete: %+v", st)
+	}
+	if _, err := s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":888888}}`), 8, t0); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":12345}}`), 8, t0); err != nil || res.Action != catalog.ActionDeleted {
+		t.Fatalf("delete unknown: %+v %v", res, err)
+	}
+	if _, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: 12345}); !errors.Is(err, catalog.ErrNotFound) {
+		t.Fatalf("delete of unknown id created a row: %v", err)
+	}
+
+	// update of a deleted product restores it ("created")
+	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"isAvailable":"N"}}`), 8, t0)
+	if res.Action != catalog.ActionCreated || !res.ReindexTriggered {
+		t.Fatalf("restore: %+v", res)
+	}
+	p, _ = s.Get(ctx, k)
+	if p.DeletedAt != nil || p.Available {
+		t.Fatalf("after restore: %+v", p)
+	}
+
+	// no image
+	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"image":""}}`), 8, t0)
+	p, _ = s.Get(ctx, k)
+	if res.ReindexTriggered || p.IndexState != catalog.StateNoImage {
+		t.Fatalf("image removed: %+v %+v", res, p)
+	}
+	if job, _ := s.Claim(ctx, t0.Add(time.Hour), time.Minute); job != nil {
+		t.Fatalf("job left for a product without image: %+v", job)
+	}
+	if len(hooked) == 0 {
+		t.Fatal("change hook never called")
+	}
+}
+
+func TestJobsRetryFailStaleAndLease(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	k := catalog.Key{ShopID: 1, ProductID: 5}
+	s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":5,"image":"https://x/a.jpg"}}`), 1, t0)
+
+	job, _ := s.Claim(ctx, t0, time.Minute)
+	if job == nil {
+		t.Fatal("no job")
+	}
+	// Nothing else is due while it is leased.
+	if j2, _ := s.Claim(ctx, t0.Add(30*time.Second), time.Minute); j2 != nil {
+		t.Fatalf("leased job claimed twice: %+v", j2)
+	}
+	// The lease expires (a crashed worker): it is claimed again, attempt 2.
+	job, _ = s.Claim(ctx, t0.Add(2*time.Minute), time.Minute)
+	if job == nil || job.Attempt != 2 {
+		t.Fatalf("expired lease not reclaimed: %+v", job)
+	}
+	if err := s.Retry(ctx, job, "Failed to fetch image: 503 Service Unavailable", t0.Add(10*time.Minute), t0); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := s.Claim(ctx, t0.Add(5*time.Minute), time.Minute); j != nil {
+		t.Fatal("retry ran before its time")
+	}
+	st, _ := s.Stats(ctx, "m")
+	if st.Pending != 1 {
+		t.Fatalf("a job waiting for retry is pending: %+v", st)
+	}
+	p, _ := s.Get(ctx, k)
+	if p.IndexState != catalog.StatePending || p.IndexError == "" {
+		t.Fatalf("product during retry: %+v", p)
+	}
+	job, _ = s.Claim(ctx, t0.Add(11*time.Minute), time.Minute)
+	if job == nil || job.Attempt != 3 {
+		t.Fatalf("retry: %+v", job)
+	}
+	if err := s.Fail(ctx, job, "Failed to fetch image: 404 Not Found", t0); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = s.Get(ctx, k)
+	st, _ = s.Stats(ctx, "m")
+	if p.IndexState != catalog.StateFailed || p.IndexError != "Failed to fetch image: 404 Not Found" || st.Failed != 1 || st.Pending != 0 {
+		t.Fatalf("after fail: %+v %+v", p, st)
+	}
+
+	// A failed product is reindexed by its next update, even a price-only one.
+	res, _ := s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":5,"price":100}}`), 1, t0)
+	if !res.ReindexTriggered {
+		t.Fatal("update of a failed product did not trigger a reindex")
+	}
+	job, _ = s.Claim(ctx, t0.Add(time.Hour), time.Minute)
+	// While it runs, the image changes: its result is stale.
+	s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":5,"image":"https://x/new.jpg"}}`), 1, t0)
+	if err := s.Complete(ctx, job, "old", "m", []float32{1}, t0); !errors.Is(err, catalog.ErrStale) {
+		t.Fatalf("stale complete: %v", err)
+	}
+	p, _ = s.Get(ctx, k)
+	if p.IndexState != catalog.StatePending || p.ImageSHA256 != "" {
+		t.Fatalf("stale result applied: %+v", p)
+	}
+	job, _ = s.Claim(ctx, t0.Add(2*time.Hour), time.Minute)
+	if job == nil || job.ImageURL != "https://x/new.jpg" {
+		t.Fatalf("new job: %+v", job)
+	}
+	if err := s.Complete(ctx, job, "new", "m", []float32{0.6, 0.8}, t0); err != nil {
+		t.Fatal(err)
+	}
+	vec, ok, err := s.Embedding(ctx, "new", "m")
+	if err != nil || !ok || vec[0] != 0.6 || vec[1] != 0.8 {
+		t.Fatalf("embedding: %v %v %v", vec, ok, err)
+	}
+}
+
+func TestClaimProduct(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: 1}, t0, time.Minute); !errors.Is(err, catalog.ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+	s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
+	j, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: 1}, t0, time.Minute)
+	if err != nil || j.ID == 0 || j.ImageURL != "https://x/a.jpg" {
+		t.Fatalf("claim product: %+v %v", j, err)
+	}
+	if other, _ := s.Claim(ctx, t0, time.Minute); other != nil {
+		t.Fatalf("background worker got a job reindex-one holds: %+v", other)
+	}
+	if err := s.Complete(ctx, j, "sha", "m", []float32{1}, t0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPersistenceAndLoadIndex(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	for i, body := range []string{
+		`{"event_type":"product.created","product_data":{"id":1,"image":"https://x/same.jpg","price":"1 000 ₸"}}`,
+		`{"event_type":"product.created","product_data":{"id":2,"image":"https://x/same.jpg"}}`,
+		`{"event_type":"product.created","product_data":{"id":3,"image":"https://x/other.jpg"}}`,
+	} {
+		s.ApplyEvent(ctx, event(t, body), 1, t0.Add(time.Duration(i)*time.Second))
+	}
+	for {
+		j, _ := s.Claim(ctx, t0.Add(time.Hour), time.Minute)
+		if j == nil {
+			break
+		}
+		sha := "same"
+		if j.Key.ProductID == 3 {
+			sha = "other"
+		}
+		if err := s.Complete(ctx, j, sha, "m", []float32{float32(len(sha)), 1}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":3}}`), 1, t0)
+	s.Close()
+
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got := map[int64][]float32{}
+	if err := s2.LoadIndex(ctx, "m", func(p catalog.Product, vec []float32) error {
+		got[p.ProductID] = vec
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1][0] != 4 || got[2][0] != 4 {
+		t.Fatalf("loaded %v", got)
+	}
+	st, _ := s2.Stats(ctx, "m")
+	if st.Vectors != 2 || st.Deleted != 1 {
+		t.Fatalf("stats after reopen: %+v", st)
+	}
+	var n int
+	s2.r.QueryRow("SELECT count(*) FROM embeddings").Scan(&n)
+	if n != 2 {
+		t.Fatalf("%d embeddings stored for 2 distinct images", n)
+	}
+	if l, more, _ := s2.List(ctx, ListOptions{ShopID: 1, Limit: 1}); len(l) != 1 || !more {
+		t.Fatalf("list page: %d %v", len(l), more)
+	}
+}
+
+func TestConcurrentWebhooksSerialise(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	order := map[int64][]catalog.Product{}
+	s.SetChangeHook(func(p catalog.Product, _ []float32) {
+		mu.Lock()
+		order[p.ProductID] = append(order[p.ProductID], p)
+		mu.Unlock()
+	})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				ev := event(t, `{"event_type":"product.updated","product_data":{"id":7,"price":1}}`)
+				ev.Product.ID = int64(1 + (g+i)%5)
+				if _, err := s.ApplyEvent(ctx, ev, 1, time.Now()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	st, _ := s.Stats(ctx, "m")
+	if st.ActiveProducts != 5 {
+		t.Fatalf("%+v", st)
+	}
+	for id, ps := range order {
+		for i := 1; i < len(ps); i++ {
+			if ps[i].UpdatedAt.Before(ps[i-1].UpdatedAt) {
+				t.Fatalf("product %d: hook saw changes out of commit order: %v then %v", id, ps[i-1].UpdatedAt, ps[i].UpdatedAt)
+			}
+		}
+	}
+}

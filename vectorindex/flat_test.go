@@ -1,0 +1,181 @@
+package vectorindex
+
+import (
+	"math"
+	"math/rand"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+func randUnit(rng *rand.Rand, dim int) []float32 {
+	v := make([]float32, dim)
+	var n float64
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+		n += float64(v[i] * v[i])
+	}
+	for i := range v {
+		v[i] /= float32(math.Sqrt(n))
+	}
+	return v
+}
+
+// bruteForce is the reference the index must agree with.
+func bruteForce(vecs map[Key][]float32, metas map[Key]Meta, q []float32, k int, f Filter) []Hit {
+	var all []Hit
+	for key, v := range vecs {
+		if f.match(key, metas[key]) {
+			all = append(all, Hit{key, Dot(q, v)})
+		}
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].Score > all[b].Score })
+	if len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
+
+func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	const dim = 37
+	x := NewFlat(dim)
+	vecs := map[Key][]float32{}
+	metas := map[Key]Meta{}
+	for i := 0; i < 600; i++ {
+		k := Key{ShopID: int64(1 + i%3), ProductID: int64(i)}
+		v := randUnit(rng, dim)
+		m := Meta{Available: i%4 != 0, HasPrice: i%5 != 0, PriceMinor: int64(rng.Intn(10000)) * 100}
+		if err := x.Upsert(k, v, m); err != nil {
+			t.Fatal(err)
+		}
+		vecs[k], metas[k] = v, m
+	}
+	// Deletes and replacements exercise the swap-remove bookkeeping.
+	for i := 0; i < 600; i += 7 {
+		k := Key{ShopID: int64(1 + i%3), ProductID: int64(i)}
+		x.Delete(k)
+		delete(vecs, k)
+	}
+	for i := 1; i < 600; i += 11 {
+		k := Key{ShopID: int64(1 + i%3), ProductID: int64(i)}
+		if _, ok := vecs[k]; !ok {
+			continue
+		}
+		v := randUnit(rng, dim)
+		m := metas[k]
+		m.Available = !m.Available
+		x.Upsert(k, v, m)
+		vecs[k], metas[k] = v, m
+	}
+	if x.Len() != len(vecs) {
+		t.Fatalf("Len = %d, want %d", x.Len(), len(vecs))
+	}
+	yes := true
+	lo, hi := int64(200000), int64(700000)
+	filters := []Filter{
+		{},
+		{ShopID: 2},
+		{Available: &yes},
+		{ShopID: 1, Available: &yes, PriceMin: &lo, PriceMax: &hi},
+		{PriceMax: &lo},
+		{Exclude: &Key{1, 3}},
+	}
+	for fi, f := range filters {
+		for trial := 0; trial < 20; trial++ {
+			q := randUnit(rng, dim)
+			got, err := x.Search(q, 10, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bruteForce(vecs, metas, q, 10, f)
+			if len(got) != len(want) {
+				t.Fatalf("filter %d: %d hits, want %d", fi, len(got), len(want))
+			}
+			for i := range got {
+				if got[i].Key != want[i].Key {
+					t.Fatalf("filter %d hit %d: %v, want %v", fi, i, got[i], want[i])
+				}
+				if !f.match(got[i].Key, metas[got[i].Key]) {
+					t.Fatalf("filter %d: hit %v does not match", fi, got[i].Key)
+				}
+			}
+		}
+	}
+}
+
+func TestFlatSetMetaAndVector(t *testing.T) {
+	x := NewFlat(2)
+	k := Key{1, 1}
+	if x.SetMeta(k, Meta{}) {
+		t.Fatal("SetMeta on a missing key reported true")
+	}
+	x.Upsert(k, []float32{1, 0}, Meta{Available: true})
+	no := false
+	if hits, _ := x.Search([]float32{1, 0}, 5, Filter{Available: &no}); len(hits) != 0 {
+		t.Fatalf("unavailable filter returned %v", hits)
+	}
+	x.SetMeta(k, Meta{Available: false})
+	if hits, _ := x.Search([]float32{1, 0}, 5, Filter{Available: &no}); len(hits) != 1 {
+		t.Fatalf("after SetMeta: %v", hits)
+	}
+	v, ok := x.Vector(k)
+	if !ok || v[0] != 1 {
+		t.Fatalf("Vector = %v %v", v, ok)
+	}
+	if err := x.Upsert(k, []float32{1}, Meta{}); err == nil {
+		t.Fatal("wrong dimension accepted")
+	}
+	if _, err := x.Search([]float32{1}, 1, Filter{}); err == nil {
+		t.Fatal("wrong query dimension accepted")
+	}
+}
+
+func TestFlatConcurrent(t *testing.T) {
+	x := NewFlat(8)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(g)))
+			for i := 0; i < 300; i++ {
+				k := Key{1, int64(rng.Intn(50))}
+				switch rng.Intn(3) {
+				case 0:
+					x.Upsert(k, randUnit(rng, 8), Meta{Available: true})
+				case 1:
+					x.Delete(k)
+				default:
+					x.Search(randUnit(rng, 8), 5, Filter{})
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if x.Len() > 50 {
+		t.Fatalf("Len = %d after ops on 50 keys", x.Len())
+	}
+}
+
+// BenchmarkFlatSearch measures one query over a catalogue of 10,000 512-d
+// vectors (a large shop with CLIP), with the default availability filter.
+func BenchmarkFlatSearch(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			x := NewFlat(512)
+			for i := 0; i < n; i++ {
+				x.Upsert(Key{1, int64(i)}, randUnit(rng, 512), Meta{Available: i%10 != 0})
+			}
+			q := randUnit(rng, 512)
+			yes := true
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				x.Search(q, 10, Filter{ShopID: 1, Available: &yes})
+			}
+		})
+	}
+}
