@@ -86,8 +86,9 @@ type Worker struct {
 
 	flight flightGroup
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel   context.CancelFunc // cancels jobs in flight (at the shutdown deadline)
+	stopping chan struct{}      // closed by Stop: claim no more jobs
+	wg       sync.WaitGroup
 }
 
 // New returns a worker; it does nothing until Start.
@@ -100,6 +101,7 @@ func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs *blob.Dir, 
 // Start launches the worker goroutines.
 func (w *Worker) Start(ctx context.Context) {
 	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	w.stopping = make(chan struct{})
 	for i := 0; i < w.cfg.Workers; i++ {
 		w.wg.Add(1)
 		go func() {
@@ -115,6 +117,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	if w.cancel == nil {
 		return nil
 	}
+	close(w.stopping)
 	done := make(chan struct{})
 	go func() {
 		w.wg.Wait()
@@ -133,10 +136,15 @@ func (w *Worker) Stop(ctx context.Context) error {
 }
 
 func (w *Worker) loop(ctx context.Context) {
-	stopping := ctx.Done()
+	stopping := w.stopping
 	t := time.NewTicker(w.cfg.PollInterval)
 	defer t.Stop()
 	for {
+		select {
+		case <-stopping:
+			return
+		default:
+		}
 		job, err := w.store.Claim(ctx, w.now(), w.cfg.Lease)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -1,0 +1,278 @@
+// Package catalog parses the product webhooks that the shop's 1C-Bitrix CMS
+// sends, turning loosely typed values ("2 500 ₸", "60 см", "Y") into exact,
+// typed fields.
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	maxTitleRunes = 1000
+	maxImageURL   = 2048
+)
+
+var (
+	// ErrMalformed means the body is not a single JSON object (HTTP 400).
+	ErrMalformed = errors.New("malformed JSON")
+	// ErrInvalid means the JSON is well formed but its content is not
+	// acceptable (HTTP 422). Errors carrying it are *FieldError.
+	ErrInvalid = errors.New("invalid payload")
+)
+
+// FieldError reports which field of a webhook is wrong and why. It wraps
+// ErrInvalid.
+type FieldError struct {
+	Field string // JSON path, e.g. "product_data.price"
+	Msg   string // what is wrong, e.g. `cannot parse "abc" as a price (...)`
+}
+
+// Error returns "field: message".
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap returns ErrInvalid so that errors.Is(err, ErrInvalid) holds.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// EventType is the kind of change a webhook reports.
+type EventType string
+
+// The event types Bitrix sends.
+const (
+	EventCreated EventType = "product.created"
+	EventUpdated EventType = "product.updated"
+	EventDeleted EventType = "product.deleted"
+)
+
+// Event is one parsed webhook.
+type Event struct {
+	Type    EventType
+	ShopID  int64 // 0 when absent (the caller applies a default)
+	Product Patch
+}
+
+// Patch holds the product fields present in product_data. A nil pointer
+// means the field was absent (or JSON null): keep the stored value.
+type Patch struct {
+	ID        int64
+	Title     *string  // trimmed of surrounding white space
+	Price     *Price   // parsed price
+	PriceRaw  *string  // the price as sent: "2 500 ₸", or "2500" for a JSON number
+	HeightCM  *float64 // catalogHeight in centimetres; an empty string counts as absent (so does an empty price)
+	HeightRaw *string  // catalogHeight as sent
+	Available *bool    // isAvailable
+	Image     *string  // trimmed; "" means the product has no image
+	// Extra holds the product_data fields not listed above, verbatim. It is
+	// nil when there are none.
+	Extra map[string]json.RawMessage
+}
+
+// Names of the product_data fields Patch understands.
+const (
+	keyID        = "id"
+	keyTitle     = "title"
+	keyPrice     = "price"
+	keyHeight    = "catalogHeight"
+	keyAvailable = "isAvailable"
+	keyImage     = "image"
+)
+
+// ParseEvent parses a webhook body of the form
+//
+//	{"event_type":"product.updated","shop_id":8,
+//	 "product_data":{"id":888888,"title":"Розы","price":"2 500 ₸",...}}
+//
+// Keys are case-sensitive. A body that is not exactly one JSON object gives
+// an error wrapping ErrMalformed; a well-formed body with missing or bad
+// fields gives a *FieldError (wrapping ErrInvalid).
+func ParseEvent(body []byte) (Event, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return Event{}, fmt.Errorf("%w: expected an object, got %s", ErrMalformed, typeErr.Value)
+		}
+		return Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if top == nil {
+		return Event{}, fmt.Errorf("%w: expected an object, got null", ErrMalformed)
+	}
+
+	var ev Event
+	typ, err := eventType(top["event_type"])
+	if err != nil {
+		return Event{}, err
+	}
+	ev.Type = typ
+
+	if raw := top["shop_id"]; !isNull(raw) {
+		v, err := decodeValue(raw)
+		if err != nil {
+			return Event{}, fieldErr("shop_id", err)
+		}
+		if ev.ShopID, err = ParseID(v); err != nil {
+			return Event{}, fieldErr("shop_id", err)
+		}
+	}
+
+	raw := top["product_data"]
+	if isNull(raw) {
+		return Event{}, &FieldError{Field: "product_data", Msg: "is missing"}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return Event{}, &FieldError{Field: "product_data", Msg: "must be an object"}
+	}
+	if ev.Product, err = parsePatch(fields); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+func eventType(raw json.RawMessage) (EventType, error) {
+	const expected = "(expected product.created, product.updated or product.deleted)"
+	if isNull(raw) {
+		return "", &FieldError{Field: "event_type", Msg: "is missing " + expected}
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", &FieldError{Field: "event_type", Msg: "must be a string " + expected}
+	}
+	switch t := EventType(s); t {
+	case EventCreated, EventUpdated, EventDeleted:
+		return t, nil
+	}
+	return "", &FieldError{Field: "event_type", Msg: fmt.Sprintf("unknown event type %s %s", quoteShort(s), expected)}
+}
+
+func parsePatch(fields map[string]json.RawMessage) (Patch, error) {
+	var p Patch
+	name := func(key string) string { return "product_data." + key }
+
+	// values decodes the present, non-null fields; errors are impossible
+	// for RawMessages that came out of a successful Unmarshal.
+	values := make(map[string]any, 6)
+	for key, raw := range fields {
+		switch key {
+		case keyID, keyTitle, keyPrice, keyHeight, keyAvailable, keyImage:
+			if isNull(raw) {
+				continue
+			}
+			v, err := decodeValue(raw)
+			if err != nil {
+				return Patch{}, fieldErr(name(key), err)
+			}
+			values[key] = v
+		default:
+			if p.Extra == nil {
+				p.Extra = make(map[string]json.RawMessage)
+			}
+			p.Extra[key] = raw
+		}
+	}
+
+	id, ok := values[keyID]
+	if !ok {
+		return Patch{}, &FieldError{Field: name(keyID), Msg: "is missing"}
+	}
+	var err error
+	if p.ID, err = ParseID(id); err != nil {
+		return Patch{}, fieldErr(name(keyID), err)
+	}
+
+	if v, ok := values[keyTitle]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return Patch{}, &FieldError{Field: name(keyTitle), Msg: "must be a string, got " + describe(v)}
+		}
+		s = strings.TrimSpace(s)
+		if n := utf8.RuneCountInString(s); n > maxTitleRunes {
+			return Patch{}, &FieldError{Field: name(keyTitle),
+				Msg: fmt.Sprintf("is too long (%d characters, at most %d)", n, maxTitleRunes)}
+		}
+		p.Title = &s
+	}
+
+	if v, ok := values[keyPrice]; ok && !isBlank(v) {
+		price, err := ParsePrice(v)
+		if err != nil {
+			return Patch{}, fieldErr(name(keyPrice), err)
+		}
+		raw := rawText(v)
+		p.Price, p.PriceRaw = &price, &raw
+	}
+
+	if v, ok := values[keyHeight]; ok {
+		if !isBlank(v) {
+			cm, err := ParseHeight(v)
+			if err != nil {
+				return Patch{}, fieldErr(name(keyHeight), err)
+			}
+			raw := rawText(v)
+			p.HeightCM, p.HeightRaw = &cm, &raw
+		}
+	}
+
+	if v, ok := values[keyAvailable]; ok {
+		b, err := ParseBool(v)
+		if err != nil {
+			return Patch{}, fieldErr(name(keyAvailable), err)
+		}
+		p.Available = &b
+	}
+
+	if v, ok := values[keyImage]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return Patch{}, &FieldError{Field: name(keyImage), Msg: "must be a string URL, got " + describe(v)}
+		}
+		s = strings.TrimSpace(s)
+		if len(s) > maxImageURL {
+			return Patch{}, &FieldError{Field: name(keyImage),
+				Msg: fmt.Sprintf("URL is too long (%d bytes, at most %d)", len(s), maxImageURL)}
+		}
+		p.Image = &s
+	}
+	return p, nil
+}
+
+// decodeValue decodes one JSON value keeping numbers as json.Number.
+func decodeValue(raw json.RawMessage) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// rawText returns a scalar's text as the shop sent it.
+func rawText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func isNull(raw json.RawMessage) bool {
+	return raw == nil || string(bytes.TrimSpace(raw)) == "null"
+}
+
+func fieldErr(field string, err error) *FieldError {
+	return &FieldError{Field: field, Msg: err.Error()}
+}
+
+// isBlank reports an empty or all-space string: CMS fields left empty (no
+// price set, no height) count as absent rather than as errors.
+func isBlank(v any) bool {
+	s, ok := v.(string)
+	return ok && strings.TrimSpace(s) == ""
+}
