@@ -135,7 +135,9 @@ func TestSearchRefusals(t *testing.T) {
 		{"not an image", func() reply { return srv.searchPhoto([]byte("<html><body>hi</body></html>"), nil) }, 422, "not an image"},
 		{"truncated image", func() reply { return srv.searchPhoto(photo[:len(photo)/3], nil) }, 422, ""},
 		{"bad base64", func() reply { return srv.postJSON("/api/v1/search", map[string]any{"image_base64": "@@@"}, nil) }, 400, "base64"},
-		{"text without CLIP", func() reply { return srv.postJSON("/api/v1/search", map[string]any{"text": "белые розы"}, nil) }, 422, "CLIP"},
+		{"text without CLIP", func() reply {
+			return srv.postJSON("/api/v1/search", map[string]any{"text": "белые розы"}, nil)
+		}, 422, "CLIP"},
 		{"unknown product", func() reply { return srv.postJSON("/api/v1/search", map[string]any{"product_id": 42}, nil) }, 404, "not found"},
 		{"wrong content type", func() reply {
 			return srv.do("POST", "/api/v1/search", map[string]string{"Content-Type": "text/plain"}, strings.NewReader("roses"))
