@@ -58,6 +58,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		"product_id":        ev.Product.ID,
 		"shop_id":           shop,
 		"reindex_triggered": res.ReindexTriggered,
+		"changed":           res.Changed,
 	})
 }
 

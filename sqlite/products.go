@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"strings"
 	"time"
 
@@ -120,6 +122,7 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 type ApplyResult struct {
 	Action           catalog.Action
 	ReindexTriggered bool
+	Changed          bool            // false when the event matched the stored state exactly
 	Product          catalog.Product // the stored state after the event (zero Key when a delete found nothing)
 }
 
@@ -160,6 +163,9 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, 
 		}
 
 		p := old
+		if found && old.Extra != nil {
+			p.Extra = maps.Clone(old.Extra)
+		}
 		if !found {
 			p = catalog.Product{Key: key, Available: true, CreatedAt: now, IndexState: catalog.StateNoImage}
 		}
@@ -193,6 +199,10 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, 
 			}
 			res.ReindexTriggered = true
 		}
+		if found && !res.ReindexTriggered && sameProduct(old, p) {
+			res.Product = old // nothing to write: a repeated event or feed row
+			return nil
+		}
 		if err := putProduct(ctx, tx, &p); err != nil {
 			return err
 		}
@@ -206,10 +216,17 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, 
 	if err != nil {
 		return ApplyResult{}, err
 	}
+	res.Changed = changed
 	if res.ReindexTriggered {
 		s.signal()
 	}
 	return res, nil
+}
+
+// sameProduct reports whether b differs from a only in UpdatedAt.
+func sameProduct(a, b catalog.Product) bool {
+	b.UpdatedAt = a.UpdatedAt
+	return reflect.DeepEqual(a, b)
 }
 
 func applyPatch(p *catalog.Product, pt catalog.Patch) {

@@ -332,3 +332,25 @@ func TestConcurrentWebhooksSerialise(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeatedEventChangesNothing(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	body := `{"event_type":"product.updated","product_data":{"id":1,"title":"A","price":"100","image":"","x":{"a":1}}}`
+	res, _ := s.ApplyEvent(ctx, event(t, body), 1, t0)
+	if !res.Changed || res.Action != catalog.ActionCreated {
+		t.Fatalf("first: %+v", res)
+	}
+	res, _ = s.ApplyEvent(ctx, event(t, body), 1, t0.Add(time.Hour))
+	if res.Changed || res.Action != catalog.ActionUpdated {
+		t.Fatalf("repeat: %+v", res)
+	}
+	p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: 1})
+	if !p.UpdatedAt.Equal(t0) {
+		t.Fatalf("a repeated event moved updated_at to %v", p.UpdatedAt)
+	}
+	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":1,"x":{"a":2}}}`), 1, t0.Add(time.Hour))
+	if !res.Changed {
+		t.Fatal("a changed extra field was not a change")
+	}
+}
