@@ -37,8 +37,11 @@ type Store struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // a pool of readers (WAL lets them run beside the writer)
 
-	wmu  sync.Mutex
-	hook ChangeHook
+	writes     chan *writeReq // to the one writer goroutine
+	quit       chan struct{}  // closed by Close
+	writerDone chan struct{}  // closed when the writer goroutine has returned
+	closeOnce  sync.Once
+	hook       ChangeHook
 
 	notify chan struct{} // signalled when a job becomes available
 }
@@ -59,7 +62,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{w: w, notify: make(chan struct{}, 1)}
+	s := &Store{w: w, notify: make(chan struct{}, 1), writes: make(chan *writeReq, 256),
+		quit: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -72,11 +76,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.r = r
+	go s.writer()
 	return s, nil
 }
 
-// Close closes the database.
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("store is closed")
+
+// Close stops the writer and closes the database.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	<-s.writerDone
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -141,26 +151,125 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// write runs fn in a write transaction under the write lock, then calls
-// after (still under the lock) once the transaction has committed.
+// writeReq is one caller's share of a write transaction.
+type writeReq struct {
+	ctx   context.Context
+	fn    func(tx *sql.Tx) error
+	after func()
+	done  chan error
+}
+
+// write runs fn in a write transaction and, once that transaction has
+// committed, calls after. Writes from concurrent callers are grouped into
+// one transaction (group commit: one fsync for the batch), each inside its
+// own savepoint so that one caller's error undoes only its own changes.
+// All writes, and all afters, run on one goroutine in commit order.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error, after func()) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	req := &writeReq{ctx: ctx, fn: fn, after: after, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return ErrClosed
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
+	select {
+	case err := <-req.done:
 		return err
+	case <-s.writerDone:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 128
+
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		select {
+		case <-s.quit:
+			return
+		case r := <-s.writes:
+			batch = append(batch[:0], r)
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(fmt.Errorf("begin: %w", err))
+		return
+	}
+	single := len(batch) == 1
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("savepoint: %w", err))
+				return
+			}
+		}
+		errs[i] = r.fn(tx)
+		if single {
+			continue
+		}
+		if errs[i] != nil {
+			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.Exec("RELEASE w"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if single && errs[0] != nil {
+		tx.Rollback()
+		batch[0].done <- errs[0]
+		return
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		fail(fmt.Errorf("commit: %w", err))
+		return
 	}
-	if after != nil {
-		after()
+	for i, r := range batch {
+		if errs[i] == nil && r.after != nil {
+			r.after()
+		}
+		r.done <- errs[i]
 	}
-	return nil
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
