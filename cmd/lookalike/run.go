@@ -41,6 +41,7 @@ products by photo.
 Usage:
   lookalike serve [flags]          run the HTTP API and the reindex workers
   lookalike bench quality DIR      measure search quality of the built-in descriptor
+  lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
   lookalike version                print the version
   lookalike help                   this text
 
@@ -82,8 +83,10 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "quality":
 		return runBenchQuality(ctx, args[1:], m.Stdout, m.Stderr)
+	case "webhook":
+		return m.runBenchWebhook(ctx, args[1:])
 	}
-	return &usageError{fmt.Sprintf("unknown bench %q (have: quality)", args[0])}
+	return &usageError{fmt.Sprintf("unknown bench %q (have: quality, webhook)", args[0])}
 }
 
 // parseFlags parses a subcommand's flags, turning flag errors into usage
