@@ -27,7 +27,7 @@ import (
 
 // Store is the catalogue as the handlers see it.
 type Store interface {
-	ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, now time.Time) (sqlite.ApplyResult, error)
+	ApplyEvent(ctx context.Context, ev catalog.Event, o sqlite.ApplyOptions) (sqlite.ApplyResult, error)
 	Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
 	GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error)
 	List(ctx context.Context, o sqlite.ListOptions) ([]catalog.Product, bool, error)
@@ -54,7 +54,8 @@ type Reindexer interface {
 
 // Config holds what the handlers need to know.
 type Config struct {
-	WebhookSecrets []string // any one of them authenticates a webhook
+	WebhookSecrets []string // any one of them, in X-Webhook-Secret, authenticates a webhook
+	SigningKeys    [][]byte // Standard Webhooks keys (decoded whsec_ secrets); a valid signature authenticates too
 	AdminToken     string
 	DefaultShopID  int64
 	MaxWebhookBody int64 // default 1 MiB

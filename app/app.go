@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,7 +34,8 @@ import (
 type Config struct {
 	Addr              string   // listen address
 	DataDir           string   // database, images
-	WebhookSecrets    []string // X-Webhook-Secret values accepted; none disables webhooks
+	WebhookSecrets    []string // X-Webhook-Secret values accepted
+	SigningSecrets    []string // Standard Webhooks "whsec_..." secrets; with neither, webhooks are refused
 	AdminToken        string   // bearer token for admin endpoints; empty disables them
 	DefaultShopID     int64    // shop for webhooks and searches without shop_id
 	ImageBaseURL      string   // base for relative image paths
@@ -41,6 +43,8 @@ type Config struct {
 	Workers           int      // concurrent reindex jobs
 	MaxAttempts       int      // attempts before a transient failure is final
 	RetryBaseDelay    time.Duration
+	JobLease          time.Duration // how long a claimed job is a worker's before another may take it
+	DeliveryTTL       time.Duration // how long webhook-ids are remembered for deduplication
 	FetchTimeout      time.Duration
 	ShutdownTimeout   time.Duration // how long Stop waits for requests and jobs
 	MaxImageBytes     int64
@@ -66,6 +70,12 @@ func (c *Config) Defaults() {
 	}
 	if c.RetryBaseDelay == 0 {
 		c.RetryBaseDelay = 2 * time.Second
+	}
+	if c.JobLease == 0 {
+		c.JobLease = 2 * time.Minute
+	}
+	if c.DeliveryTTL == 0 {
+		c.DeliveryTTL = 7 * 24 * time.Hour
 	}
 	if c.FetchTimeout == 0 {
 		c.FetchTimeout = 30 * time.Second
@@ -101,6 +111,14 @@ func (c *Config) Validate() error {
 			return errors.New("WEBHOOK_SECRET: each secret must be at least 8 characters")
 		}
 	}
+	for _, s := range c.SigningSecrets {
+		if _, err := api.ParseSigningSecret(s); err != nil {
+			return fmt.Errorf("LOOKALIKE_WEBHOOK_SIGNING_SECRET: %w", err)
+		}
+	}
+	if c.JobLease < time.Second {
+		return fmt.Errorf("LOOKALIKE_JOB_LEASE must be at least 1s, got %s", c.JobLease)
+	}
 	if c.Workers < 1 || c.Workers > 64 {
 		return fmt.Errorf("LOOKALIKE_WORKERS must be between 1 and 64, got %d", c.Workers)
 	}
@@ -126,6 +144,27 @@ type App struct {
 	ln       net.Listener
 	ready    atomic.Bool
 	served   chan error
+	stopBG   chan struct{}
+	bg       sync.WaitGroup
+}
+
+// housekeeping forgets old webhook delivery ids, hourly.
+func (a *App) housekeeping() {
+	defer a.bg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.store.PruneDeliveries(context.Background(), time.Now().Add(-a.cfg.DeliveryTTL)); err != nil {
+			a.log.Error("prune webhook deliveries", "subsystem", "app", "err", err)
+		} else if n > 0 {
+			a.log.Info("pruned webhook deliveries", "subsystem", "app", "count", n)
+		}
+		select {
+		case <-a.stopBG:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // New opens the data directory and builds the service; Start runs it.
@@ -153,9 +192,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	store.SetChangeHook(a.applyToIndex)
 
 	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
-	a.worker = reindex.New(reindex.Config{Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay,
+	var keys [][]byte
+	for _, sec := range cfg.SigningSecrets {
+		k, _ := api.ParseSigningSecret(sec) // checked by Validate
+		keys = append(keys, k)
+	}
+	a.worker = reindex.New(reindex.Config{Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels}, store, fetcher, a.embedder, blobs, log)
-	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
+	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels}, store, a.index, a.embedder, fetcher, a.worker, log, a.ready.Load)
 	return a, nil
 }
@@ -221,10 +265,13 @@ func (a *App) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.With("subsystem", "http").Handler(), slog.LevelWarn),
 	}
 	a.worker.Start(ctx)
+	a.stopBG = make(chan struct{})
+	a.bg.Add(1)
+	go a.housekeeping()
 	a.served = make(chan error, 1)
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.log.Info("listening", "subsystem", "http", "addr", ln.Addr().String(), "data_dir", a.cfg.DataDir,
-		"webhooks", len(a.cfg.WebhookSecrets) > 0, "admin", a.cfg.AdminToken != "")
+		"webhooks", len(a.cfg.WebhookSecrets)+len(a.cfg.SigningSecrets) > 0, "admin", a.cfg.AdminToken != "")
 	return nil
 }
 
@@ -251,6 +298,10 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	if err := a.worker.Stop(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if a.stopBG != nil {
+		close(a.stopBG)
+		a.bg.Wait()
 	}
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, err)

@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -66,6 +69,10 @@ type Patch struct {
 	HeightRaw *string  // catalogHeight as sent
 	Available *bool    // isAvailable
 	Image     *string  // trimmed; "" means the product has no image
+	// Version orders events for the product (from version, updated_at or
+	// TIMESTAMP_X); nil when the event carries none. An event older than
+	// the stored state is ignored.
+	Version *int64
 	// Extra holds the product_data fields not listed above, verbatim. It is
 	// nil when there are none.
 	Extra map[string]json.RawMessage
@@ -130,7 +137,71 @@ func ParseEvent(body []byte) (Event, error) {
 	if ev.Product, err = parsePatch(fields); err != nil {
 		return Event{}, err
 	}
+	for _, key := range versionKeys {
+		raw, ok := ev.Product.Extra[key]
+		if !ok || isNull(raw) {
+			continue
+		}
+		v, err := decodeValue(raw)
+		if err == nil {
+			var ver int64
+			if ver, err = ParseVersion(v); err == nil {
+				ev.Product.Version = &ver
+				break
+			}
+		}
+		return Event{}, fieldErr("product_data."+key, err)
+	}
 	return ev, nil
+}
+
+// versionKeys name the product_data fields that order events, in order of
+// preference. They stay in Extra too, as sent.
+var versionKeys = []string{"version", "updated_at", "timestamp_x", "TIMESTAMP_X"}
+
+// versionLayouts are the timestamp forms accepted as versions: RFC 3339 and
+// the forms Bitrix prints TIMESTAMP_X in (site and database formats). Times
+// without a zone are read as UTC: only their order matters.
+var versionLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05.999999",
+	"02.01.2006 15:04:05",
+	"02.01.2006 15:04",
+	"02.01.2006",
+	"2006-01-02",
+}
+
+// ParseVersion reads an event's version: a non-negative integer (a counter
+// or unix time), or a timestamp, which becomes microseconds since 1970.
+func ParseVersion(v any) (int64, error) {
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = x.String()
+	case float64:
+		if x < 0 || x != math.Trunc(x) || x > 1<<53 {
+			return 0, fmt.Errorf("version %v must be a non-negative integer or a timestamp", x)
+		}
+		return int64(x), nil
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		return 0, fmt.Errorf("version must be a number or a timestamp string, got %s", describe(v))
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("version %d must not be negative", n)
+		}
+		return n, nil
+	}
+	for _, layout := range versionLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMicro(), nil
+		}
+	}
+	return 0, fmt.Errorf("cannot read %q as a version: use an integer or a timestamp like 2026-11-27 15:04:05 or 27.11.2026 15:04:05", s)
 }
 
 func eventType(raw json.RawMessage) (EventType, error) {

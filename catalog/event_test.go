@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -200,5 +201,37 @@ func TestParseEventBlankFieldsAreAbsent(t *testing.T) {
 	}
 	if ev.Product.Price != nil || ev.Product.PriceRaw != nil || ev.Product.HeightCM != nil || ev.Product.Title == nil {
 		t.Fatalf("blank price/height not treated as absent: %+v", ev.Product)
+	}
+}
+
+func TestParseEventVersion(t *testing.T) {
+	cases := []struct {
+		data string
+		want int64
+	}{
+		{`"version":7`, 7},
+		{`"version":"12"`, 12},
+		{`"TIMESTAMP_X":"27.11.2026 15:04:05"`, time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC).UnixMicro()},
+		{`"timestamp_x":"2026-11-27 15:04:05"`, time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC).UnixMicro()},
+		{`"updated_at":"2026-11-27T15:04:05+05:00"`, time.Date(2026, 11, 27, 10, 4, 5, 0, time.UTC).UnixMicro()},
+	}
+	for _, c := range cases {
+		ev, err := ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":1,` + c.data + `}}`))
+		if err != nil {
+			t.Fatalf("%s: %v", c.data, err)
+		}
+		if ev.Product.Version == nil || *ev.Product.Version != c.want {
+			t.Fatalf("%s: version %v, want %d", c.data, ev.Product.Version, c.want)
+		}
+	}
+	for _, bad := range []string{`"version":-1`, `"version":1.5`, `"TIMESTAMP_X":"вчера"`, `"version":true`} {
+		_, err := ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":1,` + bad + `}}`))
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%s: err = %v, want ErrInvalid", bad, err)
+		}
+	}
+	ev, _ := ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":1}}`))
+	if ev.Product.Version != nil {
+		t.Fatal("version without a version field")
 	}
 }

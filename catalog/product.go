@@ -48,6 +48,10 @@ type Product struct {
 	ImageSHA256 string // of the image the current vector was made from
 	Model       string // model of the current vector
 	Generation  int64  // bumped whenever the product needs a new vector
+
+	// SourceVersion is the version (or TIMESTAMP_X) of the newest event
+	// applied; nil when events carried none.
+	SourceVersion *int64
 }
 
 // Searchable reports whether the product belongs in the vector index.
@@ -62,6 +66,8 @@ const (
 	ActionCreated Action = "created"
 	ActionUpdated Action = "updated"
 	ActionDeleted Action = "deleted"
+	// ActionIgnored: the event was older than the stored state.
+	ActionIgnored Action = "ignored"
 )
 
 // Job is one claimed reindex job: compute the vector of the product's image

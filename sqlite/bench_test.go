@@ -30,7 +30,7 @@ func BenchmarkApplyEvent(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := s.ApplyEvent(ctx, ev, 1, time.Now()); err != nil {
+			if _, err := applyAt(ctx, s, ev, 1, time.Now()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -19,7 +19,7 @@ type Product = catalog.Product
 
 const productColumns = `shop_id, product_id, title, price_minor, currency, price_raw, height_cm, height_raw,
 	is_available, image_url, extra, created_at, updated_at, deleted_at, index_state, index_error,
-	indexed_at, image_sha256, model, generation`
+	indexed_at, image_sha256, model, generation, source_version`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -36,10 +36,11 @@ func scanProduct(row rowScanner) (catalog.Product, error) {
 		deleted   sql.NullInt64
 		indexedAt sql.NullInt64
 		state     string
+		version   sql.NullInt64
 	)
 	err := row.Scan(&p.ShopID, &p.ProductID, &p.Title, &priceMin, &currency, &p.PriceRaw, &height, &p.HeightRaw,
 		&avail, &p.ImageURL, &extra, &created, &updated, &deleted, &state, &p.IndexError,
-		&indexedAt, &p.ImageSHA256, &p.Model, &p.Generation)
+		&indexedAt, &p.ImageSHA256, &p.Model, &p.Generation, &version)
 	if err != nil {
 		return p, err
 	}
@@ -61,6 +62,10 @@ func scanProduct(row rowScanner) (catalog.Product, error) {
 	p.DeletedAt = fromNullMicros(deleted)
 	p.IndexedAt = fromNullMicros(indexedAt)
 	p.IndexState = catalog.IndexState(state)
+	if version.Valid {
+		v := version.Int64
+		p.SourceVersion = &v
+	}
 	return p, nil
 }
 
@@ -81,7 +86,10 @@ func getProduct(ctx context.Context, q querier, k catalog.Key) (catalog.Product,
 }
 
 func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
-	var priceMinor, currency, height any
+	var priceMinor, currency, height, version any
+	if p.SourceVersion != nil {
+		version = *p.SourceVersion
+	}
 	if p.Price != nil {
 		priceMinor, currency = p.Price.Minor, p.Price.Currency
 	}
@@ -101,17 +109,18 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 		avail = 1
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO products (`+productColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (shop_id, product_id) DO UPDATE SET
 			title=excluded.title, price_minor=excluded.price_minor, currency=excluded.currency,
 			price_raw=excluded.price_raw, height_cm=excluded.height_cm, height_raw=excluded.height_raw,
 			is_available=excluded.is_available, image_url=excluded.image_url, extra=excluded.extra,
 			created_at=excluded.created_at, updated_at=excluded.updated_at, deleted_at=excluded.deleted_at,
 			index_state=excluded.index_state, index_error=excluded.index_error, indexed_at=excluded.indexed_at,
-			image_sha256=excluded.image_sha256, model=excluded.model, generation=excluded.generation`,
+			image_sha256=excluded.image_sha256, model=excluded.model, generation=excluded.generation,
+			source_version=excluded.source_version`,
 		p.ShopID, p.ProductID, p.Title, priceMinor, currency, p.PriceRaw, height, p.HeightRaw,
 		avail, p.ImageURL, extra, micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.DeletedAt),
-		string(p.IndexState), p.IndexError, nullMicros(p.IndexedAt), p.ImageSHA256, p.Model, p.Generation)
+		string(p.IndexState), p.IndexError, nullMicros(p.IndexedAt), p.ImageSHA256, p.Model, p.Generation, version)
 	if err != nil {
 		return fmt.Errorf("store product: %w", err)
 	}
@@ -122,91 +131,54 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 type ApplyResult struct {
 	Action           catalog.Action
 	ReindexTriggered bool
-	Changed          bool            // false when the event matched the stored state exactly
-	Product          catalog.Product // the stored state after the event (zero Key when a delete found nothing)
+	Changed          bool            // false when nothing was written (a repeat, a stale or duplicate event)
+	Duplicate        bool            // the delivery id was seen before; the first reply is returned
+	Product          catalog.Product // the stored state after the event (zero Key when nothing is stored)
+}
+
+// ApplyOptions qualifies one event.
+type ApplyOptions struct {
+	ShopID     int64     // the event's shop (the caller has applied its default)
+	DeliveryID string    // the sender's webhook-id; a repeat has no effect. Empty: no deduplication
+	Now        time.Time // zero: time.Now()
 }
 
 // ApplyEvent stores one webhook event and, when the product needs a new
-// vector, enqueues its reindex job, all in one transaction. shopID is the
-// event's shop (the caller has applied its default).
-func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, now time.Time) (ApplyResult, error) {
-	now = now.UTC().Truncate(time.Microsecond) // what the database keeps
-	key := catalog.Key{ShopID: shopID, ProductID: ev.Product.ID}
+// vector, enqueues its reindex job, all in one transaction. A delivery id
+// seen before returns the first reply and changes nothing; an event older
+// (by its version) than the stored state changes nothing.
+func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions) (ApplyResult, error) {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	key := catalog.Key{ShopID: o.ShopID, ProductID: ev.Product.ID}
 	var res ApplyResult
 	changed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, changed = ApplyResult{}, false
-		old, err := getProduct(ctx, tx, key)
-		found := err == nil
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if o.DeliveryID != "" {
+			var reindex, ch bool
+			err := tx.QueryRowContext(ctx, "SELECT action, reindex_triggered, changed FROM webhook_deliveries WHERE id = ?", o.DeliveryID).
+				Scan(&res.Action, &reindex, &ch)
+			if err == nil {
+				res.ReindexTriggered, res.Changed, res.Duplicate = reindex, ch, true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("check delivery: %w", err)
+			}
+		}
+		var err error
+		res, changed, err = applyEvent(ctx, tx, ev, key, o.Now)
+		if err != nil {
 			return err
 		}
-		if found && now.Before(old.UpdatedAt) {
-			now = old.UpdatedAt // the clock of a concurrent caller ran ahead; never go backwards
-		}
-		if ev.Type == catalog.EventDeleted {
-			res.Action = catalog.ActionDeleted
-			if !found || old.DeletedAt != nil {
-				res.Product = old
-				return nil // idempotent: senders retry
+		if o.DeliveryID != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, shop_id, product_id, action, reindex_triggered, changed, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.DeliveryID, key.ShopID, key.ProductID, string(res.Action), res.ReindexTriggered, changed, micros(o.Now)); err != nil {
+				return fmt.Errorf("record delivery: %w", err)
 			}
-			old.DeletedAt = &now
-			old.UpdatedAt = now
-			if err := putProduct(ctx, tx, &old); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
-				return fmt.Errorf("drop job: %w", err)
-			}
-			res.Product, changed = old, true
-			return nil
 		}
-
-		p := old
-		if found && old.Extra != nil {
-			p.Extra = maps.Clone(old.Extra)
-		}
-		if !found {
-			p = catalog.Product{Key: key, Available: true, CreatedAt: now, IndexState: catalog.StateNoImage}
-		}
-		res.Action = catalog.ActionUpdated
-		if !found || old.DeletedAt != nil {
-			res.Action = catalog.ActionCreated
-		}
-		p.DeletedAt = nil
-		p.UpdatedAt = now
-		applyPatch(&p, ev.Product)
-
-		imageChanged := !found || p.ImageURL != old.ImageURL
-		switch {
-		case p.ImageURL == "":
-			p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateNoImage, "", "", "", nil
-			if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
-				return fmt.Errorf("drop job: %w", err)
-			}
-		case imageChanged || p.IndexState != catalog.StateIndexed && p.IndexState != catalog.StatePending:
-			// A new image, or no current vector (failed, no_image): a new generation.
-			p.Generation++
-			p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
-			if err := upsertJob(ctx, tx, key, p.Generation, now, true); err != nil {
-				return err
-			}
-			res.ReindexTriggered = true
-		case p.IndexState == catalog.StatePending:
-			// Still waiting for its vector: make sure a job exists, keep its progress.
-			if err := upsertJob(ctx, tx, key, p.Generation, now, false); err != nil {
-				return err
-			}
-			res.ReindexTriggered = true
-		}
-		if found && !res.ReindexTriggered && sameProduct(old, p) {
-			res.Product = old // nothing to write: a repeated event or feed row
-			return nil
-		}
-		if err := putProduct(ctx, tx, &p); err != nil {
-			return err
-		}
-		res.Product, changed = p, true
 		return nil
 	}, func() {
 		if changed && s.hook != nil {
@@ -216,11 +188,126 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, shopID int64, 
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	res.Changed = changed
-	if res.ReindexTriggered {
+	if !res.Duplicate {
+		res.Changed = changed
+	}
+	if res.ReindexTriggered && changed {
 		s.signal()
 	}
 	return res, nil
+}
+
+// applyEvent does ApplyEvent's work inside its transaction.
+func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.Key, now time.Time) (res ApplyResult, changed bool, err error) {
+	now = now.UTC().Truncate(time.Microsecond) // what the database keeps
+	old, err := getProduct(ctx, tx, key)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return res, false, err
+	}
+	if found && now.Before(old.UpdatedAt) {
+		now = old.UpdatedAt // the clock of a concurrent caller ran ahead; never go backwards
+	}
+	version := ev.Product.Version
+	if found && version != nil && old.SourceVersion != nil && *version < *old.SourceVersion {
+		res.Action, res.Product = catalog.ActionIgnored, old // older than what we have
+		return res, false, nil
+	}
+
+	if ev.Type == catalog.EventDeleted {
+		res.Action = catalog.ActionDeleted
+		switch {
+		case found && old.DeletedAt != nil:
+			if version == nil || old.SourceVersion != nil && *version == *old.SourceVersion {
+				res.Product = old // idempotent: senders retry
+				return res, false, nil
+			}
+			old.SourceVersion = version
+		case found:
+			old.DeletedAt = &now
+			if version != nil {
+				old.SourceVersion = version
+			}
+		case version == nil:
+			return res, false, nil // unknown and unordered: nothing to remember
+		default:
+			// A tombstone, so that an older create arriving later stays deleted.
+			old = catalog.Product{Key: key, CreatedAt: now, DeletedAt: &now, IndexState: catalog.StateNoImage, SourceVersion: version}
+		}
+		old.UpdatedAt = now
+		if err := putProduct(ctx, tx, &old); err != nil {
+			return res, false, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
+			return res, false, fmt.Errorf("drop job: %w", err)
+		}
+		res.Product = old
+		return res, true, nil
+	}
+
+	p := old
+	if found && old.Extra != nil {
+		p.Extra = maps.Clone(old.Extra)
+	}
+	if !found {
+		p = catalog.Product{Key: key, Available: true, CreatedAt: now, IndexState: catalog.StateNoImage}
+	}
+	res.Action = catalog.ActionUpdated
+	if !found || old.DeletedAt != nil {
+		res.Action = catalog.ActionCreated
+	}
+	p.DeletedAt = nil
+	p.UpdatedAt = now
+	if version != nil {
+		p.SourceVersion = version
+	}
+	applyPatch(&p, ev.Product)
+
+	imageChanged := !found || p.ImageURL != old.ImageURL
+	switch {
+	case p.ImageURL == "":
+		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateNoImage, "", "", "", nil
+		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
+			return res, false, fmt.Errorf("drop job: %w", err)
+		}
+	case imageChanged || p.IndexState != catalog.StateIndexed && p.IndexState != catalog.StatePending:
+		// A new image, or no current vector (failed, no_image): a new generation.
+		p.Generation++
+		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
+		if err := upsertJob(ctx, tx, key, p.Generation, now, true); err != nil {
+			return res, false, err
+		}
+		res.ReindexTriggered = true
+	case p.IndexState == catalog.StatePending:
+		// Still waiting for its vector: make sure a job exists, keep its progress.
+		if err := upsertJob(ctx, tx, key, p.Generation, now, false); err != nil {
+			return res, false, err
+		}
+		res.ReindexTriggered = true
+	}
+	if found && !res.ReindexTriggered && sameProduct(old, p) {
+		res.Product = old // nothing to write: a repeated event or feed row
+		return res, false, nil
+	}
+	if err := putProduct(ctx, tx, &p); err != nil {
+		return res, false, err
+	}
+	res.Product = p
+	return res, true, nil
+}
+
+// PruneDeliveries forgets webhook ids recorded before t.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, "DELETE FROM webhook_deliveries WHERE created_at < ?", micros(before))
+		if err != nil {
+			return fmt.Errorf("prune deliveries: %w", err)
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	}, nil)
+	return n, err
 }
 
 // sameProduct reports whether b differs from a only in UpdatedAt.

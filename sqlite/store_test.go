@@ -41,7 +41,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	k := catalog.Key{ShopID: 8, ProductID: 888888}
 
 	// created
-	res, err := s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы","price":"2 500 ₸","isAvailable":true,"image":"https://x/a.jpg","catalogHeight":"60 см","color":"red"}}`), 8, t0)
+	res, err := applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы","price":"2 500 ₸","isAvailable":true,"image":"https://x/a.jpg","catalogHeight":"60 см","color":"red"}}`), 8, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	}
 
 	// price-only update: no reindex, other fields kept
-	res, err = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"price":"3 000 ₸"}}`), 8, t0.Add(time.Second))
+	res, err = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"price":"3 000 ₸"}}`), 8, t0.Add(time.Second))
 	if err != nil || res.Action != catalog.ActionUpdated || res.ReindexTriggered {
 		t.Fatalf("price update: %+v %v", res, err)
 	}
@@ -84,13 +84,13 @@ func TestApplyEventLifecycle(t *testing.T) {
 		t.Fatalf("after price update: %+v", p)
 	}
 	// "created" for an existing product updates it
-	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы 2"}}`), 8, t0)
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы 2"}}`), 8, t0)
 	if res.Action != catalog.ActionUpdated || res.ReindexTriggered {
 		t.Fatalf("create of existing: %+v", res)
 	}
 
 	// new image: reindex
-	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"image":"https://x/b.jpg"}}`), 8, t0)
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"image":"https://x/b.jpg"}}`), 8, t0)
 	if !res.ReindexTriggered {
 		t.Fatalf("image change did not trigger: %+v", res)
 	}
@@ -100,7 +100,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	}
 
 	// delete: soft, idempotent, drops the job
-	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":888888}}`), 8, t0)
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.deleted","product_data":{"id":888888}}`), 8, t0)
 	if res.Action != catalog.ActionDeleted {
 		t.Fatalf("delete: %+v", res)
 	}
@@ -112,10 +112,10 @@ func TestApplyEventLifecycle(t *testing.T) {
 	if st.Deleted != 1 || st.ActiveProducts != 0 || st.Pending != 0 {
 		t.Fatalf("stats after delete: %+v", st)
 	}
-	if _, err := s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":888888}}`), 8, t0); err != nil {
+	if _, err := applyAt(ctx, s, event(t, `{"event_type":"product.deleted","product_data":{"id":888888}}`), 8, t0); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":12345}}`), 8, t0); err != nil || res.Action != catalog.ActionDeleted {
+	if res, err := applyAt(ctx, s, event(t, `{"event_type":"product.deleted","product_data":{"id":12345}}`), 8, t0); err != nil || res.Action != catalog.ActionDeleted {
 		t.Fatalf("delete unknown: %+v %v", res, err)
 	}
 	if _, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: 12345}); !errors.Is(err, catalog.ErrNotFound) {
@@ -123,7 +123,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	}
 
 	// update of a deleted product restores it ("created")
-	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"isAvailable":"N"}}`), 8, t0)
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"isAvailable":"N"}}`), 8, t0)
 	if res.Action != catalog.ActionCreated || !res.ReindexTriggered {
 		t.Fatalf("restore: %+v", res)
 	}
@@ -133,7 +133,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	}
 
 	// no image
-	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"image":""}}`), 8, t0)
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":888888,"image":""}}`), 8, t0)
 	p, _ = s.Get(ctx, k)
 	if res.ReindexTriggered || p.IndexState != catalog.StateNoImage {
 		t.Fatalf("image removed: %+v %+v", res, p)
@@ -150,7 +150,7 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	k := catalog.Key{ShopID: 1, ProductID: 5}
-	s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":5,"image":"https://x/a.jpg"}}`), 1, t0)
+	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":5,"image":"https://x/a.jpg"}}`), 1, t0)
 
 	job, _ := s.Claim(ctx, t0, time.Minute)
 	if job == nil {
@@ -193,13 +193,13 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	}
 
 	// A failed product is reindexed by its next update, even a price-only one.
-	res, _ := s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":5,"price":100}}`), 1, t0)
+	res, _ := applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"price":100}}`), 1, t0)
 	if !res.ReindexTriggered {
 		t.Fatal("update of a failed product did not trigger a reindex")
 	}
 	job, _ = s.Claim(ctx, t0.Add(time.Hour), time.Minute)
 	// While it runs, the image changes: its result is stale.
-	s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":5,"image":"https://x/new.jpg"}}`), 1, t0)
+	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"image":"https://x/new.jpg"}}`), 1, t0)
 	if err := s.Complete(ctx, job, "old", "m", []float32{1}, t0); !errors.Is(err, catalog.ErrStale) {
 		t.Fatalf("stale complete: %v", err)
 	}
@@ -226,7 +226,7 @@ func TestClaimProduct(t *testing.T) {
 	if _, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: 1}, t0, time.Minute); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
-	s.ApplyEvent(ctx, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
+	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
 	j, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: 1}, t0, time.Minute)
 	if err != nil || j.ID == 0 || j.ImageURL != "https://x/a.jpg" {
 		t.Fatalf("claim product: %+v %v", j, err)
@@ -247,7 +247,7 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 		`{"event_type":"product.created","product_data":{"id":2,"image":"https://x/same.jpg"}}`,
 		`{"event_type":"product.created","product_data":{"id":3,"image":"https://x/other.jpg"}}`,
 	} {
-		s.ApplyEvent(ctx, event(t, body), 1, t0.Add(time.Duration(i)*time.Second))
+		applyAt(ctx, s, event(t, body), 1, t0.Add(time.Duration(i)*time.Second))
 	}
 	for {
 		j, _ := s.Claim(ctx, t0.Add(time.Hour), time.Minute)
@@ -262,7 +262,7 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.ApplyEvent(ctx, event(t, `{"event_type":"product.deleted","product_data":{"id":3}}`), 1, t0)
+	applyAt(ctx, s, event(t, `{"event_type":"product.deleted","product_data":{"id":3}}`), 1, t0)
 	s.Close()
 
 	s2, err := Open(ctx, path)
@@ -312,7 +312,7 @@ func TestConcurrentWebhooksSerialise(t *testing.T) {
 			for i := 0; i < 25; i++ {
 				ev := event(t, `{"event_type":"product.updated","product_data":{"id":7,"price":1}}`)
 				ev.Product.ID = int64(1 + (g+i)%5)
-				if _, err := s.ApplyEvent(ctx, ev, 1, time.Now()); err != nil {
+				if _, err := applyAt(ctx, s, ev, 1, time.Now()); err != nil {
 					t.Error(err)
 					return
 				}
@@ -337,11 +337,11 @@ func TestRepeatedEventChangesNothing(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	body := `{"event_type":"product.updated","product_data":{"id":1,"title":"A","price":"100","image":"","x":{"a":1}}}`
-	res, _ := s.ApplyEvent(ctx, event(t, body), 1, t0)
+	res, _ := applyAt(ctx, s, event(t, body), 1, t0)
 	if !res.Changed || res.Action != catalog.ActionCreated {
 		t.Fatalf("first: %+v", res)
 	}
-	res, _ = s.ApplyEvent(ctx, event(t, body), 1, t0.Add(time.Hour))
+	res, _ = applyAt(ctx, s, event(t, body), 1, t0.Add(time.Hour))
 	if res.Changed || res.Action != catalog.ActionUpdated {
 		t.Fatalf("repeat: %+v", res)
 	}
@@ -349,8 +349,13 @@ func TestRepeatedEventChangesNothing(t *testing.T) {
 	if !p.UpdatedAt.Equal(t0) {
 		t.Fatalf("a repeated event moved updated_at to %v", p.UpdatedAt)
 	}
-	res, _ = s.ApplyEvent(ctx, event(t, `{"event_type":"product.updated","product_data":{"id":1,"x":{"a":2}}}`), 1, t0.Add(time.Hour))
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":1,"x":{"a":2}}}`), 1, t0.Add(time.Hour))
 	if !res.Changed {
 		t.Fatal("a changed extra field was not a change")
 	}
+}
+
+// applyAt applies an event for a shop at a given time, without a delivery id.
+func applyAt(ctx context.Context, s *Store, ev catalog.Event, shop int64, now time.Time) (ApplyResult, error) {
+	return s.ApplyEvent(ctx, ev, ApplyOptions{ShopID: shop, Now: now})
 }

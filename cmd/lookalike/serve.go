@@ -82,11 +82,12 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef := &envFlags{fs: fs, getenv: m.Getenv}
 
 	var cfg app.Config
-	var secrets, logFormat, logLevel string
+	var secrets, signing, logFormat, logLevel string
 	var shop, workers, attempts, maxBytes, maxPixels int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
 	ef.str(&secrets, "webhook-secret", "WEBHOOK_SECRET", "", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
+	ef.str(&signing, "webhook-signing-secret", "LOOKALIKE_WEBHOOK_SIGNING_SECRET", "", "Standard Webhooks secret(s) whsec_…, comma-separated; a valid webhook-signature authenticates a webhook")
 	ef.str(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "", "bearer token for admin endpoints (reindex-one); they are disabled without one")
 	ef.integer(&shop, "default-shop-id", "LOOKALIKE_DEFAULT_SHOP_ID", 1, "shop for webhooks and searches that carry no shop_id")
 	ef.str(&cfg.ImageBaseURL, "image-base-url", "LOOKALIKE_IMAGE_BASE_URL", "", "base URL for relative image paths such as /upload/a.jpg")
@@ -94,6 +95,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.integer(&workers, "workers", "LOOKALIKE_WORKERS", 2, "concurrent reindex jobs")
 	ef.integer(&attempts, "max-attempts", "LOOKALIKE_MAX_ATTEMPTS", 8, "attempts before a transient image failure becomes final")
 	ef.duration(&cfg.RetryBaseDelay, "retry-base-delay", "LOOKALIKE_RETRY_BASE_DELAY", 2*time.Second, "first retry delay; doubles per attempt, with jitter, up to 10m")
+	ef.duration(&cfg.JobLease, "job-lease", "LOOKALIKE_JOB_LEASE", 2*time.Minute, "how long a claimed job belongs to its worker; a job whose worker died runs again after this")
 	ef.duration(&cfg.FetchTimeout, "fetch-timeout", "LOOKALIKE_FETCH_TIMEOUT", 30*time.Second, "time limit for downloading one image")
 	ef.duration(&cfg.ShutdownTimeout, "shutdown-timeout", "LOOKALIKE_SHUTDOWN_TIMEOUT", 20*time.Second, "how long shutdown waits for requests and jobs in flight")
 	ef.integer(&maxBytes, "max-image-bytes", "LOOKALIKE_MAX_IMAGE_BYTES", 20<<20, "largest image download or upload, in bytes")
@@ -110,6 +112,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return &usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
 	}
 	cfg.WebhookSecrets = app.SplitSecrets(secrets)
+	cfg.SigningSecrets = app.SplitSecrets(signing)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels = maxBytes, maxPixels
 
@@ -125,8 +128,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		a.Stop(context.Background())
 		return err
 	}
-	if len(cfg.WebhookSecrets) == 0 {
-		log.Warn("WEBHOOK_SECRET is not set: webhooks will be refused until it is")
+	if len(cfg.WebhookSecrets)+len(cfg.SigningSecrets) == 0 {
+		log.Warn("neither WEBHOOK_SECRET nor LOOKALIKE_WEBHOOK_SIGNING_SECRET is set: webhooks will be refused until one is")
 	}
 	if m.Started != nil {
 		m.Started(a)
