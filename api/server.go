@@ -34,6 +34,9 @@ type Store interface {
 	Stats(ctx context.Context, model string) (sqlite.Stats, error)
 	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
 	Ping(ctx context.Context) error
+	ListFailed(ctx context.Context, shop int64, limit int) ([]sqlite.Failed, error)
+	Requeue(ctx context.Context, k catalog.Key, now time.Time) error
+	RequeueWhere(ctx context.Context, shop int64, failedOnly bool, now time.Time) (int, error)
 }
 
 // Index finds nearest vectors.
@@ -63,6 +66,18 @@ type Config struct {
 	MaxPixels      int64 // default 50 MP
 }
 
+// Deps are the parts the handlers call.
+type Deps struct {
+	Store    Store
+	Index    Index
+	Embedder embed.Embedder
+	Fetcher  Fetcher
+	Worker   Reindexer
+	Log      *slog.Logger
+	Ready    func() bool                                         // whether the index has loaded
+	Verify   func(ctx context.Context, repair bool) (any, error) // catalogue/index verification report
+}
+
 // Server serves the API.
 type Server struct {
 	cfg      Config
@@ -73,11 +88,12 @@ type Server struct {
 	worker   Reindexer
 	log      *slog.Logger
 	ready    func() bool
+	verify   func(ctx context.Context, repair bool) (any, error)
 	mux      *http.ServeMux
 }
 
-// New builds the handler tree. ready reports whether the index has loaded.
-func New(cfg Config, store Store, index Index, e embed.Embedder, f Fetcher, w Reindexer, log *slog.Logger, ready func() bool) *Server {
+// New builds the handler tree.
+func New(cfg Config, d Deps) *Server {
 	if cfg.MaxWebhookBody <= 0 {
 		cfg.MaxWebhookBody = 1 << 20
 	}
@@ -90,8 +106,8 @@ func New(cfg Config, store Store, index Index, e embed.Embedder, f Fetcher, w Re
 	if cfg.DefaultShopID <= 0 {
 		cfg.DefaultShopID = 1
 	}
-	s := &Server{cfg: cfg, store: store, index: index, embedder: e, fetcher: f, worker: w,
-		log: log.With("subsystem", "api"), ready: ready, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: d.Store, index: d.Index, embedder: d.Embedder, fetcher: d.Fetcher, worker: d.Worker,
+		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -103,6 +119,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/search", s.handleSearch)
 	s.mux.Handle("POST /reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
+	s.mux.Handle("GET /api/v1/admin/failed", s.admin(s.handleListFailed))
+	s.mux.Handle("POST /api/v1/admin/retry", s.admin(s.handleRetry))
+	s.mux.Handle("POST /api/v1/admin/retry-failed", s.admin(s.handleRetryAll(true)))
+	s.mux.Handle("POST /api/v1/admin/reindex-all", s.admin(s.handleRetryAll(false)))
+	s.mux.Handle("GET /api/v1/admin/verify", s.admin(s.handleVerify))
+	s.mux.Handle("POST /api/v1/admin/verify", s.admin(s.handleVerify))
 	s.mux.HandleFunc("GET /stats", s.handleStats)
 	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -213,13 +235,19 @@ func humanBytes(n int64) string {
 // admin guards a handler with the bearer token.
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuse := s.failAdmin // the seed's {"success":false} shape for reindex-one
+		if !strings.HasSuffix(r.URL.Path, "/reindex-one") {
+			refuse = func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+				s.fail(w, r, &Error{Status: status, Msg: msg})
+			}
+		}
 		if s.cfg.AdminToken == "" {
-			s.failAdmin(w, r, http.StatusForbidden, "admin endpoints are disabled: start the server with LOOKALIKE_ADMIN_TOKEN (or --admin-token) set, then send it as 'Authorization: Bearer <token>'")
+			refuse(w, r, http.StatusForbidden, "admin endpoints are disabled: start the server with LOOKALIKE_ADMIN_TOKEN (or --admin-token) set, then send it as 'Authorization: Bearer <token>'")
 			return
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
-			s.failAdmin(w, r, http.StatusUnauthorized, "missing or wrong admin token: send 'Authorization: Bearer <LOOKALIKE_ADMIN_TOKEN>'")
+			refuse(w, r, http.StatusUnauthorized, "missing or wrong admin token: send 'Authorization: Bearer <LOOKALIKE_ADMIN_TOKEN>'")
 			return
 		}
 		h(w, r)

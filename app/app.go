@@ -27,6 +27,7 @@ import (
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/sqlite"
 	"github.com/lookalike/lookalike/vectorindex"
+	"github.com/lookalike/lookalike/verify"
 )
 
 // Config is everything `lookalike serve` can be told. The zero value plus
@@ -137,6 +138,7 @@ type App struct {
 	log      *slog.Logger
 	store    *sqlite.Store
 	index    *vectorindex.Flat
+	blobs    *blob.Dir
 	embedder embed.Embedder
 	worker   *reindex.Worker
 	api      *api.Server
@@ -199,8 +201,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.worker = reindex.New(reindex.Config{Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels}, store, fetcher, a.embedder, blobs, log)
+	a.blobs = blobs
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
-		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels}, store, a.index, a.embedder, fetcher, a.worker, log, a.ready.Load)
+		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels},
+		api.Deps{Store: store, Index: a.index, Embedder: a.embedder, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
+			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }})
 	return a, nil
 }
 
@@ -319,4 +324,14 @@ func SplitSecrets(s string) []string {
 		}
 	}
 	return out
+}
+
+// Verify compares the catalogue with the index (see package verify) and,
+// with repair, fixes what differs.
+func (a *App) Verify(ctx context.Context, repair bool) (verify.Report, error) {
+	rep, err := verify.Run(ctx, a.store, a.index, a.blobs, a.embedder.Model(), metaOf, repair)
+	if err == nil {
+		a.log.Info("verify", "subsystem", "verify", "products", rep.Products, "problems", len(rep.Problems), "repaired", rep.Repaired)
+	}
+	return rep, err
 }

@@ -3,6 +3,7 @@
 package blob
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -34,11 +35,12 @@ func (d *Dir) path(sha string) string {
 }
 
 // Put stores b under its hash and returns the hash. Writing is atomic
-// (temporary file, fsync, rename); an existing blob is left alone.
+// (temporary file, fsync, rename); an existing intact blob is left alone, a
+// damaged one is replaced.
 func (d *Dir) Put(b []byte) (string, error) {
 	sha := Sum(b)
 	p := d.path(sha)
-	if _, err := os.Stat(p); err == nil {
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
 		return sha, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"os"
 	"testing"
 )
 
@@ -30,5 +31,17 @@ func TestPutGet(t *testing.T) {
 		if _, err := d.Get(bad); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Get(%q) err = %v, want not exist", bad, err)
 		}
+	}
+}
+
+func TestPutRepairsDamagedBlob(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	sha, _ := d.Put([]byte("photo"))
+	if err := os.WriteFile(d.path(sha), []byte("junk!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.Put([]byte("photo"))
+	if b, _ := d.Get(sha); string(b) != "photo" {
+		t.Fatalf("damaged blob not replaced: %q", b)
 	}
 }

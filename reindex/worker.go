@@ -311,6 +311,9 @@ func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string,
 		if vec, ok, err := w.store.Embedding(ctx, sha, model); err != nil {
 			return nil, err
 		} else if ok {
+			if _, err := w.blobs.Put(body); err != nil { // restores a lost or damaged copy
+				return nil, err
+			}
 			return vec, errReused
 		}
 		img, _, err := imagedecode.Decode(body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels})

@@ -238,7 +238,7 @@ func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.P
 	defer rows.Close()
 	for rows.Next() {
 		var blob []byte
-		p, err := scanProduct(scanPlus{rows, &blob})
+		p, err := scanProduct(scanPlus{rows, []any{&blob}})
 		if err != nil {
 			return fmt.Errorf("load index: %w", err)
 		}
@@ -256,10 +256,10 @@ func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.P
 // scanPlus appends extra destinations to a row scan.
 type scanPlus struct {
 	rows  *sql.Rows
-	extra any
+	extra []any
 }
 
-func (s scanPlus) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra)...) }
+func (s scanPlus) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra...)...) }
 
 // Stats are the counts /stats reports.
 type Stats struct {

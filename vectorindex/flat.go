@@ -233,3 +233,10 @@ func (h topK) down(i int) {
 		i = small
 	}
 }
+
+// Keys returns every key in the index, in no particular order.
+func (x *Flat) Keys() []Key {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return append([]Key(nil), x.keys...)
+}

@@ -42,6 +42,7 @@ Usage:
   lookalike serve [flags]          run the HTTP API and the reindex workers
   lookalike bench quality DIR      measure search quality of the built-in descriptor
   lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
+  lookalike verify [--repair]      compare catalogue and index of a running server
   lookalike version                print the version
   lookalike help                   this text
 
@@ -65,6 +66,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runServe(ctx, args[1:])
 	case "bench":
 		return m.runBench(ctx, args[1:])
+	case "verify":
+		return m.runVerify(ctx, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "lookalike", Version)
 		return nil

@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+)
+
+// Failed is a product whose reindex failed for good.
+type Failed struct {
+	catalog.Product
+	Attempts int
+	FailedAt time.Time
+}
+
+// ListFailed returns live products in state failed, newest failure first;
+// shop 0 means every shop.
+func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, coalesce(j.attempt, 0), coalesce(j.updated_at, p.updated_at)
+		FROM products p LEFT JOIN jobs j ON j.shop_id = p.shop_id AND j.product_id = p.product_id
+		WHERE p.deleted_at IS NULL AND p.index_state = 'failed' AND (? = 0 OR p.shop_id = ?)
+		ORDER BY coalesce(j.updated_at, p.updated_at) DESC LIMIT ?`, shop, shop, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list failed: %w", err)
+	}
+	defer rows.Close()
+	var out []Failed
+	for rows.Next() {
+		var f Failed
+		var at int64
+		p, err := scanProduct(scanPlus{rows, []any{&f.Attempts, &at}})
+		if err != nil {
+			return nil, fmt.Errorf("list failed: %w", err)
+		}
+		f.Product, f.FailedAt = p, fromMicros(at)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Requeue schedules a fresh reindex of one live product with an image.
+func (s *Store) Requeue(ctx context.Context, k catalog.Key, now time.Time) error {
+	n, err := s.requeue(ctx, now, "shop_id = ? AND product_id = ?", k.ShopID, k.ProductID)
+	if err == nil && n == 0 {
+		return catalog.ErrNotFound
+	}
+	return err
+}
+
+// RequeueWhere schedules a fresh reindex of the live products with images
+// that match a filter: failed ones only, or all; shop 0 means every shop.
+// It returns how many were queued.
+func (s *Store) RequeueWhere(ctx context.Context, shop int64, failedOnly bool, now time.Time) (int, error) {
+	where := "(? = 0 OR shop_id = ?)"
+	if failedOnly {
+		where += " AND index_state = 'failed'"
+	}
+	return s.requeue(ctx, now, where, shop, shop)
+}
+
+func (s *Store) requeue(ctx context.Context, now time.Time, where string, args ...any) (int, error) {
+	var changed []catalog.Product
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		changed = changed[:0]
+		rows, err := tx.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE deleted_at IS NULL AND image_url != '' AND "+where, args...)
+		if err != nil {
+			return fmt.Errorf("requeue: %w", err)
+		}
+		var ps []catalog.Product
+		for rows.Next() {
+			p, err := scanProduct(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("requeue: %w", err)
+			}
+			ps = append(ps, p)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("requeue: %w", err)
+		}
+		for i := range ps {
+			p := &ps[i]
+			p.Generation++
+			p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
+			if err := putProduct(ctx, tx, p); err != nil {
+				return err
+			}
+			if err := upsertJob(ctx, tx, p.Key, p.Generation, now, true); err != nil {
+				return err
+			}
+		}
+		changed = ps
+		return nil
+	}, func() {
+		if s.hook != nil {
+			for _, p := range changed {
+				s.hook(p, nil)
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(changed) > 0 {
+		s.signal()
+	}
+	return len(changed), nil
+}
+
+// Check is one live product as verification sees it.
+type Check struct {
+	catalog.Product
+	HasEmbedding bool // an embedding row exists for its image hash and model
+	HasJob       bool // a job row exists (available, running or failed)
+}
+
+// ScanLive calls fn for every live product.
+func (s *Store) ScanLive(ctx context.Context, fn func(c Check) error) error {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`,
+		EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = p.image_sha256 AND e.model = p.model),
+		EXISTS (SELECT 1 FROM jobs j WHERE j.shop_id = p.shop_id AND j.product_id = p.product_id)
+		FROM products p WHERE p.deleted_at IS NULL`)
+	if err != nil {
+		return fmt.Errorf("scan products: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Check
+		p, err := scanProduct(scanPlus{rows, []any{&c.HasEmbedding, &c.HasJob}})
+		if err != nil {
+			return fmt.Errorf("scan products: %w", err)
+		}
+		c.Product = p
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

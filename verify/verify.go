@@ -1,0 +1,154 @@
+// Package verify compares the catalogue with the vector index and, when
+// asked, repairs what differs: live products without a current vector,
+// vectors for deleted or missing products, vectors of another model, and
+// stored images whose bytes no longer match their hash.
+package verify
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/lookalike/lookalike/blob"
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/sqlite"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+// Store is what verification reads and repairs.
+type Store interface {
+	ScanLive(ctx context.Context, fn func(c sqlite.Check) error) error
+	Requeue(ctx context.Context, k catalog.Key, now time.Time) error
+	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
+}
+
+// Index is the in-memory vector index.
+type Index interface {
+	Keys() []vectorindex.Key
+	Vector(k vectorindex.Key) ([]float32, bool)
+	Upsert(k vectorindex.Key, vec []float32, m vectorindex.Meta) error
+	Delete(k vectorindex.Key)
+}
+
+// Images reads stored image bytes.
+type Images interface {
+	Get(sha string) ([]byte, error)
+}
+
+// Problem is one thing found wrong.
+type Problem struct {
+	ShopID    int64  `json:"shop_id"`
+	ProductID int64  `json:"product_id"`
+	Kind      string `json:"kind"`
+	Detail    string `json:"detail"`
+	Repaired  bool   `json:"repaired"`
+}
+
+// Problem kinds.
+const (
+	MissingVector = "missing_vector" // indexed, but its vector is gone from the store
+	NotInIndex    = "not_in_index"   // indexed with a stored vector, absent from the in-memory index
+	StrayVector   = "stray_vector"   // in the index but deleted, missing, or not indexed
+	OtherModel    = "other_model"    // indexed by a model other than the running one
+	StuckPending  = "stuck_pending"  // pending with no job to make progress
+	ImageMismatch = "image_mismatch" // the stored image is missing or its bytes do not match the hash
+)
+
+// Report is the outcome of one verification.
+type Report struct {
+	Products int       `json:"products"`
+	Indexed  int       `json:"indexed"`
+	Vectors  int       `json:"vectors"`
+	Model    string    `json:"model"`
+	Problems []Problem `json:"problems"`
+	Repaired int       `json:"repaired"`
+	TookMS   int64     `json:"took_ms"`
+}
+
+// Run verifies, and repairs when repair is set: products are requeued for a
+// fresh reindex, stray vectors leave the index, and vectors missing from the
+// index are loaded from the store.
+func Run(ctx context.Context, st Store, idx Index, images Images, model string, metaOf func(*catalog.Product) vectorindex.Meta, repair bool) (Report, error) {
+	start := time.Now()
+	rep := Report{Model: model, Problems: []Problem{}}
+	live := map[vectorindex.Key]bool{}
+	now := time.Now()
+	add := func(p *catalog.Product, kind, detail string, fix func() error) error {
+		pr := Problem{ShopID: p.ShopID, ProductID: p.ProductID, Kind: kind, Detail: detail}
+		if repair && fix != nil {
+			if err := fix(); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+				return err
+			}
+			pr.Repaired = true
+			rep.Repaired++
+		}
+		rep.Problems = append(rep.Problems, pr)
+		return nil
+	}
+	err := st.ScanLive(ctx, func(c sqlite.Check) error {
+		rep.Products++
+		p := &c.Product
+		k := vectorindex.Key(p.Key)
+		requeue := func() error { return st.Requeue(ctx, p.Key, now) }
+		switch p.IndexState {
+		case catalog.StatePending:
+			if !c.HasJob {
+				return add(p, StuckPending, "pending without a queued job", requeue)
+			}
+			return nil
+		case catalog.StateIndexed:
+		default:
+			return nil
+		}
+		rep.Indexed++
+		if p.Model != model {
+			return add(p, OtherModel, "vector made by "+p.Model, requeue)
+		}
+		if !c.HasEmbedding {
+			return add(p, MissingVector, "no stored vector for image "+p.ImageSHA256, requeue)
+		}
+		live[k] = true
+		if images != nil {
+			b, err := images.Get(p.ImageSHA256)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				if err := add(p, ImageMismatch, "stored image "+p.ImageSHA256+" is missing", requeue); err != nil {
+					return err
+				}
+				return nil
+			case err != nil:
+				return err
+			case blob.Sum(b) != p.ImageSHA256:
+				if err := add(p, ImageMismatch, "stored image bytes do not match "+p.ImageSHA256, requeue); err != nil {
+					return err
+				}
+				return nil
+			}
+		}
+		if _, ok := idx.Vector(k); !ok {
+			return add(p, NotInIndex, "vector stored but not loaded", func() error {
+				v, ok, err := st.Embedding(ctx, p.ImageSHA256, p.Model)
+				if err != nil || !ok {
+					return err
+				}
+				return idx.Upsert(k, v, metaOf(p))
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, k := range idx.Keys() {
+		if !live[k] {
+			p := &catalog.Product{Key: catalog.Key(k)}
+			if err := add(p, StrayVector, "in the index but not a live indexed product", func() error { idx.Delete(k); return nil }); err != nil {
+				return rep, err
+			}
+		}
+	}
+	rep.Vectors = len(idx.Keys())
+	rep.TookMS = time.Since(start).Milliseconds()
+	return rep, nil
+}
