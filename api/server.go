@@ -61,9 +61,12 @@ type Config struct {
 	SigningKeys    [][]byte // Standard Webhooks keys (decoded whsec_ secrets); a valid signature authenticates too
 	AdminToken     string
 	DefaultShopID  int64
-	MaxWebhookBody int64 // default 1 MiB
-	MaxUploadBytes int64 // default 20 MiB
-	MaxPixels      int64 // default 50 MP
+	MaxWebhookBody int64   // default 1 MiB
+	MaxUploadBytes int64   // default 20 MiB
+	MaxPixels      int64   // default 50 MP
+	SearchRate     float64 // searches per second per client address; 0 disables the limit
+	SearchBurst    int     // searches a client may make at once before the rate applies
+	TrustProxy     bool    // take the client address from X-Forwarded-For
 }
 
 // Deps are the parts the handlers call.
@@ -89,6 +92,7 @@ type Server struct {
 	log      *slog.Logger
 	ready    func() bool
 	verify   func(ctx context.Context, repair bool) (any, error)
+	limiter  *rateLimiter
 	mux      *http.ServeMux
 }
 
@@ -108,6 +112,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, store: d.Store, index: d.Index, embedder: d.Embedder, fetcher: d.Fetcher, worker: d.Worker,
 		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, mux: http.NewServeMux()}
+	if cfg.SearchRate > 0 {
+		s.limiter = newRateLimiter(cfg.SearchRate, cfg.SearchBurst)
+	}
 	s.routes()
 	return s
 }
@@ -116,7 +123,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v1/webhooks/product-sync", s.handleWebhook)
 	s.mux.HandleFunc("GET /api/v1/products/{id}", s.handleGetProduct)
 	s.mux.HandleFunc("GET /api/v1/products", s.handleListProducts)
-	s.mux.HandleFunc("POST /api/v1/search", s.handleSearch)
+	s.mux.HandleFunc("POST /api/v1/search", s.limited(s.handleSearch))
 	s.mux.Handle("POST /reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("GET /api/v1/admin/failed", s.admin(s.handleListFailed))

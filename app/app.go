@@ -50,6 +50,9 @@ type Config struct {
 	ShutdownTimeout   time.Duration // how long Stop waits for requests and jobs
 	MaxImageBytes     int64
 	MaxImagePixels    int64
+	SearchRate        float64 // searches per second per client address; 0 disables
+	SearchBurst       int
+	TrustProxy        bool // client address from X-Forwarded-For (behind a reverse proxy)
 }
 
 // Defaults fills unset fields with the documented defaults.
@@ -116,6 +119,9 @@ func (c *Config) Validate() error {
 		if _, err := api.ParseSigningSecret(s); err != nil {
 			return fmt.Errorf("LOOKALIKE_WEBHOOK_SIGNING_SECRET: %w", err)
 		}
+	}
+	if c.SearchRate < 0 || c.SearchBurst < 0 {
+		return errors.New("LOOKALIKE_SEARCH_RATE and LOOKALIKE_SEARCH_BURST must not be negative")
 	}
 	if c.JobLease < time.Second {
 		return fmt.Errorf("LOOKALIKE_JOB_LEASE must be at least 1s, got %s", c.JobLease)
@@ -203,7 +209,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels}, store, fetcher, a.embedder, blobs, log)
 	a.blobs = blobs
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
-		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels},
+		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
+		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Index: a.index, Embedder: a.embedder, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }})
 	return a, nil

@@ -125,6 +125,7 @@ func startServer(t *testing.T, dataDir string, env map[string]string) *server {
 		"LOOKALIKE_FETCH_ALLOW_PRIVATE": "true",
 		"LOOKALIKE_RETRY_BASE_DELAY":    "50ms",
 		"LOOKALIKE_LOG_LEVEL":           "debug",
+		"LOOKALIKE_SEARCH_RATE":         "1000",
 	}
 	for k, v := range env {
 		base[k] = v

@@ -220,3 +220,27 @@ func TestTransientFailureRetried(t *testing.T) {
 		t.Fatalf("%d calls, want 3", calls)
 	}
 }
+
+func TestSearchRateLimit(t *testing.T) {
+	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_SEARCH_RATE": "0.5", "LOOKALIKE_SEARCH_BURST": "3"})
+	photo := readPhoto(t, "daisy")
+	for i := 0; i < 3; i++ {
+		if r := srv.searchPhoto(photo, nil); r.status != 200 {
+			t.Fatalf("search %d within the burst: %d %s", i, r.status, r.raw)
+		}
+	}
+	req, _ := http.NewRequest("POST", srv.url+"/api/v1/search", strings.NewReader(`{"product_id":1}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Webhooks and reads are not limited.
+	if r := srv.getJSON("/stats"); r.status != 200 {
+		t.Fatalf("stats while search is limited: %d", r.status)
+	}
+}

@@ -53,6 +53,17 @@ func (e *envFlags) integer(p *int64, flagName, envName string, def int64, usage 
 	e.fs.Int64Var(p, flagName, def, usage+" ("+envName+")")
 }
 
+func (e *envFlags) float(p *float64, flagName, envName string, def float64, usage string) {
+	if v, ok := e.env(envName); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a number", envName, v))
+		}
+		def = f
+	}
+	e.fs.Float64Var(p, flagName, def, usage+" ("+envName+")")
+}
+
 func (e *envFlags) duration(p *time.Duration, flagName, envName string, def time.Duration, usage string) {
 	if v, ok := e.env(envName); ok {
 		d, err := time.ParseDuration(v)
@@ -83,7 +94,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	var cfg app.Config
 	var secrets, signing, logFormat, logLevel string
-	var shop, workers, attempts, maxBytes, maxPixels int64
+	var shop, workers, attempts, maxBytes, maxPixels, burst int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
 	ef.str(&secrets, "webhook-secret", "WEBHOOK_SECRET", "", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
@@ -100,6 +111,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.duration(&cfg.ShutdownTimeout, "shutdown-timeout", "LOOKALIKE_SHUTDOWN_TIMEOUT", 20*time.Second, "how long shutdown waits for requests and jobs in flight")
 	ef.integer(&maxBytes, "max-image-bytes", "LOOKALIKE_MAX_IMAGE_BYTES", 20<<20, "largest image download or upload, in bytes")
 	ef.integer(&maxPixels, "max-image-pixels", "LOOKALIKE_MAX_IMAGE_PIXELS", 50_000_000, "largest image, in pixels, checked before decoding")
+	ef.float(&cfg.SearchRate, "search-rate", "LOOKALIKE_SEARCH_RATE", 10, "searches per second allowed per client address (0: no limit); over it, 429 with Retry-After")
+	ef.integer(&burst, "search-burst", "LOOKALIKE_SEARCH_BURST", 20, "searches a client may make at once before the rate applies")
+	ef.boolean(&cfg.TrustProxy, "trust-proxy", "LOOKALIKE_TRUST_PROXY", false, "take the client address from X-Forwarded-For (only behind a reverse proxy you run)")
 	ef.str(&logFormat, "log-format", "LOOKALIKE_LOG_FORMAT", "text", "log format: text or json")
 	ef.str(&logLevel, "log-level", "LOOKALIKE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -114,7 +128,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.WebhookSecrets = app.SplitSecrets(secrets)
 	cfg.SigningSecrets = app.SplitSecrets(signing)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
-	cfg.MaxImageBytes, cfg.MaxImagePixels = maxBytes, maxPixels
+	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
 
 	log, err := newLogger(m.Stderr, logFormat, logLevel)
 	if err != nil {
