@@ -41,6 +41,7 @@ type Config struct {
 	DefaultShopID     int64    // shop for webhooks and searches without shop_id
 	ImageBaseURL      string   // base for relative image paths
 	FetchAllowPrivate bool     // allow image URLs on loopback/private networks
+	FetchAllowHosts   []string // hosts allowed even on private addresses (intranet image servers)
 	Workers           int      // concurrent reindex jobs
 	MaxAttempts       int      // attempts before a transient failure is final
 	RetryBaseDelay    time.Duration
@@ -199,7 +200,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.index = vectorindex.NewFlat(a.embedder.Dim())
 	store.SetChangeHook(a.applyToIndex)
 
-	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
+	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, AllowHosts: cfg.FetchAllowHosts, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
 	var keys [][]byte
 	for _, sec := range cfg.SigningSecrets {
 		k, _ := api.ParseSigningSecret(sec) // checked by Validate
@@ -322,7 +323,7 @@ func (a *App) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// SplitSecrets parses a comma-separated secret list.
+// SplitSecrets parses a comma-separated list (secrets, host names).
 func SplitSecrets(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {

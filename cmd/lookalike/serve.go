@@ -93,7 +93,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef := &envFlags{fs: fs, getenv: m.Getenv}
 
 	var cfg app.Config
-	var secrets, signing, logFormat, logLevel string
+	var secrets, signing, allowHosts, logFormat, logLevel string
 	var shop, workers, attempts, maxBytes, maxPixels, burst int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
@@ -103,6 +103,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.integer(&shop, "default-shop-id", "LOOKALIKE_DEFAULT_SHOP_ID", 1, "shop for webhooks and searches that carry no shop_id")
 	ef.str(&cfg.ImageBaseURL, "image-base-url", "LOOKALIKE_IMAGE_BASE_URL", "", "base URL for relative image paths such as /upload/a.jpg")
 	ef.boolean(&cfg.FetchAllowPrivate, "fetch-allow-private", "LOOKALIKE_FETCH_ALLOW_PRIVATE", false, "allow image URLs on loopback and private networks (tests and intranets only)")
+	ef.str(&allowHosts, "fetch-allow-hosts", "LOOKALIKE_FETCH_ALLOW_HOSTS", "", "comma-separated host names allowed even on private addresses (an intranet image server)")
 	ef.integer(&workers, "workers", "LOOKALIKE_WORKERS", 2, "concurrent reindex jobs")
 	ef.integer(&attempts, "max-attempts", "LOOKALIKE_MAX_ATTEMPTS", 8, "attempts before a transient image failure becomes final")
 	ef.duration(&cfg.RetryBaseDelay, "retry-base-delay", "LOOKALIKE_RETRY_BASE_DELAY", 2*time.Second, "first retry delay; doubles per attempt, with jitter, up to 10m")
@@ -127,6 +128,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	cfg.WebhookSecrets = app.SplitSecrets(secrets)
 	cfg.SigningSecrets = app.SplitSecrets(signing)
+	cfg.FetchAllowHosts = app.SplitSecrets(allowHosts)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
 
