@@ -1,0 +1,45 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigDefaultsAndValidate(t *testing.T) {
+	var c Config
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./lookalike-data" || c.DefaultShopID != 1 || c.MaxImageBytes != 20<<20 || c.JobLease != 2*time.Minute {
+		t.Fatalf("defaults: %+v", c)
+	}
+	bad := []struct {
+		change func(*Config)
+		msg    string
+	}{
+		{func(c *Config) { c.Addr = "8080" }, "LOOKALIKE_ADDR"},
+		{func(c *Config) { c.DefaultShopID = -1 }, "LOOKALIKE_DEFAULT_SHOP_ID"},
+		{func(c *Config) { c.ImageBaseURL = "cvety.kz" }, "LOOKALIKE_IMAGE_BASE_URL"},
+		{func(c *Config) { c.ImageBaseURL = "ftp://cvety.kz" }, "LOOKALIKE_IMAGE_BASE_URL"},
+		{func(c *Config) { c.WebhookSecrets = []string{"short"} }, "WEBHOOK_SECRET"},
+		{func(c *Config) { c.SigningSecrets = []string{"not-whsec"} }, "LOOKALIKE_WEBHOOK_SIGNING_SECRET"},
+		{func(c *Config) { c.Workers = 0 }, "LOOKALIKE_WORKERS"},
+		{func(c *Config) { c.MaxAttempts = -1 }, "LOOKALIKE_MAX_ATTEMPTS"},
+		{func(c *Config) { c.JobLease = time.Millisecond }, "LOOKALIKE_JOB_LEASE"},
+		{func(c *Config) { c.SearchRate = -1 }, "LOOKALIKE_SEARCH_RATE"},
+	}
+	for _, b := range bad {
+		c := Config{}
+		c.Defaults()
+		b.change(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), b.msg) {
+			t.Errorf("want an error naming %s, got %v", b.msg, err)
+		}
+	}
+	if got := SplitSecrets(" a , ,b,"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("SplitSecrets: %q", got)
+	}
+}
