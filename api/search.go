@@ -305,7 +305,9 @@ type resultJSON struct {
 // search asks the index, then checks each hit against the stored product so
 // a result never shows a deleted product or stale filters.
 func (s *Server) search(r *http.Request, vec []float32, q *searchQuery) ([]resultJSON, error) {
+	t0 := time.Now()
 	hits, err := s.index.Search(vec, q.limit+8, q.filter)
+	s.lookupTime.With().Observe(time.Since(t0).Seconds())
 	if err != nil {
 		return nil, err
 	}

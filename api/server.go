@@ -20,6 +20,7 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/sqlite"
 	"github.com/lookalike/lookalike/vectorindex"
@@ -79,6 +80,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Ready    func() bool                                         // whether the index has loaded
 	Verify   func(ctx context.Context, repair bool) (any, error) // catalogue/index verification report
+	Metrics  *metrics.Registry                                   // where request metrics go, and what /metrics serves; nil: none served
 }
 
 // Server serves the API.
@@ -94,6 +96,13 @@ type Server struct {
 	verify   func(ctx context.Context, repair bool) (any, error)
 	limiter  *rateLimiter
 	mux      *http.ServeMux
+
+	metrics     *metrics.Registry
+	webhooks    *metrics.CounterVec
+	webhookTime *metrics.HistogramVec
+	searches    *metrics.CounterVec
+	searchTime  *metrics.HistogramVec
+	lookupTime  *metrics.HistogramVec
 }
 
 // New builds the handler tree.
@@ -112,6 +121,17 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, store: d.Store, index: d.Index, embedder: d.Embedder, fetcher: d.Fetcher, worker: d.Worker,
 		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, mux: http.NewServeMux()}
+	reg := d.Metrics
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	} else {
+		s.metrics = reg
+	}
+	s.webhooks = reg.Counter("lookalike_webhooks_total", "Webhooks received, by outcome.", "outcome")
+	s.webhookTime = reg.Histogram("lookalike_webhook_duration_seconds", "Time to acknowledge a webhook, by outcome.", metrics.LatencyBuckets, "outcome")
+	s.searches = reg.Counter("lookalike_searches_total", "Searches, by outcome.", "outcome")
+	s.searchTime = reg.Histogram("lookalike_search_duration_seconds", "Time to answer a search (decode, embed, lookup), by outcome.", metrics.LatencyBuckets, "outcome")
+	s.lookupTime = reg.Histogram("lookalike_search_index_lookup_seconds", "Time of the vector index lookup within a search.", []float64{0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1})
 	if cfg.SearchRate > 0 {
 		s.limiter = newRateLimiter(cfg.SearchRate, cfg.SearchBurst)
 	}
@@ -134,6 +154,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /api/v1/admin/verify", s.admin(s.handleVerify))
 	s.mux.HandleFunc("GET /stats", s.handleStats)
 	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
+	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -169,6 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			level = slog.LevelDebug
 		}
+		s.observe(r, rec, start)
 		s.log.Log(ctx, level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
@@ -294,4 +316,48 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		"products":   map[string]int64{"active": st.ActiveProducts, "deleted": st.Deleted},
 		"queue":      map[string]int64{"pending": st.Pending, "running": st.Running, "failed": st.Failed},
 	})
+}
+
+// outcome names a reply for metrics.
+func outcome(rec *statusRecorder) string {
+	switch st := rec.status; {
+	case st < 300 && rec.Header().Get("X-Lookalike-Duplicate") != "":
+		return "duplicate"
+	case st < 300:
+		return "ok"
+	case st == http.StatusUnauthorized || st == http.StatusForbidden:
+		return "unauthorized"
+	case st == http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case st == http.StatusTooManyRequests:
+		return "rate_limited"
+	case st == http.StatusServiceUnavailable:
+		return "unavailable"
+	case st < 500:
+		return "invalid"
+	}
+	return "error"
+}
+
+func (s *Server) observe(r *http.Request, rec *statusRecorder, start time.Time) {
+	secs := time.Since(start).Seconds()
+	switch r.URL.Path {
+	case "/api/v1/webhooks/product-sync":
+		o := outcome(rec)
+		s.webhooks.With(o).Inc()
+		s.webhookTime.With(o).Observe(secs)
+	case "/api/v1/search":
+		o := outcome(rec)
+		s.searches.With(o).Inc()
+		s.searchTime.With(o).Observe(secs)
+	}
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.fail(w, r, errorf(http.StatusNotFound, "metrics are not enabled"))
+		return
+	}
+	w.Header().Set("Content-Type", metrics.ContentType)
+	s.metrics.Write(w)
 }

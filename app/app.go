@@ -24,6 +24,7 @@ import (
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/embed/builtin"
 	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/sqlite"
 	"github.com/lookalike/lookalike/vectorindex"
@@ -146,6 +147,7 @@ type App struct {
 	store    *sqlite.Store
 	index    *vectorindex.Flat
 	blobs    *blob.Dir
+	metrics  *metrics.Registry
 	embedder embed.Embedder
 	worker   *reindex.Worker
 	api      *api.Server
@@ -206,14 +208,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		k, _ := api.ParseSigningSecret(sec) // checked by Validate
 		keys = append(keys, k)
 	}
-	a.worker = reindex.New(reindex.Config{Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
+	a.metrics = metrics.NewRegistry()
+	a.registerGauges()
+	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels}, store, fetcher, a.embedder, blobs, log)
 	a.blobs = blobs
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Index: a.index, Embedder: a.embedder, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
-			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }})
+			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics})
 	return a, nil
 }
 
@@ -342,4 +346,31 @@ func (a *App) Verify(ctx context.Context, repair bool) (verify.Report, error) {
 		a.log.Info("verify", "subsystem", "verify", "products", rep.Products, "problems", len(rep.Problems), "repaired", rep.Repaired)
 	}
 	return rep, err
+}
+
+// registerGauges adds the metrics read at scrape time: queue depth,
+// products and index size.
+func (a *App) registerGauges() {
+	stats := func() sqlite.Stats {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := a.store.Stats(ctx, a.embedder.Model())
+		if err != nil {
+			a.log.Error("metrics: stats", "subsystem", "metrics", "err", err)
+		}
+		return st
+	}
+	a.metrics.GaugeFunc("lookalike_queue_jobs", "Reindex jobs by state (pending includes jobs waiting for a retry).", func() []metrics.Sample {
+		st := stats()
+		return []metrics.Sample{{Labels: []string{"pending"}, Value: float64(st.Pending)},
+			{Labels: []string{"running"}, Value: float64(st.Running)}, {Labels: []string{"failed"}, Value: float64(st.Failed)}}
+	}, "state")
+	a.metrics.GaugeFunc("lookalike_products", "Products by state.", func() []metrics.Sample {
+		st := stats()
+		return []metrics.Sample{{Labels: []string{"active"}, Value: float64(st.ActiveProducts)},
+			{Labels: []string{"deleted"}, Value: float64(st.Deleted)}}
+	}, "state")
+	a.metrics.GaugeFunc("lookalike_index_vectors", "Vectors in the in-memory index.", func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(a.index.Len())}}
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/fetch"
 	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/metrics"
 )
 
 // Store is the part of the catalogue store the worker needs.
@@ -40,14 +41,15 @@ type Fetcher interface {
 
 // Config tunes the worker. Zero values take the defaults.
 type Config struct {
-	Workers      int           // concurrent jobs, default 2
-	Lease        time.Duration // how long a claimed job is ours before another worker may take it, default 2m
-	MaxAttempts  int           // attempts before a transient failure becomes permanent, default 8
-	BaseBackoff  time.Duration // first retry delay, default 2s; doubles each attempt
-	MaxBackoff   time.Duration // cap on the retry delay, default 10m
-	PollInterval time.Duration // how often to look for due retries and expired leases, default 1s
-	ImageBaseURL string        // base for relative image paths ("/upload/...")
-	MaxPixels    int64         // decode limit, default 50 MP
+	Workers      int               // concurrent jobs, default 2
+	Lease        time.Duration     // how long a claimed job is ours before another worker may take it, default 2m
+	MaxAttempts  int               // attempts before a transient failure becomes permanent, default 8
+	BaseBackoff  time.Duration     // first retry delay, default 2s; doubles each attempt
+	MaxBackoff   time.Duration     // cap on the retry delay, default 10m
+	PollInterval time.Duration     // how often to look for due retries and expired leases, default 1s
+	ImageBaseURL string            // base for relative image paths ("/upload/...")
+	MaxPixels    int64             // decode limit, default 50 MP
+	Metrics      *metrics.Registry // where job, fetch and embed metrics go; nil: nowhere
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +88,12 @@ type Worker struct {
 
 	flight flightGroup
 
+	jobs        *metrics.CounterVec
+	jobTime     *metrics.HistogramVec
+	fetchBytes  *metrics.CounterVec
+	fetchErrors *metrics.CounterVec
+	embedTime   *metrics.HistogramVec
+
 	cancel   context.CancelFunc // cancels jobs in flight (at the shutdown deadline)
 	stopping chan struct{}      // closed by Stop: claim no more jobs
 	wg       sync.WaitGroup
@@ -94,8 +102,23 @@ type Worker struct {
 // New returns a worker; it does nothing until Start.
 func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs *blob.Dir, log *slog.Logger) *Worker {
 	cfg.setDefaults()
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
 	return &Worker{cfg: cfg, store: store, fetcher: f, embedder: e, blobs: blobs,
-		log: log.With("subsystem", "reindex"), now: time.Now}
+		log: log.With("subsystem", "reindex"), now: time.Now,
+		jobs:        reg.Counter("lookalike_jobs_total", "Reindex job runs, by outcome (indexed, reused, retry, failed, stale, interrupted).", "outcome"),
+		jobTime:     reg.Histogram("lookalike_job_duration_seconds", "Reindex job run time, by outcome.", metrics.LatencyBuckets, "outcome"),
+		fetchBytes:  reg.Counter("lookalike_fetch_bytes_total", "Image bytes downloaded."),
+		fetchErrors: reg.Counter("lookalike_fetch_errors_total", "Failed image downloads, by kind.", "kind"),
+		embedTime:   reg.Histogram("lookalike_embed_duration_seconds", "Time to decode and embed one image.", metrics.LatencyBuckets),
+	}
+}
+
+func (w *Worker) count(outcome string, start time.Time) {
+	w.jobs.With(outcome).Inc()
+	w.jobTime.With(outcome).Observe(time.Since(start).Seconds())
 }
 
 // Start launches the worker goroutines.
@@ -220,17 +243,23 @@ func (w *Worker) run(ctx context.Context, job *catalog.Job) (Outcome, error) {
 		switch {
 		case err == nil:
 			log.Info("indexed", "sha256", out.ImageSHA256, "reused", out.Reused, "ms", out.Duration.Milliseconds())
+			if out.Reused {
+				w.count("reused", start)
+			} else {
+				w.count("indexed", start)
+			}
 		case errors.Is(err, catalog.ErrStale):
+			w.count("stale", start)
 			log.Info("result discarded: the product changed while its job ran")
 		default:
 			log.Error("record vector", "err", err)
 		}
 		return out, err
 	}
-	return out, w.failed(ctx, job, err, log)
+	return out, w.failed(ctx, job, err, log, start)
 }
 
-func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *slog.Logger) error {
+func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *slog.Logger, start time.Time) error {
 	var re *Error
 	if !errors.As(err, &re) {
 		re = &Error{Msg: err.Error(), Err: err}
@@ -238,6 +267,7 @@ func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *s
 	if ctx.Err() != nil && !re.Permanent {
 		// Shutting down: leave the job leased; it runs again when the lease ends.
 		log.Info("job interrupted by shutdown", "err", re.Msg)
+		w.count("interrupted", start)
 		return re
 	}
 	bg := context.WithoutCancel(ctx)
@@ -247,12 +277,14 @@ func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *s
 			re = &Error{Msg: fmt.Sprintf("%s (gave up after %d attempts)", re.Msg, job.Attempt), Permanent: true, Err: re.Err}
 		}
 		log.Warn("reindex failed", "err", re.Msg)
+		w.count("failed", start)
 		if ferr := w.store.Fail(bg, job, re.Msg, now); ferr != nil {
 			log.Error("record failure", "err", ferr)
 		}
 		return re
 	}
 	delay := w.backoff(job.Attempt, re.RetryAfter)
+	w.count("retry", start)
 	log.Warn("reindex will retry", "err", re.Msg, "retry_in", delay.Round(time.Millisecond).String())
 	if rerr := w.store.Retry(bg, job, re.Msg, now.Add(delay), now); rerr != nil {
 		log.Error("schedule retry", "err", rerr)
@@ -284,16 +316,20 @@ func (w *Worker) process(ctx context.Context, job *catalog.Job) (Outcome, error)
 	res, err := w.fetcher.Fetch(ctx, u)
 	if err != nil {
 		e := &Error{Msg: "Failed to fetch image: " + err.Error(), Permanent: true, Err: err}
+		kind := "other"
 		var fe *fetch.Error
 		if errors.As(err, &fe) {
 			e.Permanent = !fe.Temporary()
 			e.RetryAfter = fe.RetryAfter
+			kind = strings.ReplaceAll(fe.Kind.String(), " ", "_")
 		}
+		w.fetchErrors.With(kind).Inc()
 		if ctx.Err() != nil {
 			e.Permanent = false
 		}
 		return Outcome{}, e
 	}
+	w.fetchBytes.With().Add(float64(len(res.Body)))
 	vec, sha, reused, err := w.vectorFor(ctx, res.Body)
 	if err != nil {
 		return Outcome{}, err
@@ -316,6 +352,7 @@ func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string,
 			}
 			return vec, errReused
 		}
+		t0 := time.Now()
 		img, _, err := imagedecode.Decode(body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels})
 		if err != nil {
 			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: true, Err: err}
@@ -323,6 +360,7 @@ func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string,
 		if _, err := w.blobs.Put(body); err != nil {
 			return nil, err // disk trouble: transient
 		}
+		defer func() { w.embedTime.With().Observe(time.Since(t0).Seconds()) }()
 		vec, err := w.embed(ctx, img)
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -242,5 +243,53 @@ func TestSearchRateLimit(t *testing.T) {
 	// Webhooks and reads are not limited.
 	if r := srv.getJSON("/stats"); r.status != 200 {
 		t.Fatalf("stats while search is limited: %d", r.status)
+	}
+}
+
+func TestMetricsScrape(t *testing.T) {
+	images := newImageServer(t)
+	srv := startServer(t, t.TempDir(), nil)
+	srv.webhook(`{"event_type":"product.created","product_data":{"id":1,"image":"` + images.URL + `/img/roses.jpg"}}`)
+	srv.webhook(`{"event_type":"product.created","product_data":{"id":2,"image":"` + images.URL + `/img/nope.jpg"}}`)
+	srv.do("POST", "/api/v1/webhooks/product-sync", map[string]string{"X-Webhook-Secret": "wrong-wrong"}, strings.NewReader("{}"))
+	srv.waitFor("jobs to finish", func() bool {
+		q := srv.stats()["queue"].(map[string]any)
+		return num(q["pending"]) == 0 && num(q["running"]) == 0
+	})
+	srv.searchPhoto(readPhoto(t, "roses"), nil)
+	resp, err := http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	text := string(body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`lookalike_webhooks_total{outcome="ok"} 2`,
+		`lookalike_webhooks_total{outcome="unauthorized"} 1`,
+		`lookalike_webhook_duration_seconds_bucket{outcome="ok",le="+Inf"} 2`,
+		`lookalike_queue_jobs{state="failed"} 1`,
+		`lookalike_queue_jobs{state="pending"} 0`,
+		`lookalike_jobs_total{outcome="indexed"} 1`,
+		`lookalike_jobs_total{outcome="failed"} 1`,
+		`lookalike_job_duration_seconds_count{outcome="indexed"} 1`,
+		`lookalike_fetch_errors_total{kind="not_found"} 1`,
+		`lookalike_fetch_bytes_total `,
+		`lookalike_embed_duration_seconds_count 1`,
+		`lookalike_index_vectors 1`,
+		`lookalike_products{state="active"} 2`,
+		`lookalike_searches_total{outcome="ok"} 1`,
+		`lookalike_search_duration_seconds_count{outcome="ok"} 1`,
+		`lookalike_search_index_lookup_seconds_count 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(text)
 	}
 }
