@@ -42,6 +42,11 @@ Usage:
   lookalike serve [flags]          run the HTTP API and the reindex workers
   lookalike bench quality DIR      measure search quality of the built-in descriptor
   lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
+  lookalike search PHOTO|URL       find the products most like a photo (--text, --product)
+  lookalike reindex --all|--shop N|--product ID
+                                   queue a fresh reindex and show progress
+  lookalike stats                  catalogue, index and queue counts
+  lookalike failed [--retry]       products whose reindex failed, and why
   lookalike verify [--repair]      compare catalogue and index of a running server
   lookalike version                print the version
   lookalike help                   this text
@@ -68,6 +73,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runBench(ctx, args[1:])
 	case "verify":
 		return m.runVerify(ctx, args[1:])
+	case "search":
+		return m.runSearch(ctx, args[1:])
+	case "reindex":
+		return m.runReindex(ctx, args[1:])
+	case "stats":
+		return m.runStats(ctx, args[1:])
+	case "failed":
+		return m.runFailed(ctx, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "lookalike", Version)
 		return nil

@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
-	"time"
 
 	"github.com/lookalike/lookalike/verify"
 )
@@ -43,29 +39,6 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (server, token *s
 	return server, token
 }
 
-// adminCall sends an admin request and decodes a 2xx JSON reply into out.
-func adminCall(ctx context.Context, method, url, token string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the server: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if resp.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("server answered %s: %s", resp.Status, e.Error)
-		}
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
-	return json.Unmarshal(body, out)
-}
-
 func (m *Main) runVerify(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -84,7 +57,7 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 	if *repair {
 		method = "POST"
 	}
-	if err := adminCall(ctx, method, strings.TrimRight(*server, "/")+"/api/v1/admin/verify", *token, &rep); err != nil {
+	if err := newClient(*server, *token).call(ctx, method, "/api/v1/admin/verify", "", nil, &rep); err != nil {
 		return err
 	}
 	if *asJSON {
