@@ -299,6 +299,7 @@ type resultJSON struct {
 	Currency    *string  `json:"currency"`
 	HeightCM    *float64 `json:"height_cm"`
 	ImageURL    string   `json:"image_url"`
+	ImageSHA256 string   `json:"image_sha256"` // GET /images/{sha} serves the stored copy
 	IsAvailable bool     `json:"is_available"`
 }
 
@@ -327,7 +328,7 @@ func (s *Server) search(r *http.Request, vec []float32, q *searchQuery) ([]resul
 		}
 		j := toJSON(&p)
 		out = append(out, resultJSON{ProductID: p.ProductID, ShopID: p.ShopID, Score: h.Score, Title: p.Title,
-			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, IsAvailable: p.Available})
+			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, IsAvailable: p.Available})
 		if len(out) == q.limit {
 			break
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/sqlite"
+	"github.com/lookalike/lookalike/thumb"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
@@ -81,6 +82,13 @@ type Deps struct {
 	Ready    func() bool                                         // whether the index has loaded
 	Verify   func(ctx context.Context, repair bool) (any, error) // catalogue/index verification report
 	Metrics  *metrics.Registry                                   // where request metrics go, and what /metrics serves; nil: none served
+	Thumbs   Thumbnailer                                         // stored product photos as thumbnails; nil: /images not served
+	UI       http.Handler                                        // the web pages (/, /admin, /static/); nil: none
+}
+
+// Thumbnailer returns JPEG thumbnails of stored images.
+type Thumbnailer interface {
+	Get(sha string, width int) ([]byte, error)
 }
 
 // Server serves the API.
@@ -94,6 +102,8 @@ type Server struct {
 	log      *slog.Logger
 	ready    func() bool
 	verify   func(ctx context.Context, repair bool) (any, error)
+	thumbs   Thumbnailer
+	ui       http.Handler
 	limiter  *rateLimiter
 	mux      *http.ServeMux
 
@@ -103,6 +113,9 @@ type Server struct {
 	searches    *metrics.CounterVec
 	searchTime  *metrics.HistogramVec
 	lookupTime  *metrics.HistogramVec
+
+	webhookActivity activity
+	searchActivity  activity
 }
 
 // New builds the handler tree.
@@ -120,7 +133,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.DefaultShopID = 1
 	}
 	s := &Server{cfg: cfg, store: d.Store, index: d.Index, embedder: d.Embedder, fetcher: d.Fetcher, worker: d.Worker,
-		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, mux: http.NewServeMux()}
+		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, mux: http.NewServeMux()}
 	reg := d.Metrics
 	if reg == nil {
 		reg = metrics.NewRegistry()
@@ -150,6 +163,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /api/v1/admin/retry", s.admin(s.handleRetry))
 	s.mux.Handle("POST /api/v1/admin/retry-failed", s.admin(s.handleRetryAll(true)))
 	s.mux.Handle("POST /api/v1/admin/reindex-all", s.admin(s.handleRetryAll(false)))
+	s.mux.Handle("GET /api/v1/admin/overview", s.admin(s.handleOverview))
 	s.mux.Handle("GET /api/v1/admin/verify", s.admin(s.handleVerify))
 	s.mux.Handle("POST /api/v1/admin/verify", s.admin(s.handleVerify))
 	s.mux.HandleFunc("GET /stats", s.handleStats)
@@ -159,9 +173,16 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /images/{sha}", s.handleImage)
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	}
+	s.mux.HandleFunc("/api/", notFound)
+	if s.ui != nil {
+		s.mux.Handle("/", s.ui)
+	} else {
+		s.mux.HandleFunc("/", notFound)
+	}
 }
 
 // ServeHTTP adds a request id, panic recovery and an access log line.
@@ -302,20 +323,43 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) statsJSON(r *http.Request) (map[string]any, error) {
 	model := s.embedder.Model()
 	st, err := s.store.Stats(r.Context(), model)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"vectors":    st.Vectors,
 		"dimensions": s.embedder.Dim(),
 		"model":      model,
 		"products":   map[string]int64{"active": st.ActiveProducts, "deleted": st.Deleted},
 		"queue":      map[string]int64{"pending": st.Pending, "running": st.Running, "failed": st.Failed},
-	})
+	}, nil
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	st, err := s.statsJSON(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// handleOverview is the operator dashboard's data: /stats plus the last
+// hour of webhooks and searches, minute by minute.
+func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
+	st, err := s.statsJSON(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := time.Now()
+	st["index_vectors"] = s.index.Len()
+	st["webhooks"] = s.webhookActivity.snapshot(now)
+	st["searches"] = s.searchActivity.snapshot(now)
+	writeJSON(w, http.StatusOK, st)
 }
 
 // outcome names a reply for metrics.
@@ -346,10 +390,12 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, start time.Time) 
 		o := outcome(rec)
 		s.webhooks.With(o).Inc()
 		s.webhookTime.With(o).Observe(secs)
+		s.webhookActivity.record(time.Now(), secs*1000, rec.status >= 300)
 	case "/api/v1/search":
 		o := outcome(rec)
 		s.searches.With(o).Inc()
 		s.searchTime.With(o).Observe(secs)
+		s.searchActivity.record(time.Now(), secs*1000, rec.status >= 300)
 	}
 }
 
@@ -360,4 +406,40 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", metrics.ContentType)
 	s.metrics.Write(w)
+}
+
+// handleImage serves a stored product photo as a thumbnail (?w=160|320|640).
+// Images are addressed by content, so they are cached for good.
+func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
+	if s.thumbs == nil {
+		s.fail(w, r, errorf(http.StatusNotFound, "images are not served"))
+		return
+	}
+	width := 0
+	if v := r.URL.Query().Get("w"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			s.fail(w, r, errorf(http.StatusBadRequest, "w must be a positive width in pixels, got %q", v))
+			return
+		}
+		width = n
+	}
+	sha := strings.TrimSuffix(r.PathValue("sha"), ".jpg")
+	etag := `"` + sha + "-" + strconv.Itoa(thumb.Width(width)) + `"`
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	b, err := s.thumbs.Get(sha, width)
+	if err != nil {
+		if errors.Is(err, thumb.ErrNotFound) {
+			err = errorf(http.StatusNotFound, "no stored image %q", sha)
+		}
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("ETag", etag)
+	w.Write(b)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/sqlite"
+	"github.com/lookalike/lookalike/thumb"
 	"github.com/lookalike/lookalike/vectorindex"
 	"github.com/lookalike/lookalike/verify"
 )
@@ -217,7 +218,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Index: a.index, Embedder: a.embedder, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
-			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics})
+			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs"))})
 	return a, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"image/jpeg"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +111,39 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	t.Helper()
 	if _, err := db.Exec(q, args...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestThumbnailsAndOverview(t *testing.T) {
+	images := newImageServer(t)
+	srv := startServer(t, t.TempDir(), nil)
+	srv.webhook(`{"event_type":"product.created","product_data":{"id":1,"title":"r","image":"` + images.URL + `/img/roses.jpg"}}`)
+	p := srv.waitIndexed(1, 1)
+	sha := p["index"].(map[string]any)["image_sha256"].(string)
+	r := srv.searchPhoto(readPhoto(t, "roses"), nil)
+	if res := r.body["results"].([]any); len(res) != 1 || res[0].(map[string]any)["image_sha256"] != sha {
+		t.Fatalf("search result lacks image_sha256: %s", r.raw)
+	}
+	resp, err := http.Get(srv.url + "/images/" + sha + "?w=160")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(resp.Body)
+	resp.Body.Close()
+	if err != nil || img.Bounds().Dx() != 160 || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("thumbnail: %v %v %q", err, img, resp.Header.Get("Cache-Control"))
+	}
+	req, _ := http.NewRequest("GET", srv.url+"/images/"+sha+"?w=160", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 304 {
+		t.Fatalf("conditional request: %v %v", err, resp.StatusCode)
+	}
+	if r := srv.getJSON("/images/" + strings.Repeat("0", 64)); r.status != 404 {
+		t.Fatalf("unknown image: %d", r.status)
+	}
+	o := srv.do("GET", "/api/v1/admin/overview", map[string]string{"Authorization": "Bearer " + testAdmin}, nil)
+	wh := o.body["webhooks"].(map[string]any)
+	if o.status != 200 || num(wh["count"]) != 1 || len(wh["minutes"].([]any)) != 60 || num(o.body["searches"].(map[string]any)["count"]) != 1 {
+		t.Fatalf("overview: %d %.500s", o.status, o.raw)
 	}
 }
