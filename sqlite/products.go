@@ -264,6 +264,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 	applyPatch(&p, ev.Product)
 
 	imageChanged := !found || p.ImageURL != old.ImageURL
+	newGeneration := false
 	switch {
 	case p.ImageURL == "":
 		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateNoImage, "", "", "", nil
@@ -273,6 +274,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 	case imageChanged || p.IndexState != catalog.StateIndexed && p.IndexState != catalog.StatePending:
 		// A new image, or no current vector (failed, no_image): a new generation.
 		p.Generation++
+		newGeneration = true
 		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
 		if err := upsertJob(ctx, tx, key, p.Generation, now, true); err != nil {
 			return res, false, err
@@ -285,8 +287,8 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 		}
 		res.ReindexTriggered = true
 	}
-	if found && !res.ReindexTriggered && sameProduct(old, p) {
-		res.Product = old // nothing to write: a repeated event or feed row
+	if found && !newGeneration && sameProduct(old, p) {
+		res.Product = old // nothing to write: a repeated event or feed row (its job, if pending, is still queued)
 		return res, false, nil
 	}
 	if err := putProduct(ctx, tx, &p); err != nil {

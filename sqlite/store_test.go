@@ -359,3 +359,17 @@ func TestRepeatedEventChangesNothing(t *testing.T) {
 func applyAt(ctx context.Context, s *Store, ev catalog.Event, shop int64, now time.Time) (ApplyResult, error) {
 	return s.ApplyEvent(ctx, ev, ApplyOptions{ShopID: shop, Now: now})
 }
+
+func TestRepeatWhilePendingIsUnchanged(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	body := `{"event_type":"product.updated","product_data":{"id":1,"title":"A","image":"https://x/a.jpg"}}`
+	applyAt(ctx, s, event(t, body), 1, t0)
+	res, _ := applyAt(ctx, s, event(t, body), 1, t0.Add(time.Second))
+	if res.Changed || !res.ReindexTriggered {
+		t.Fatalf("repeat while pending: %+v", res)
+	}
+	if st, _ := s.Stats(ctx, "m"); st.Pending != 1 {
+		t.Fatalf("job lost: %+v", st)
+	}
+}

@@ -38,7 +38,7 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() { fmt.Fprint(m.Stderr, benchWebhookUsage); fs.PrintDefaults() }
 	server := fs.String("server", "", "base URL of a running server (default: start one in-process)")
-	secret := fs.String("secret", m.Getenv("WEBHOOK_SECRET"), "webhook secret of --server (WEBHOOK_SECRET)")
+	secret := fs.String("secret", "", "webhook secret of --server (default: $WEBHOOK_SECRET)")
 	conc := fs.Int("c", 32, "concurrent senders")
 	dur := fs.Duration("d", 10*time.Second, "how long to send")
 	products := fs.Int("products", 10000, "distinct product ids")
@@ -47,6 +47,9 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 	}
 	if *conc < 1 || *dur <= 0 || *products < 1 {
 		return &usageError{"-c, -d and --products must be positive"}
+	}
+	if *secret == "" {
+		*secret = m.Getenv("WEBHOOK_SECRET")
 	}
 	base := *server
 	if base == "" {

@@ -146,7 +146,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	if *priceMax != "" {
 		fields["price_max"] = *priceMax
 	}
-	c := newClient(*server, *token)
+	c := newClient(*server, token())
 	var reply struct {
 		Results []struct {
 			ProductID   int64    `json:"product_id"`
@@ -283,7 +283,7 @@ func (m *Main) runStats(ctx context.Context, args []string) error {
 		return err
 	}
 	var st statsReply
-	if err := newClient(*server, *token).call(ctx, "GET", "/stats", "", nil, &st); err != nil {
+	if err := newClient(*server, token()).call(ctx, "GET", "/stats", "", nil, &st); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -319,7 +319,7 @@ func (m *Main) runFailed(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c := newClient(*server, *token)
+	c := newClient(*server, token())
 	if *retry {
 		in := map[string]any{}
 		if *shop != 0 {
@@ -395,7 +395,7 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 	if *all && (*shop != 0 || *product != 0) {
 		return &usageError{"--all cannot be combined with --shop or --product"}
 	}
-	c := newClient(*server, *token)
+	c := newClient(*server, token())
 	var queued int
 	switch {
 	case *product != 0:

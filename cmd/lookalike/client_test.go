@@ -97,6 +97,19 @@ func TestCLICommands(t *testing.T) {
 			t.Errorf("%s --help: %v\n%s", cmd, err, out)
 		}
 	}
+	// -h never prints a secret taken from the environment.
+	var help bytes.Buffer
+	m := &Main{Stdout: &help, Stderr: &help, Getenv: func(k string) string {
+		return map[string]string{"WEBHOOK_SECRET": "very-secret-value", "LOOKALIKE_ADMIN_TOKEN": "very-secret-token",
+			"LOOKALIKE_WEBHOOK_SIGNING_SECRET": "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"}[k]
+	}}
+	for _, cmd := range []string{"serve", "stats", "failed", "verify", "reindex", "search", "bench webhook", "import"} {
+		help.Reset()
+		m.Run(context.Background(), append(strings.Fields(cmd), "-h"))
+		if strings.Contains(help.String(), "very-secret") || strings.Contains(help.String(), "c2VjcmV0") {
+			t.Errorf("%s -h shows a secret:\n%s", cmd, help.String())
+		}
+	}
 	dead := &server{url: "http://127.0.0.1:1"}
 	if _, err := cli(t, dead, "stats"); err == nil || !strings.Contains(err.Error(), "cannot reach the server") {
 		t.Fatalf("dead server: %v", err)

@@ -42,6 +42,7 @@ Usage:
   lookalike serve [flags]          run the HTTP API and the reindex workers
   lookalike bench quality DIR      measure search quality of the built-in descriptor
   lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
+  lookalike import [flags] FEED    backfill a YML or CSV product feed into a running server
   lookalike search PHOTO|URL       find the products most like a photo (--text, --product)
   lookalike reindex --all|--shop N|--product ID
                                    queue a fresh reindex and show progress
@@ -71,6 +72,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runServe(ctx, args[1:])
 	case "bench":
 		return m.runBench(ctx, args[1:])
+	case "import":
+		return m.runImport(ctx, args[1:])
 	case "verify":
 		return m.runVerify(ctx, args[1:])
 	case "search":

@@ -14,9 +14,10 @@ import (
 // envFlags registers flags whose defaults come from environment variables:
 // the flag wins over the variable, the variable over the built-in default.
 type envFlags struct {
-	fs     *flag.FlagSet
-	getenv func(string) string
-	errs   []string
+	fs      *flag.FlagSet
+	getenv  func(string) string
+	errs    []string
+	secrets []func() // after parsing: fill unset secret flags from the environment
 }
 
 func (e *envFlags) env(name string) (string, bool) {
@@ -29,6 +30,26 @@ func (e *envFlags) str(p *string, flagName, envName, def, usage string) {
 		def = v
 	}
 	e.fs.StringVar(p, flagName, def, usage+" ("+envName+")")
+}
+
+// secret is like str, but the variable's value never shows as the flag's
+// default in -h output.
+func (e *envFlags) secret(p *string, flagName, envName, usage string) {
+	e.fs.StringVar(p, flagName, "", usage+" ("+envName+")")
+	e.secrets = append(e.secrets, func() {
+		set := false
+		e.fs.Visit(func(f *flag.Flag) { set = set || f.Name == flagName })
+		if v, ok := e.env(envName); ok && !set {
+			*p = v
+		}
+	})
+}
+
+// parsed applies what must wait for the command line to be parsed.
+func (e *envFlags) parsed() {
+	for _, fn := range e.secrets {
+		fn()
+	}
 }
 
 func (e *envFlags) boolean(p *bool, flagName, envName string, def bool, usage string) {
@@ -97,9 +118,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	var shop, workers, attempts, maxBytes, maxPixels, burst int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
-	ef.str(&secrets, "webhook-secret", "WEBHOOK_SECRET", "", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
-	ef.str(&signing, "webhook-signing-secret", "LOOKALIKE_WEBHOOK_SIGNING_SECRET", "", "Standard Webhooks secret(s) whsec_…, comma-separated; a valid webhook-signature authenticates a webhook")
-	ef.str(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "", "bearer token for admin endpoints (reindex-one); they are disabled without one")
+	ef.secret(&secrets, "webhook-secret", "WEBHOOK_SECRET", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
+	ef.secret(&signing, "webhook-signing-secret", "LOOKALIKE_WEBHOOK_SIGNING_SECRET", "Standard Webhooks secret(s) whsec_…, comma-separated; a valid webhook-signature authenticates a webhook")
+	ef.secret(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "bearer token for admin endpoints (reindex-one); they are disabled without one")
 	ef.integer(&shop, "default-shop-id", "LOOKALIKE_DEFAULT_SHOP_ID", 1, "shop for webhooks and searches that carry no shop_id")
 	ef.str(&cfg.ImageBaseURL, "image-base-url", "LOOKALIKE_IMAGE_BASE_URL", "", "base URL for relative image paths such as /upload/a.jpg")
 	ef.boolean(&cfg.FetchAllowPrivate, "fetch-allow-private", "LOOKALIKE_FETCH_ALLOW_PRIVATE", false, "allow image URLs on loopback and private networks (tests and intranets only)")
@@ -120,6 +141,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	ef.parsed()
 	if len(ef.errs) > 0 {
 		return &usageError{strings.Join(ef.errs, "; ")}
 	}

@@ -29,14 +29,20 @@ Flags:
 `
 
 // serverFlags are the flags of commands that talk to a running server.
-func serverFlags(fs *flag.FlagSet, getenv func(string) string) (server, token *string) {
+// The token's value from the environment never shows in -h output.
+func serverFlags(fs *flag.FlagSet, getenv func(string) string) (server *string, token func() string) {
 	def := getenv("LOOKALIKE_SERVER")
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
 	server = fs.String("server", def, "base URL of the running server (LOOKALIKE_SERVER)")
-	token = fs.String("token", getenv("LOOKALIKE_ADMIN_TOKEN"), "admin token (LOOKALIKE_ADMIN_TOKEN)")
-	return server, token
+	t := fs.String("token", "", "admin token (default: $LOOKALIKE_ADMIN_TOKEN)")
+	return server, func() string {
+		if *t != "" {
+			return *t
+		}
+		return getenv("LOOKALIKE_ADMIN_TOKEN")
+	}
 }
 
 func (m *Main) runVerify(ctx context.Context, args []string) error {
@@ -57,7 +63,7 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 	if *repair {
 		method = "POST"
 	}
-	if err := newClient(*server, *token).call(ctx, method, "/api/v1/admin/verify", "", nil, &rep); err != nil {
+	if err := newClient(*server, token()).call(ctx, method, "/api/v1/admin/verify", "", nil, &rep); err != nil {
 		return err
 	}
 	if *asJSON {
