@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/quality"
+)
+
+// runBenchQuality implements "lookalike bench quality [flags] DIR": it
+// measures how well the builtin descriptor finds synthetic re-photographs
+// of the photos in DIR among all of them (see package quality).
+func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench quality", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	split := fs.String("split", "bench", "photos to make queries from: bench, dev or all (the catalogue always holds every photo)")
+	seed := fs.Int64("seed", 1, "seed of the synthetic queries")
+	limit := fs.Int("limit", 0, "use at most this many queries, drawn at random (0: all)")
+	workers := fs.Int("workers", runtime.NumCPU(), "images decoded and embedded at once")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	quiet := fs.Bool("quiet", false, "show no progress")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: lookalike bench quality [flags] DIR\n\n"+
+			"DIR holds photos as DIR/<split>/<label>/*.jpg (or DIR/<label>/*.jpg), and\n"+
+			"optionally NEAR_DUPLICATES.tsv. Every photo is in the catalogue; each photo\n"+
+			"of --split is re-photographed synthetically (cropped, rescaled, lit\n"+
+			"differently, mirrored, JPEG re-encoded) and searched for.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	// Accept flags after DIR too.
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(rest) != 1 {
+		fs.Usage()
+		return fmt.Errorf("bench quality: want one DIR, got %d arguments", len(rest))
+	}
+	dir := rest[0]
+	switch *split {
+	case "bench", "dev", "all":
+	default:
+		return fmt.Errorf("bench quality: --split must be bench, dev or all, not %q", *split)
+	}
+	querySplit := *split
+	if querySplit == "all" {
+		querySplit = ""
+	}
+	if *workers < 1 {
+		*workers = 1
+	}
+
+	e := builtin.New()
+	opt := quality.Options{
+		Dir:        dir,
+		QuerySplit: querySplit,
+		Seed:       *seed,
+		Limit:      *limit,
+		Workers:    *workers,
+	}
+	if !*quiet {
+		last := time.Time{}
+		opt.Progress = func(done, total int) {
+			if now := time.Now(); done == total || now.Sub(last) >= 250*time.Millisecond {
+				last = now
+				fmt.Fprintf(stderr, "\rembedding %d/%d photos", done, total)
+				if done == total {
+					fmt.Fprintln(stderr)
+				}
+			}
+		}
+	}
+	rep, err := quality.Run(ctx, e, opt)
+	if err != nil {
+		if !*quiet {
+			fmt.Fprintln(stderr)
+		}
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(stdout, "model                      %s (%d dimensions)\n", rep.Model, rep.Dim)
+	fmt.Fprintf(stdout, "data                       %s\n", dir)
+	fmt.Fprintf(stdout, "catalogue                  %d photos\n", rep.Catalogue)
+	fmt.Fprintf(stdout, "queries                    %d (split %s, seed %d)\n", rep.Queries, rep.Split, rep.Seed)
+	fmt.Fprintf(stdout, "recall@1                   %.4f\n", rep.RecallAt1)
+	fmt.Fprintf(stdout, "recall@10                  %.4f\n", rep.RecallAt10)
+	fmt.Fprintf(stdout, "same-kind precision@10     %.4f\n", rep.SameKindPrecisionAt10)
+	fmt.Fprintf(stdout, "embedding                  %.2f ms/image (%d workers)\n", rep.EmbedMsPerImage, *workers)
+	fmt.Fprintf(stdout, "elapsed                    %s\n", rep.Elapsed.Round(time.Millisecond))
+	return nil
+}
