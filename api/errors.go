@@ -50,6 +50,7 @@ var statusTable = []struct {
 	{imagedecode.ErrNotImage, http.StatusUnprocessableEntity},
 	{imagedecode.ErrCorrupt, http.StatusUnprocessableEntity},
 	{imagedecode.ErrUnsupported, http.StatusUnprocessableEntity},
+	{imagedecode.ErrTimeout, http.StatusUnprocessableEntity},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 

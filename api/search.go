@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -283,7 +284,9 @@ func (s *Server) queryVector(r *http.Request, q *searchQuery) ([]float32, error)
 		}
 		data = res.Body
 	}
-	img, _, err := imagedecode.Decode(data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels})
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	img, _, err := imagedecode.DecodeContext(dctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels})
+	cancel()
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/lookalike/lookalike/thumb"
 	"github.com/lookalike/lookalike/vectorindex"
 	"github.com/lookalike/lookalike/verify"
+	"github.com/lookalike/lookalike/web"
 )
 
 // Config is everything `lookalike serve` can be told. The zero value plus
@@ -53,7 +54,8 @@ type Config struct {
 	ShutdownTimeout   time.Duration // how long Stop waits for requests and jobs
 	MaxImageBytes     int64
 	MaxImagePixels    int64
-	SearchRate        float64 // searches per second per client address; 0 disables
+	DecodeTimeout     time.Duration // longest an image decode may take
+	SearchRate        float64       // searches per second per client address; 0 disables
 	SearchBurst       int
 	TrustProxy        bool // client address from X-Forwarded-For (behind a reverse proxy)
 }
@@ -95,6 +97,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxImagePixels == 0 {
 		c.MaxImagePixels = 50_000_000
+	}
+	if c.DecodeTimeout == 0 {
+		c.DecodeTimeout = 20 * time.Second
 	}
 }
 
@@ -212,14 +217,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.metrics = metrics.NewRegistry()
 	a.registerGauges()
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
-		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels}, store, fetcher, a.embedder, blobs, log)
+		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout}, store, fetcher, a.embedder, blobs, log)
 	a.blobs = blobs
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Index: a.index, Embedder: a.embedder, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs"))})
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs")), UI: web.Handler(web.Options{})})
 	return a, nil
 }
 

@@ -41,15 +41,16 @@ type Fetcher interface {
 
 // Config tunes the worker. Zero values take the defaults.
 type Config struct {
-	Workers      int               // concurrent jobs, default 2
-	Lease        time.Duration     // how long a claimed job is ours before another worker may take it, default 2m
-	MaxAttempts  int               // attempts before a transient failure becomes permanent, default 8
-	BaseBackoff  time.Duration     // first retry delay, default 2s; doubles each attempt
-	MaxBackoff   time.Duration     // cap on the retry delay, default 10m
-	PollInterval time.Duration     // how often to look for due retries and expired leases, default 1s
-	ImageBaseURL string            // base for relative image paths ("/upload/...")
-	MaxPixels    int64             // decode limit, default 50 MP
-	Metrics      *metrics.Registry // where job, fetch and embed metrics go; nil: nowhere
+	Workers       int               // concurrent jobs, default 2
+	Lease         time.Duration     // how long a claimed job is ours before another worker may take it, default 2m
+	MaxAttempts   int               // attempts before a transient failure becomes permanent, default 8
+	BaseBackoff   time.Duration     // first retry delay, default 2s; doubles each attempt
+	MaxBackoff    time.Duration     // cap on the retry delay, default 10m
+	PollInterval  time.Duration     // how often to look for due retries and expired leases, default 1s
+	ImageBaseURL  string            // base for relative image paths ("/upload/...")
+	MaxPixels     int64             // decode limit, default 50 MP
+	DecodeTimeout time.Duration     // longest a decode may take, default 20s
+	Metrics       *metrics.Registry // where job, fetch and embed metrics go; nil: nowhere
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +74,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxPixels <= 0 {
 		c.MaxPixels = 50_000_000
+	}
+	if c.DecodeTimeout <= 0 {
+		c.DecodeTimeout = 20 * time.Second
 	}
 }
 
@@ -353,9 +357,11 @@ func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string,
 			return vec, errReused
 		}
 		t0 := time.Now()
-		img, _, err := imagedecode.Decode(body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels})
+		dctx, cancel := context.WithTimeout(ctx, w.cfg.DecodeTimeout)
+		img, _, err := imagedecode.DecodeContext(dctx, body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels})
+		cancel()
 		if err != nil {
-			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: true, Err: err}
+			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: ctx.Err() == nil, Err: err}
 		}
 		if _, err := w.blobs.Put(body); err != nil {
 			return nil, err // disk trouble: transient

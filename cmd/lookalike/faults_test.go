@@ -215,3 +215,19 @@ func TestFaultInjection(t *testing.T) {
 		t.Logf("server log:\n%s", p.logs.String())
 	}
 }
+
+func TestDecodeTimeout(t *testing.T) {
+	big := image.NewNRGBA(image.Rect(0, 0, 4000, 4000))
+	for i := range big.Pix {
+		big.Pix[i] = byte(i * 7)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, big)
+	host := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(b.Bytes()) }))
+	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_DECODE_TIMEOUT": "1ms"})
+	srv.webhook(`{"event_type":"product.created","product_data":{"id":1,"image":"` + host + `/big.png"}}`)
+	idx := srv.waitIndexed(1, 1)["index"].(map[string]any)
+	if idx["state"] != "failed" || !strings.Contains(idx["error"].(string), "took too long") {
+		t.Fatalf("slow decode: %v", idx)
+	}
+}

@@ -136,6 +136,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.float(&cfg.SearchRate, "search-rate", "LOOKALIKE_SEARCH_RATE", 10, "searches per second allowed per client address (0: no limit); over it, 429 with Retry-After")
 	ef.integer(&burst, "search-burst", "LOOKALIKE_SEARCH_BURST", 20, "searches a client may make at once before the rate applies")
 	ef.boolean(&cfg.TrustProxy, "trust-proxy", "LOOKALIKE_TRUST_PROXY", false, "take the client address from X-Forwarded-For (only behind a reverse proxy you run)")
+	ef.duration(&cfg.DecodeTimeout, "decode-timeout", "LOOKALIKE_DECODE_TIMEOUT", 20*time.Second, "longest an image decode may take; slower images end failed")
 	ef.str(&logFormat, "log-format", "LOOKALIKE_LOG_FORMAT", "text", "log format: text or json")
 	ef.str(&logLevel, "log-level", "LOOKALIKE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
