@@ -42,6 +42,9 @@ Usage:
   lookalike serve [flags]          run the HTTP API and the reindex workers
   lookalike bench quality DIR      measure search quality of the built-in descriptor
   lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
+  lookalike bench embed [flags]    time decoding, preprocessing and inference per photo
+  lookalike model fetch|info|testgen
+                                   download, describe or generate CLIP model directories
   lookalike import [flags] FEED    backfill a YML or CSV product feed into a running server
   lookalike search PHOTO|URL       find the products most like a photo (--text, --product)
   lookalike reindex --all|--shop N|--product ID
@@ -72,6 +75,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runServe(ctx, args[1:])
 	case "bench":
 		return m.runBench(ctx, args[1:])
+	case "model":
+		return m.runModel(ctx, args[1:])
 	case "import":
 		return m.runImport(ctx, args[1:])
 	case "verify":
@@ -102,6 +107,8 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "quality":
 		return runBenchQuality(ctx, args[1:], m.Stdout, m.Stderr)
+	case "embed":
+		return m.runBenchEmbed(ctx, args[1:])
 	case "webhook":
 		return m.runBenchWebhook(ctx, args[1:])
 	}
