@@ -49,12 +49,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	vec, err := s.queryVector(r, q)
+	eng := s.engine()
+	vec, err := s.queryVector(r, eng, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	results, err := s.search(r, vec, q)
+	results, err := s.search(r, eng, vec, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -62,7 +63,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"results": results,
 		"took_ms": float64(time.Since(start).Microseconds()) / 1000,
-		"model":   s.embedder.Model(),
+		"model":   eng.Embedder.Model(),
 	})
 }
 
@@ -244,13 +245,13 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 }
 
 // queryVector turns the query into a vector of the current model.
-func (s *Server) queryVector(r *http.Request, q *searchQuery) ([]float32, error) {
+func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]float32, error) {
 	ctx := r.Context()
 	switch {
 	case q.text != "":
-		te, ok := s.embedder.(embed.TextEmbedder)
-		if !ok {
-			return nil, errorf(http.StatusUnprocessableEntity, "text search needs a CLIP model; the built-in descriptor (%s) only compares photos", s.embedder.Model())
+		te, ok := eng.Embedder.(embed.TextEmbedder)
+		if !ok || !embed.CanEmbedText(eng.Embedder) {
+			return nil, errorf(http.StatusUnprocessableEntity, "text search needs a CLIP model with a text encoder (LOOKALIKE_MODEL_DIR); the current model (%s) only compares photos", eng.Embedder.Model())
 		}
 		return te.EmbedText(ctx, q.text)
 	case q.productID != 0:
@@ -262,7 +263,7 @@ func (s *Server) queryVector(r *http.Request, q *searchQuery) ([]float32, error)
 			}
 			return nil, err
 		}
-		if !p.Searchable() || p.Model != s.embedder.Model() {
+		if !p.Searchable() || p.Model != eng.Embedder.Model() {
 			return nil, errorf(http.StatusConflict, "product %d has no vector to search with (index state %s)", k.ProductID, p.IndexState)
 		}
 		vec, ok, err := s.store.Embedding(ctx, p.ImageSHA256, p.Model)
@@ -290,7 +291,7 @@ func (s *Server) queryVector(r *http.Request, q *searchQuery) ([]float32, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.embedder.EmbedImage(ctx, img)
+	return eng.Embedder.EmbedImage(ctx, img)
 }
 
 type resultJSON struct {
@@ -308,9 +309,9 @@ type resultJSON struct {
 
 // search asks the index, then checks each hit against the stored product so
 // a result never shows a deleted product or stale filters.
-func (s *Server) search(r *http.Request, vec []float32, q *searchQuery) ([]resultJSON, error) {
+func (s *Server) search(r *http.Request, eng Engine, vec []float32, q *searchQuery) ([]resultJSON, error) {
 	t0 := time.Now()
-	hits, err := s.index.Search(vec, q.limit+8, q.filter)
+	hits, err := eng.Index.Search(vec, q.limit+8, q.filter)
 	s.lookupTime.With().Observe(time.Since(t0).Seconds())
 	if err != nil {
 		return nil, err

@@ -71,19 +71,28 @@ type Config struct {
 	TrustProxy     bool    // take the client address from X-Forwarded-For
 }
 
+// Engine is the model that answers searches and the index of its vectors.
+// A request takes one Engine and uses it throughout, so a model switch never
+// compares a query of one model with vectors of another.
+type Engine struct {
+	Embedder embed.Embedder
+	Index    Index
+	// Migration, when not nil, reports a background re-embed to another model.
+	Migration func() any
+}
+
 // Deps are the parts the handlers call.
 type Deps struct {
-	Store    Store
-	Index    Index
-	Embedder embed.Embedder
-	Fetcher  Fetcher
-	Worker   Reindexer
-	Log      *slog.Logger
-	Ready    func() bool                                         // whether the index has loaded
-	Verify   func(ctx context.Context, repair bool) (any, error) // catalogue/index verification report
-	Metrics  *metrics.Registry                                   // where request metrics go, and what /metrics serves; nil: none served
-	Thumbs   Thumbnailer                                         // stored product photos as thumbnails; nil: /images not served
-	UI       http.Handler                                        // the web pages (/, /admin, /static/); nil: none
+	Store   Store
+	Engine  func() Engine
+	Fetcher Fetcher
+	Worker  Reindexer
+	Log     *slog.Logger
+	Ready   func() bool                                         // whether the index has loaded
+	Verify  func(ctx context.Context, repair bool) (any, error) // catalogue/index verification report
+	Metrics *metrics.Registry                                   // where request metrics go, and what /metrics serves; nil: none served
+	Thumbs  Thumbnailer                                         // stored product photos as thumbnails; nil: /images not served
+	UI      http.Handler                                        // the web pages (/, /admin, /static/); nil: none
 }
 
 // Thumbnailer returns JPEG thumbnails of stored images.
@@ -93,19 +102,18 @@ type Thumbnailer interface {
 
 // Server serves the API.
 type Server struct {
-	cfg      Config
-	store    Store
-	index    Index
-	embedder embed.Embedder
-	fetcher  Fetcher
-	worker   Reindexer
-	log      *slog.Logger
-	ready    func() bool
-	verify   func(ctx context.Context, repair bool) (any, error)
-	thumbs   Thumbnailer
-	ui       http.Handler
-	limiter  *rateLimiter
-	mux      *http.ServeMux
+	cfg     Config
+	store   Store
+	engine  func() Engine
+	fetcher Fetcher
+	worker  Reindexer
+	log     *slog.Logger
+	ready   func() bool
+	verify  func(ctx context.Context, repair bool) (any, error)
+	thumbs  Thumbnailer
+	ui      http.Handler
+	limiter *rateLimiter
+	mux     *http.ServeMux
 
 	metrics     *metrics.Registry
 	webhooks    *metrics.CounterVec
@@ -132,7 +140,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.DefaultShopID <= 0 {
 		cfg.DefaultShopID = 1
 	}
-	s := &Server{cfg: cfg, store: d.Store, index: d.Index, embedder: d.Embedder, fetcher: d.Fetcher, worker: d.Worker,
+	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, fetcher: d.Fetcher, worker: d.Worker,
 		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, mux: http.NewServeMux()}
 	reg := d.Metrics
 	if reg == nil {
@@ -323,23 +331,30 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (s *Server) statsJSON(r *http.Request) (map[string]any, error) {
-	model := s.embedder.Model()
+func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) {
+	model := eng.Embedder.Model()
 	st, err := s.store.Stats(r.Context(), model)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{
-		"vectors":    st.Vectors,
-		"dimensions": s.embedder.Dim(),
-		"model":      model,
-		"products":   map[string]int64{"active": st.ActiveProducts, "deleted": st.Deleted},
-		"queue":      map[string]int64{"pending": st.Pending, "running": st.Running, "failed": st.Failed},
-	}, nil
+	out := map[string]any{
+		"vectors":     st.Vectors,
+		"dimensions":  eng.Embedder.Dim(),
+		"model":       model,
+		"text_search": embed.CanEmbedText(eng.Embedder),
+		"products":    map[string]int64{"active": st.ActiveProducts, "deleted": st.Deleted},
+		"queue":       map[string]int64{"pending": st.Pending, "running": st.Running, "failed": st.Failed},
+	}
+	if eng.Migration != nil {
+		if m := eng.Migration(); m != nil {
+			out["migration"] = m
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	st, err := s.statsJSON(r)
+	st, err := s.statsJSON(r, s.engine())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -350,13 +365,14 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 // handleOverview is the operator dashboard's data: /stats plus the last
 // hour of webhooks and searches, minute by minute.
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
-	st, err := s.statsJSON(r)
+	eng := s.engine()
+	st, err := s.statsJSON(r, eng)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	now := time.Now()
-	st["index_vectors"] = s.index.Len()
+	st["index_vectors"] = eng.Index.Len()
 	st["webhooks"] = s.webhookActivity.snapshot(now)
 	st["searches"] = s.searchActivity.snapshot(now)
 	writeJSON(w, http.StatusOK, st)

@@ -22,7 +22,6 @@ import (
 	"github.com/lookalike/lookalike/blob"
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
-	"github.com/lookalike/lookalike/embed/builtin"
 	"github.com/lookalike/lookalike/fetch"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
@@ -53,6 +52,9 @@ type Config struct {
 	ShutdownTimeout   time.Duration // how long Stop waits for requests and jobs
 	MaxImageBytes     int64
 	MaxImagePixels    int64
+	ModelDir          string        // a CLIP model directory; empty: the built-in descriptor
+	ORTLibrary        string        // path of libonnxruntime.so; empty: looked up
+	EmbedThreads      int           // ONNX Runtime intra-op threads; 0: all cores
 	DecodeTimeout     time.Duration // longest an image decode may take
 	SearchRate        float64       // searches per second per client address; 0 disables
 	SearchBurst       int
@@ -150,10 +152,14 @@ type App struct {
 	cfg      Config
 	log      *slog.Logger
 	store    *sqlite.Store
-	index    *vectorindex.Flat
+	engine   atomic.Pointer[engine] // the model answering searches, and its index
+	target   embed.Embedder         // the configured model, when the index is being moved to it
+	mig      migration
+	closers  []func() error // loaded models to close at Stop
 	blobs    *blob.Dir
 	metrics  *metrics.Registry
-	embedder embed.Embedder
+	workerMu sync.Mutex // serialises worker Start/Stop (a model switch pauses it)
+	stopping bool
 	worker   *reindex.Worker
 	api      *api.Server
 	http     *http.Server
@@ -203,8 +209,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	a.embedder = builtin.New()
-	a.index = vectorindex.NewFlat(a.embedder.Dim())
+	serving, err := a.chooseModels(ctx)
+	if err != nil {
+		a.closeModels()
+		store.Close()
+		return nil, err
+	}
+	a.engine.Store(&engine{embedder: serving, index: vectorindex.NewFlat(serving.Dim())})
 	store.SetChangeHook(a.applyToIndex)
 
 	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, AllowHosts: cfg.FetchAllowHosts, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
@@ -216,12 +227,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.metrics = metrics.NewRegistry()
 	a.registerGauges()
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
-		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout}, store, fetcher, a.embedder, blobs, log)
+		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout}, store, fetcher, serving, blobs, log)
 	a.blobs = blobs
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
-		api.Deps{Store: store, Index: a.index, Embedder: a.embedder, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
+		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
 			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs"))})
 	return a, nil
@@ -230,26 +241,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // applyToIndex keeps the in-memory index equal to the store's searchable
 // products; the store calls it after each commit, in commit order.
 func (a *App) applyToIndex(p catalog.Product, vec []float32) {
+	eng := a.engine.Load()
 	k := vectorindex.Key(p.Key)
-	if !p.Searchable() || p.Model != a.embedder.Model() {
-		a.index.Delete(k)
+	if !p.Searchable() || p.Model != eng.embedder.Model() {
+		eng.index.Delete(k)
 		return
 	}
 	m := metaOf(&p)
 	if vec != nil {
-		if err := a.index.Upsert(k, vec, m); err != nil {
+		if err := eng.index.Upsert(k, vec, m); err != nil {
 			a.log.Error("index upsert", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
 		}
 		return
 	}
-	if !a.index.SetMeta(k, m) {
+	if !eng.index.SetMeta(k, m) {
 		// Restored or otherwise missing from memory: load its stored vector.
 		v, ok, err := a.store.Embedding(context.Background(), p.ImageSHA256, p.Model)
 		if err != nil || !ok {
 			a.log.Error("index: stored vector missing", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
 			return
 		}
-		a.index.Upsert(k, v, m)
+		eng.index.Upsert(k, v, m)
 	}
 }
 
@@ -264,14 +276,12 @@ func metaOf(p *catalog.Product) vectorindex.Meta {
 // Start loads the index, starts the workers and begins serving.
 func (a *App) Start(ctx context.Context) error {
 	t0 := time.Now()
-	err := a.store.LoadIndex(ctx, a.embedder.Model(), func(p catalog.Product, vec []float32) error {
-		return a.index.Upsert(vectorindex.Key(p.Key), vec, metaOf(&p))
-	})
-	if err != nil {
+	eng := a.engine.Load()
+	if err := a.loadIndex(ctx, eng.embedder.Model(), eng.index); err != nil {
 		return err
 	}
 	a.ready.Store(true)
-	a.log.Info("index loaded", "subsystem", "index", "vectors", a.index.Len(), "model", a.embedder.Model(), "ms", time.Since(t0).Milliseconds())
+	a.log.Info("index loaded", "subsystem", "index", "vectors", eng.index.Len(), "model", eng.embedder.Model(), "ms", time.Since(t0).Milliseconds())
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
@@ -291,6 +301,10 @@ func (a *App) Start(ctx context.Context) error {
 	a.stopBG = make(chan struct{})
 	a.bg.Add(1)
 	go a.housekeeping()
+	if a.target != nil {
+		a.bg.Add(1)
+		go a.migrate(a.target)
+	}
 	a.served = make(chan error, 1)
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.log.Info("listening", "subsystem", "http", "addr", ln.Addr().String(), "data_dir", a.cfg.DataDir,
@@ -319,13 +333,17 @@ func (a *App) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 	}
+	if a.stopBG != nil {
+		close(a.stopBG)
+	}
+	a.workerMu.Lock()
+	a.stopping = true
 	if err := a.worker.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if a.stopBG != nil {
-		close(a.stopBG)
-		a.bg.Wait()
-	}
+	a.workerMu.Unlock()
+	a.bg.Wait()
+	a.closeModels()
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -347,7 +365,8 @@ func SplitSecrets(s string) []string {
 // Verify compares the catalogue with the index (see package verify) and,
 // with repair, fixes what differs.
 func (a *App) Verify(ctx context.Context, repair bool) (verify.Report, error) {
-	rep, err := verify.Run(ctx, a.store, a.index, a.blobs, a.embedder.Model(), metaOf, repair)
+	eng := a.engine.Load()
+	rep, err := verify.Run(ctx, a.store, eng.index, a.blobs, eng.embedder.Model(), metaOf, repair)
 	if err == nil {
 		a.log.Info("verify", "subsystem", "verify", "products", rep.Products, "problems", len(rep.Problems), "repaired", rep.Repaired)
 	}
@@ -360,7 +379,7 @@ func (a *App) registerGauges() {
 	stats := func() sqlite.Stats {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		st, err := a.store.Stats(ctx, a.embedder.Model())
+		st, err := a.store.Stats(ctx, a.engine.Load().embedder.Model())
 		if err != nil {
 			a.log.Error("metrics: stats", "subsystem", "metrics", "err", err)
 		}
@@ -377,6 +396,6 @@ func (a *App) registerGauges() {
 			{Labels: []string{"deleted"}, Value: float64(st.Deleted)}}
 	}, "state")
 	a.metrics.GaugeFunc("lookalike_index_vectors", "Vectors in the in-memory index.", func() []metrics.Sample {
-		return []metrics.Sample{{Value: float64(a.index.Len())}}
+		return []metrics.Sample{{Value: float64(a.engine.Load().index.Len())}}
 	})
 }

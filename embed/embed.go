@@ -25,3 +25,16 @@ type Embedder interface {
 type TextEmbedder interface {
 	EmbedText(ctx context.Context, text string) ([]float32, error)
 }
+
+// CanEmbedText reports whether e can embed text: it implements
+// TextEmbedder and, where it can tell, really has a text
+// encoder (a HasText() bool method, where present).
+func CanEmbedText(e Embedder) bool {
+	if _, ok := e.(TextEmbedder); !ok {
+		return false
+	}
+	if tc, ok := e.(interface{ HasText() bool }); ok {
+		return tc.HasText()
+	}
+	return true
+}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lookalike/lookalike/blob"
@@ -85,7 +86,7 @@ type Worker struct {
 	cfg      Config
 	store    Store
 	fetcher  Fetcher
-	embedder embed.Embedder
+	embedder atomic.Pointer[embed.Embedder]
 	blobs    *blob.Dir
 	log      *slog.Logger
 	now      func() time.Time
@@ -110,7 +111,7 @@ func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs *blob.Dir, 
 	if reg == nil {
 		reg = metrics.NewRegistry()
 	}
-	return &Worker{cfg: cfg, store: store, fetcher: f, embedder: e, blobs: blobs,
+	w := &Worker{cfg: cfg, store: store, fetcher: f, blobs: blobs,
 		log: log.With("subsystem", "reindex"), now: time.Now,
 		jobs:        reg.Counter("lookalike_jobs_total", "Reindex job runs, by outcome (indexed, reused, retry, failed, stale, interrupted).", "outcome"),
 		jobTime:     reg.Histogram("lookalike_job_duration_seconds", "Reindex job run time, by outcome.", metrics.LatencyBuckets, "outcome"),
@@ -118,7 +119,15 @@ func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs *blob.Dir, 
 		fetchErrors: reg.Counter("lookalike_fetch_errors_total", "Failed image downloads, by kind.", "kind"),
 		embedTime:   reg.Histogram("lookalike_embed_duration_seconds", "Time to decode and embed one image.", metrics.LatencyBuckets),
 	}
+	w.embedder.Store(&e)
+	return w
 }
+
+// SetEmbedder switches the model new jobs use (call it while the worker is
+// stopped, as a model switch does).
+func (w *Worker) SetEmbedder(e embed.Embedder) { w.embedder.Store(&e) }
+
+func (w *Worker) model() embed.Embedder { return *w.embedder.Load() }
 
 func (w *Worker) count(outcome string, start time.Time) {
 	w.jobs.With(outcome).Inc()
@@ -334,20 +343,22 @@ func (w *Worker) process(ctx context.Context, job *catalog.Job) (Outcome, error)
 		return Outcome{}, e
 	}
 	w.fetchBytes.With().Add(float64(len(res.Body)))
-	vec, sha, reused, err := w.vectorFor(ctx, res.Body)
+	e := w.model()
+	model := e.Model()
+	vec, sha, reused, err := w.vectorFor(ctx, e, res.Body)
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{ImageSHA256: sha, Model: w.embedder.Model(), Reused: reused, vec: vec}, nil
+	return Outcome{ImageSHA256: sha, Model: model, Reused: reused, vec: vec}, nil
 }
 
 // vectorFor returns the vector for image bytes, embedding them only if no
 // vector of the same bytes and model exists yet. The bytes are kept in the
 // image store.
-func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string, bool, error) {
+func (w *Worker) vectorFor(ctx context.Context, e embed.Embedder, body []byte) ([]float32, string, bool, error) {
 	sha := blob.Sum(body)
-	model := w.embedder.Model()
-	v, err, shared := w.flight.do(sha, func() ([]float32, error) {
+	model := e.Model()
+	v, err, shared := w.flight.do(sha+"/"+model, func() ([]float32, error) {
 		if vec, ok, err := w.store.Embedding(ctx, sha, model); err != nil {
 			return nil, err
 		} else if ok {
@@ -367,7 +378,7 @@ func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string,
 			return nil, err // disk trouble: transient
 		}
 		defer func() { w.embedTime.With().Observe(time.Since(t0).Seconds()) }()
-		vec, err := w.embed(ctx, img)
+		vec, err := w.embed(ctx, e, img)
 		if err != nil {
 			return nil, err
 		}
@@ -382,13 +393,13 @@ func (w *Worker) vectorFor(ctx context.Context, body []byte) ([]float32, string,
 	return v, sha, shared, nil
 }
 
-func (w *Worker) embed(ctx context.Context, img image.Image) ([]float32, error) {
-	vec, err := w.embedder.EmbedImage(ctx, img)
+func (w *Worker) embed(ctx context.Context, e embed.Embedder, img image.Image) ([]float32, error) {
+	vec, err := e.EmbedImage(ctx, img)
 	if err != nil {
 		return nil, &Error{Msg: "Failed to embed image: " + err.Error(), Permanent: ctx.Err() == nil, Err: err}
 	}
-	if len(vec) != w.embedder.Dim() {
-		return nil, &Error{Msg: fmt.Sprintf("Failed to embed image: model returned %d dimensions, want %d", len(vec), w.embedder.Dim()), Permanent: true}
+	if len(vec) != e.Dim() {
+		return nil, &Error{Msg: fmt.Sprintf("Failed to embed image: model returned %d dimensions, want %d", len(vec), e.Dim()), Permanent: true}
 	}
 	return vec, nil
 }

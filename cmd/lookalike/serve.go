@@ -115,7 +115,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	var cfg app.Config
 	var secrets, signing, allowHosts, logFormat, logLevel string
-	var shop, workers, attempts, maxBytes, maxPixels, burst int64
+	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
 	ef.secret(&secrets, "webhook-secret", "WEBHOOK_SECRET", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
@@ -137,6 +137,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.integer(&burst, "search-burst", "LOOKALIKE_SEARCH_BURST", 20, "searches a client may make at once before the rate applies")
 	ef.boolean(&cfg.TrustProxy, "trust-proxy", "LOOKALIKE_TRUST_PROXY", false, "take the client address from X-Forwarded-For (only behind a reverse proxy you run)")
 	ef.duration(&cfg.DecodeTimeout, "decode-timeout", "LOOKALIKE_DECODE_TIMEOUT", 20*time.Second, "longest an image decode may take; slower images end failed")
+	ef.str(&cfg.ModelDir, "model-dir", "LOOKALIKE_MODEL_DIR", "", "a CLIP model directory (see `lookalike model`); empty: the built-in descriptor")
+	ef.str(&cfg.ORTLibrary, "ort-lib", "LOOKALIKE_ORT_LIB", "", "path of libonnxruntime.so (default: beside the executable, then the system library path)")
+	ef.integer(&embedThreads, "embed-threads", "LOOKALIKE_EMBED_THREADS", 0, "ONNX Runtime threads per model (0: all cores)")
 	ef.str(&logFormat, "log-format", "LOOKALIKE_LOG_FORMAT", "text", "log format: text or json")
 	ef.str(&logLevel, "log-level", "LOOKALIKE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -154,6 +157,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.FetchAllowHosts = app.SplitSecrets(allowHosts)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
+	cfg.EmbedThreads = int(embedThreads)
 
 	log, err := newLogger(m.Stderr, logFormat, logLevel)
 	if err != nil {

@@ -1,0 +1,280 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lookalike/lookalike/api"
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/embed/clip"
+	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+// engine is the model that answers searches and the in-memory index of its
+// vectors. It is replaced whole when the catalogue moves to another model.
+type engine struct {
+	embedder embed.Embedder
+	index    *vectorindex.Flat
+}
+
+// Settings keys recording the index's model.
+const (
+	settingModel    = "model"
+	settingModelDir = "model_dir"
+)
+
+// loadModel loads the built-in descriptor (dir == "") or a CLIP model.
+func (a *App) loadModel(dir string) (embed.Embedder, error) {
+	if dir == "" {
+		return builtin.New(), nil
+	}
+	e, err := clip.Load(dir, clip.Options{LibraryPath: a.cfg.ORTLibrary, Threads: a.cfg.EmbedThreads})
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", dir, err)
+	}
+	a.closers = append(a.closers, e.Close)
+	return e.Interface(), nil
+}
+
+// loadByName loads the model the index was built with.
+func (a *App) loadByName(name, dir string) (embed.Embedder, error) {
+	if name == builtin.Name {
+		return builtin.New(), nil
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("the index's model %s was not loaded from a known directory", name)
+	}
+	e, err := a.loadModel(dir)
+	if err != nil {
+		return nil, err
+	}
+	if e.Model() != name {
+		return nil, fmt.Errorf("%s now holds model %s, not the index's %s", dir, e.Model(), name)
+	}
+	return e, nil
+}
+
+func (a *App) closeModels() {
+	for _, c := range a.closers {
+		c()
+	}
+	a.closers = nil
+}
+
+// chooseModels decides which model answers searches now. When the
+// configured model differs from the one the index was built with, the old
+// one keeps answering while the catalogue is re-embedded in the background
+// (a.target); when the configured one fails to load, the old one stays.
+func (a *App) chooseModels(ctx context.Context) (embed.Embedder, error) {
+	active, err := a.store.Setting(ctx, settingModel)
+	if err != nil {
+		return nil, err
+	}
+	activeDir, err := a.store.Setting(ctx, settingModelDir)
+	if err != nil {
+		return nil, err
+	}
+	if active == "" { // an index from before settings were kept: ask the data
+		counts, err := a.store.IndexedModels(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var best int64
+		for m, n := range counts {
+			if n > best {
+				active, best = m, n
+			}
+		}
+	}
+	target, terr := a.loadModel(a.cfg.ModelDir)
+	record := func(e embed.Embedder, dir string) error {
+		return a.store.SetSettings(ctx, map[string]string{settingModel: e.Model(), settingModelDir: dir})
+	}
+	switch {
+	case terr != nil && active == "":
+		return nil, terr
+	case terr != nil:
+		old, oerr := a.loadByName(active, activeDir)
+		if oerr != nil {
+			return nil, fmt.Errorf("%w; and the index's model %s cannot be loaded either: %v", terr, active, oerr)
+		}
+		a.log.Error("the configured model failed to load; keeping the index's model", "subsystem", "model", "err", terr, "model", old.Model())
+		return old, nil
+	case active == "" || active == target.Model():
+		if err := record(target, a.cfg.ModelDir); err != nil {
+			return nil, err
+		}
+		a.log.Info("model", "subsystem", "model", "model", target.Model(), "dimensions", target.Dim(), "text", embed.CanEmbedText(target))
+		return target, nil
+	}
+	a.target = target
+	a.mig.set(active, target.Model())
+	old, oerr := a.loadByName(active, activeDir)
+	if oerr != nil {
+		// Serve the new model at once; products join its index as they are
+		// re-embedded from the stored images.
+		a.log.Warn("cannot load the index's model to answer searches while the catalogue moves to the new one; searches use the new model and find products as they are re-embedded",
+			"subsystem", "model", "index_model", active, "err", oerr)
+		return target, nil
+	}
+	a.log.Info("model changed: re-embedding the catalogue in the background; searches use the old model until it is done",
+		"subsystem", "model", "from", active, "to", target.Model())
+	return old, nil
+}
+
+func (a *App) loadIndex(ctx context.Context, model string, idx *vectorindex.Flat) error {
+	return a.store.LoadIndex(ctx, model, func(p catalog.Product, vec []float32) error {
+		return idx.Upsert(vectorindex.Key(p.Key), vec, metaOf(&p))
+	})
+}
+
+// apiEngine gives the API the current model and index, consistently.
+func (a *App) apiEngine() api.Engine {
+	eng := a.engine.Load()
+	return api.Engine{Embedder: eng.embedder, Index: eng.index, Migration: a.mig.status}
+}
+
+// migration reports a background move of the catalogue to another model.
+type migration struct {
+	mu                          sync.Mutex
+	active                      bool
+	from, to                    string
+	total, done, skipped, moved int
+	started                     time.Time
+	err                         string
+}
+
+func (m *migration) set(from, to string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.active, m.from, m.to, m.started = true, from, to, time.Now()
+}
+
+func (m *migration) status() any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.active {
+		return nil
+	}
+	return map[string]any{"from": m.from, "to": m.to, "images_total": m.total, "images_done": m.done,
+		"images_missing": m.skipped, "started_at": m.started.UTC(), "error": m.err}
+}
+
+// migrate re-embeds every indexed image with the target model from the
+// stored copies, then switches the index over in one transaction: no
+// search ever compares vectors of two models.
+func (a *App) migrate(target embed.Embedder) {
+	defer a.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-a.stopBG
+		cancel()
+	}()
+	log := a.log.With("subsystem", "model", "to", target.Model())
+	fail := func(err error) {
+		if ctx.Err() == nil {
+			log.Error("re-embedding stopped", "err", err)
+			a.mig.mu.Lock()
+			a.mig.err = err.Error()
+			a.mig.mu.Unlock()
+		}
+	}
+	// Embed what is missing; then pause the workers, embed what they added
+	// meanwhile, and switch.
+	if err := a.embedMissing(ctx, target, log); err != nil {
+		fail(err)
+		return
+	}
+	a.workerMu.Lock()
+	defer a.workerMu.Unlock()
+	if a.stopping {
+		return
+	}
+	if err := a.worker.Stop(ctx); err != nil {
+		fail(err)
+		return
+	}
+	defer a.worker.Start(context.Background())
+	if err := a.embedMissing(ctx, target, log); err != nil {
+		fail(err)
+		return
+	}
+	var loadErr error
+	moved, queued, err := a.store.SwitchModel(ctx, target.Model(),
+		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir}, time.Now(), func() {
+			idx := vectorindex.NewFlat(target.Dim())
+			if loadErr = a.loadIndex(context.Background(), target.Model(), idx); loadErr == nil {
+				a.engine.Store(&engine{embedder: target, index: idx})
+			}
+		})
+	if err == nil {
+		err = loadErr
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	a.worker.SetEmbedder(target)
+	a.mig.mu.Lock()
+	a.mig.active = false
+	a.mig.mu.Unlock()
+	log.Info("model switched", "products", moved, "requeued", queued, "took", time.Since(a.mig.started).Round(time.Millisecond).String())
+}
+
+// embedMissing computes target-model vectors for indexed images that lack
+// one, from the stored copies.
+func (a *App) embedMissing(ctx context.Context, target embed.Embedder, log interface{ Info(string, ...any) }) error {
+	shas, err := a.store.MissingEmbeddings(ctx, target.Model())
+	if err != nil {
+		return err
+	}
+	a.mig.mu.Lock()
+	a.mig.total = a.mig.done + a.mig.skipped + len(shas)
+	a.mig.mu.Unlock()
+	last := time.Now()
+	for _, sha := range shas {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		skipped := false
+		b, err := a.blobs.Get(sha)
+		if err == nil {
+			var vec []float32
+			dctx, cancel := context.WithTimeout(ctx, a.cfg.DecodeTimeout)
+			img, _, derr := imagedecode.DecodeContext(dctx, b, imagedecode.Limits{MaxPixels: a.cfg.MaxImagePixels})
+			cancel()
+			if derr == nil {
+				vec, err = target.EmbedImage(ctx, img)
+				if err == nil {
+					err = a.store.PutEmbedding(ctx, sha, target.Model(), vec, time.Now())
+				}
+				if err != nil {
+					return err
+				}
+			} else {
+				skipped = true
+			}
+		} else {
+			skipped = true // reindexed from its URL after the switch
+		}
+		a.mig.mu.Lock()
+		if skipped {
+			a.mig.skipped++
+		} else {
+			a.mig.done++
+		}
+		done, total := a.mig.done+a.mig.skipped, a.mig.total
+		a.mig.mu.Unlock()
+		if time.Since(last) > 5*time.Second {
+			log.Info("re-embedding", "done", done, "total", total)
+			last = time.Now()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+)
+
+// Setting returns a stored setting ("" when unset).
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSettings stores settings in one transaction.
+func (s *Store) SetSettings(ctx context.Context, kv map[string]string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for k, v := range kv {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
+				return fmt.Errorf("store setting %s: %w", k, err)
+			}
+		}
+		return nil
+	}, nil)
+}
+
+// IndexedModels counts live indexed products by the model of their vector.
+func (s *Store) IndexedModels(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT model, count(*) FROM products
+		WHERE deleted_at IS NULL AND index_state = 'indexed' GROUP BY model`)
+	if err != nil {
+		return nil, fmt.Errorf("count models: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var m string
+		var n int64
+		if err := rows.Scan(&m, &n); err != nil {
+			return nil, err
+		}
+		out[m] = n
+	}
+	return out, rows.Err()
+}
+
+// MissingEmbeddings lists the image hashes of live indexed products that
+// have no vector of model yet.
+func (s *Store) MissingEmbeddings(ctx context.Context, model string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT p.image_sha256 FROM products p
+		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.image_sha256 != ''
+		AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = p.image_sha256 AND e.model = ?)`, model)
+	if err != nil {
+		return nil, fmt.Errorf("missing vectors: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sha string
+		if err := rows.Scan(&sha); err != nil {
+			return nil, err
+		}
+		out = append(out, sha)
+	}
+	return out, rows.Err()
+}
+
+// PutEmbedding stores a vector for an image and model (kept if present).
+func (s *Store) PutEmbedding(ctx context.Context, sha, model string, vec []float32, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (image_sha256, model, dim, vector, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, sha, model, len(vec), encodeVector(vec), micros(now))
+		if err != nil {
+			return fmt.Errorf("store vector: %w", err)
+		}
+		return nil
+	}, nil)
+}
+
+// SwitchModel makes model the index's model in one transaction: indexed
+// products whose image has a vector of model move to it; the others are
+// queued for a fresh reindex. after runs once it has committed, before any
+// other write (rebuild the in-memory index there). It returns how many
+// products moved and how many were queued.
+func (s *Store) SwitchModel(ctx context.Context, model string, settings map[string]string, now time.Time, after func()) (moved, queued int64, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE products SET model = ? WHERE deleted_at IS NULL AND index_state = 'indexed'
+			AND EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = products.image_sha256 AND e.model = ?)`, model, model)
+		if err != nil {
+			return fmt.Errorf("switch model: %w", err)
+		}
+		moved, _ = r.RowsAffected()
+		rows, err := tx.QueryContext(ctx, `SELECT shop_id, product_id, generation FROM products
+			WHERE deleted_at IS NULL AND index_state = 'indexed' AND model != ? AND image_url != ''`, model)
+		if err != nil {
+			return fmt.Errorf("switch model: %w", err)
+		}
+		type kg struct{ shop, id, gen int64 }
+		var left []kg
+		for rows.Next() {
+			var k kg
+			if err := rows.Scan(&k.shop, &k.id, &k.gen); err != nil {
+				rows.Close()
+				return err
+			}
+			left = append(left, k)
+		}
+		rows.Close()
+		for _, k := range left {
+			if _, err := tx.ExecContext(ctx, `UPDATE products SET generation = ?, index_state = 'pending', index_error = '',
+				image_sha256 = '', model = '', indexed_at = NULL WHERE shop_id = ? AND product_id = ?`, k.gen+1, k.shop, k.id); err != nil {
+				return fmt.Errorf("switch model: %w", err)
+			}
+			if err := upsertJob(ctx, tx, catalog.Key{ShopID: k.shop, ProductID: k.id}, k.gen+1, now, true); err != nil {
+				return err
+			}
+		}
+		queued = int64(len(left))
+		for k, v := range settings {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
+				return fmt.Errorf("switch model: %w", err)
+			}
+		}
+		return nil
+	}, after)
+	if err == nil && queued > 0 {
+		s.signal()
+	}
+	return moved, queued, err
+}
