@@ -42,6 +42,7 @@ Usage:
   lookalike serve [flags]          run the HTTP API and the reindex workers
   lookalike bench quality DIR      measure search quality of the built-in descriptor
   lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
+  lookalike bench reindex          index N products from a local image host, then time searches
   lookalike bench embed [flags]    time decoding, preprocessing and inference per photo
   lookalike model fetch|info|testgen
                                    download, describe or generate CLIP model directories
@@ -111,8 +112,10 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 		return m.runBenchEmbed(ctx, args[1:])
 	case "webhook":
 		return m.runBenchWebhook(ctx, args[1:])
+	case "reindex":
+		return m.runBenchReindex(ctx, args[1:])
 	}
-	return &usageError{fmt.Sprintf("unknown bench %q (have: quality, webhook)", args[0])}
+	return &usageError{fmt.Sprintf("unknown bench %q (have: quality, webhook, embed, reindex)", args[0])}
 }
 
 // parseFlags parses a subcommand's flags, turning flag errors into usage
