@@ -29,6 +29,7 @@ import (
 	"github.com/lookalike/lookalike/thumb"
 	"github.com/lookalike/lookalike/vectorindex"
 	"github.com/lookalike/lookalike/verify"
+	"github.com/lookalike/lookalike/web"
 )
 
 // Config is everything `lookalike serve` can be told. The zero value plus
@@ -234,7 +235,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs"))})
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs")), UI: web.Handler(web.Options{})})
 	return a, nil
 }
 
