@@ -161,7 +161,7 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 		return postErr
 	}
 	acked := time.Since(start)
-	tty := isTTY(m.Stderr)
+	tty := isTerminal(m.Stderr)
 	for {
 		if err := c.call(ctx, "GET", "/stats", "", nil, &st); err != nil {
 			return err

@@ -84,16 +84,6 @@ type statsReply struct {
 	} `json:"queue"`
 }
 
-// isTTY reports whether w is a character device (a terminal).
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 const searchUsage = `Usage: lookalike search [flags] PHOTO|URL
        lookalike search [flags] --text "white roses in a hat box"
        lookalike search [flags] --product ID
@@ -428,7 +418,7 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 // waitForQueue shows progress until nothing is pending or running: a bar on
 // a terminal, a line every few seconds otherwise.
 func (m *Main) waitForQueue(ctx context.Context, c *apiClient, total int) error {
-	tty := isTTY(m.Stderr)
+	tty := isTerminal(m.Stderr)
 	start := time.Now()
 	lastLog := time.Time{}
 	for {

@@ -345,7 +345,7 @@ func (m *Main) runModelInfo(ctx context.Context, args []string) error {
 			status := "sha256 ok"
 			size := "missing"
 			if f.Size >= 0 {
-				size = byteSize(f.Size)
+				size = humanSize(f.Size)
 			}
 			if !f.OK {
 				status = "FAILED: " + f.Error
@@ -364,18 +364,6 @@ func (m *Main) runModelInfo(ctx context.Context, args []string) error {
 		return fmt.Errorf("model %s is not usable: %s", dir, strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // Default CLIP ViT-B/32 export fetched by `model fetch`: the ONNX export of
@@ -583,7 +571,7 @@ func (d *modelDownloader) get(ctx context.Context, rawURL, dst, wantSHA string) 
 	if wantSHA != "" && !strings.EqualFold(sum, wantSHA) {
 		return fmt.Errorf("%s has SHA-256 %s, expected %s (corrupt or changed download; nothing was installed)", rawURL, sum, strings.ToLower(wantSHA))
 	}
-	fmt.Fprintf(d.w, "%s: %s, sha256 %s\n", name, byteSize(n), sum)
+	fmt.Fprintf(d.w, "%s: %s, sha256 %s\n", name, humanSize(n), sum)
 	return nil
 }
 
@@ -613,9 +601,9 @@ func (p *downloadProgress) Write(b []byte) (int, error) {
 	if (pct >= 0 && pct/10 > p.lastPct/10) || now.Sub(p.last) >= 5*time.Second {
 		p.last, p.lastPct = now, pct
 		if pct >= 0 {
-			fmt.Fprintf(p.w, "%s: %d%% (%s of %s)\n", p.name, pct, byteSize(p.done), byteSize(p.total))
+			fmt.Fprintf(p.w, "%s: %d%% (%s of %s)\n", p.name, pct, humanSize(p.done), humanSize(p.total))
 		} else {
-			fmt.Fprintf(p.w, "%s: %s\n", p.name, byteSize(p.done))
+			fmt.Fprintf(p.w, "%s: %s\n", p.name, humanSize(p.done))
 		}
 	}
 	return len(b), nil
@@ -627,9 +615,9 @@ func (p *downloadProgress) draw() {
 		const width = 30
 		filled := int(p.done * width / p.total)
 		fmt.Fprintf(p.w, "\r%-14s [%s%s] %3d%% %s/%s %s/s ", p.name, strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
-			p.done*100/p.total, byteSize(p.done), byteSize(p.total), byteSize(int64(rate)))
+			p.done*100/p.total, humanSize(p.done), humanSize(p.total), humanSize(int64(rate)))
 	} else {
-		fmt.Fprintf(p.w, "\r%-14s %s %s/s ", p.name, byteSize(p.done), byteSize(int64(rate)))
+		fmt.Fprintf(p.w, "\r%-14s %s %s/s ", p.name, humanSize(p.done), humanSize(int64(rate)))
 	}
 }
 
