@@ -27,11 +27,15 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "show no progress")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: lookalike bench quality [flags] DIR\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: lookalike bench quality [flags] DIR\n\n"+
 			"DIR holds photos as DIR/<split>/<label>/*.jpg (or DIR/<label>/*.jpg), and\n"+
 			"optionally NEAR_DUPLICATES.tsv. Every photo is in the catalogue; each photo\n"+
 			"of --split is re-photographed synthetically (cropped, rescaled, lit\n"+
-			"differently, mirrored, JPEG re-encoded) and searched for.\n\nflags:\n")
+			"differently, mirrored, JPEG re-encoded) and searched for. Reports\n"+
+			"recall@1, recall@10 and same-kind precision@10.\n\n"+
+			"Examples:\n"+
+			"  lookalike bench quality --split bench ../shared/data/flowers\n"+
+			"  lookalike bench quality --split dev --seed 2 --json ../shared/data/flowers\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	// Accept flags after DIR too.

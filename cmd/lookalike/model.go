@@ -34,6 +34,11 @@ Commands:
 ONNX Runtime itself is installed by ./scripts/install-onnxruntime (or point
 LOOKALIKE_ORT_LIB / --ort-lib at a libonnxruntime.so).
 
+Examples:
+  lookalike model fetch --out ./models/clip-vit-b-32
+  lookalike model info ./models/clip-vit-b-32
+  lookalike model testgen --arch tiny --out /tmp/clip-tiny
+
 Run 'lookalike model COMMAND -h' for a command's flags.
 `
 

@@ -103,7 +103,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 
 func (m *Main) runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return &usageError{"bench needs a subcommand: quality"}
+		return &usageError{"bench needs a subcommand: quality, webhook, embed or reindex"}
 	}
 	switch args[0] {
 	case "quality":
