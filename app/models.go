@@ -210,6 +210,7 @@ func (a *App) migrate(target embed.Embedder) {
 		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir}, time.Now(), func() {
 			idx := vectorindex.NewFlat(target.Dim())
 			if loadErr = a.loadIndex(context.Background(), target.Model(), idx); loadErr == nil {
+				a.worker.SetEmbedder(target) // before any other write: a reindex-one in flight cannot slip an old vector in after
 				a.engine.Store(&engine{embedder: target, index: idx})
 			}
 		})
@@ -220,7 +221,6 @@ func (a *App) migrate(target embed.Embedder) {
 		fail(err)
 		return
 	}
-	a.worker.SetEmbedder(target)
 	a.mig.mu.Lock()
 	a.mig.active = false
 	a.mig.mu.Unlock()
