@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
-	"github.com/lookalike/lookalike/sqlite"
 )
 
 // productJSON is a product as the API shows it.
@@ -96,7 +95,7 @@ func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o := sqlite.ListOptions{ShopID: shop, Limit: 50}
+	o := catalog.ListOptions{ShopID: shop, Limit: 50}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {

@@ -22,21 +22,20 @@ import (
 	"github.com/lookalike/lookalike/fetch"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
-	"github.com/lookalike/lookalike/sqlite"
 	"github.com/lookalike/lookalike/thumb"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
 // Store is the catalogue as the handlers see it.
 type Store interface {
-	ApplyEvent(ctx context.Context, ev catalog.Event, o sqlite.ApplyOptions) (sqlite.ApplyResult, error)
+	ApplyEvent(ctx context.Context, ev catalog.Event, o catalog.ApplyOptions) (catalog.ApplyResult, error)
 	Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
 	GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error)
-	List(ctx context.Context, o sqlite.ListOptions) ([]catalog.Product, bool, error)
-	Stats(ctx context.Context, model string) (sqlite.Stats, error)
+	List(ctx context.Context, o catalog.ListOptions) ([]catalog.Product, bool, error)
+	Stats(ctx context.Context, model string) (catalog.Stats, error)
 	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
 	Ping(ctx context.Context) error
-	ListFailed(ctx context.Context, shop int64, limit int) ([]sqlite.Failed, error)
+	ListFailed(ctx context.Context, shop int64, limit int) ([]catalog.Failed, error)
 	Requeue(ctx context.Context, k catalog.Key, now time.Time) error
 	RequeueWhere(ctx context.Context, shop int64, failedOnly bool, now time.Time) (int, error)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
-	"github.com/lookalike/lookalike/sqlite"
 )
 
 // handleWebhook takes the CMS's product events. The reply is sent only after
@@ -48,7 +47,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorf(http.StatusBadRequest, "webhook-id is longer than 256 characters"))
 		return
 	}
-	res, err := s.store.ApplyEvent(r.Context(), ev, sqlite.ApplyOptions{ShopID: shop, DeliveryID: delivery, Now: time.Now()})
+	res, err := s.store.ApplyEvent(r.Context(), ev, catalog.ApplyOptions{ShopID: shop, DeliveryID: delivery, Now: time.Now()})
 	if err != nil {
 		s.fail(w, r, err)
 		return

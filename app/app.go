@@ -377,7 +377,7 @@ func (a *App) Verify(ctx context.Context, repair bool) (verify.Report, error) {
 // registerGauges adds the metrics read at scrape time: queue depth,
 // products and index size.
 func (a *App) registerGauges() {
-	stats := func() sqlite.Stats {
+	stats := func() catalog.Stats {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		st, err := a.store.Stats(ctx, a.engine.Load().embedder.Model())

@@ -9,13 +9,6 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 )
 
-// Failed is a product whose reindex failed for good.
-type Failed struct {
-	catalog.Product
-	Attempts int
-	FailedAt time.Time
-}
-
 // ListFailed returns live products in state failed, newest failure first;
 // shop 0 means every shop.
 func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed, error) {
@@ -108,13 +101,6 @@ func (s *Store) requeue(ctx context.Context, now time.Time, where string, args .
 		s.signal()
 	}
 	return len(changed), nil
-}
-
-// Check is one live product as verification sees it.
-type Check struct {
-	catalog.Product
-	HasEmbedding bool // an embedding row exists for its image hash and model
-	HasJob       bool // a job row exists (available, running or failed)
 }
 
 // ScanLive calls fn for every live product.

@@ -261,16 +261,6 @@ type scanPlus struct {
 
 func (s scanPlus) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra...)...) }
 
-// Stats are the counts /stats reports.
-type Stats struct {
-	Vectors        int64
-	ActiveProducts int64
-	Deleted        int64
-	Pending        int64
-	Running        int64
-	Failed         int64
-}
-
 // Stats counts products, current vectors of model and jobs.
 func (s *Store) Stats(ctx context.Context, model string) (Stats, error) {
 	var st Stats

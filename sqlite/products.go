@@ -127,22 +127,6 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 	return nil
 }
 
-// ApplyResult tells what ApplyEvent did.
-type ApplyResult struct {
-	Action           catalog.Action
-	ReindexTriggered bool
-	Changed          bool            // false when nothing was written (a repeat, a stale or duplicate event)
-	Duplicate        bool            // the delivery id was seen before; the first reply is returned
-	Product          catalog.Product // the stored state after the event (zero Key when nothing is stored)
-}
-
-// ApplyOptions qualifies one event.
-type ApplyOptions struct {
-	ShopID     int64     // the event's shop (the caller has applied its default)
-	DeliveryID string    // the sender's webhook-id; a repeat has no effect. Empty: no deduplication
-	Now        time.Time // zero: time.Now()
-}
-
 // ApplyEvent stores one webhook event and, when the product needs a new
 // vector, enqueues its reindex job, all in one transaction. A delivery id
 // seen before returns the first reply and changes nothing; an event older
@@ -390,15 +374,6 @@ func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Ke
 		}
 	}
 	return out, nil
-}
-
-// ListOptions selects products for List.
-type ListOptions struct {
-	ShopID    int64
-	Available *bool
-	Deleted   bool  // include soft-deleted products
-	After     int64 // product id cursor: list ids greater than this
-	Limit     int
 }
 
 // List returns live products of a shop ordered by id, and whether more follow.

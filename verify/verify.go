@@ -12,13 +12,12 @@ import (
 
 	"github.com/lookalike/lookalike/blob"
 	"github.com/lookalike/lookalike/catalog"
-	"github.com/lookalike/lookalike/sqlite"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
 // Store is what verification reads and repairs.
 type Store interface {
-	ScanLive(ctx context.Context, fn func(c sqlite.Check) error) error
+	ScanLive(ctx context.Context, fn func(c catalog.Check) error) error
 	Requeue(ctx context.Context, k catalog.Key, now time.Time) error
 	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
 }
@@ -86,7 +85,7 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 		rep.Problems = append(rep.Problems, pr)
 		return nil
 	}
-	err := st.ScanLive(ctx, func(c sqlite.Check) error {
+	err := st.ScanLive(ctx, func(c catalog.Check) error {
 		rep.Products++
 		p := &c.Product
 		k := vectorindex.Key(p.Key)
