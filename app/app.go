@@ -218,6 +218,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.engine.Store(&engine{embedder: serving, index: vectorindex.NewFlat(serving.Dim())})
 	store.SetChangeHook(a.applyToIndex)
+	store.SetModelCheck(func(m string) bool { return m == a.engine.Load().embedder.Model() })
 
 	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, AllowHosts: cfg.FetchAllowHosts, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
 	var keys [][]byte

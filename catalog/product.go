@@ -87,4 +87,7 @@ var (
 	// ErrStale: the product changed (new image, deleted) while its job ran;
 	// the job's result was discarded and the newer job does the work.
 	ErrStale = errors.New("product changed while the job ran; result discarded")
+	// ErrModelChanged: the service switched models while the job ran; the
+	// job's vector was not recorded and the job should run again.
+	ErrModelChanged = errors.New("the model changed while the job ran")
 )

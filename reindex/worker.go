@@ -264,6 +264,14 @@ func (w *Worker) run(ctx context.Context, job *catalog.Job) (Outcome, error) {
 		case errors.Is(err, catalog.ErrStale):
 			w.count("stale", start)
 			log.Info("result discarded: the product changed while its job ran")
+		case errors.Is(err, catalog.ErrModelChanged):
+			w.count("stale", start)
+			log.Info("result discarded: the model changed while the job ran; running it again")
+			now := w.now()
+			if rerr := w.store.Retry(context.WithoutCancel(ctx), job, "the model changed while the job ran", now, now); rerr != nil {
+				log.Error("schedule retry", "err", rerr)
+			}
+			return out, &Error{Msg: "The model changed while the product was being indexed; it is queued again", Err: err}
 		default:
 			log.Error("record vector", "err", err)
 		}

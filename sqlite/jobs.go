@@ -116,9 +116,13 @@ var ErrStale = catalog.ErrStale
 // and model), the product's index state, and removes the job.
 func (s *Store) Complete(ctx context.Context, j *Job, sha, model string, vec []float32, now time.Time) error {
 	var p catalog.Product
-	stale := false
+	stale, otherModel := false, false
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		stale = false
+		stale, otherModel = false, false
+		if s.modelOK != nil && !s.modelOK(model) {
+			otherModel = true // the job stays leased; the caller puts it back
+			return nil
+		}
 		var err error
 		p, err = getProduct(ctx, tx, j.Key)
 		if errors.Is(err, ErrNotFound) || err == nil && (p.Generation != j.Generation || p.DeletedAt != nil) {
@@ -143,14 +147,16 @@ func (s *Store) Complete(ctx context.Context, j *Job, sha, model string, vec []f
 		}
 		return nil
 	}, func() {
-		if !stale && s.hook != nil {
+		if !stale && !otherModel && s.hook != nil {
 			s.hook(p, vec)
 		}
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if stale {
+	case otherModel:
+		return catalog.ErrModelChanged
+	case stale:
 		return ErrStale
 	}
 	return nil

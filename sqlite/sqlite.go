@@ -42,6 +42,7 @@ type Store struct {
 	writerDone chan struct{}  // closed when the writer goroutine has returned
 	closeOnce  sync.Once
 	hook       ChangeHook
+	modelOK    func(model string) bool // Complete records vectors only of models it accepts
 
 	notify chan struct{} // signalled when a job becomes available
 }
@@ -92,6 +93,11 @@ func (s *Store) Close() error {
 
 // SetChangeHook installs the hook; call it before any write.
 func (s *Store) SetChangeHook(h ChangeHook) { s.hook = h }
+
+// SetModelCheck installs the test Complete applies, in its transaction, to
+// a vector's model; set it before any write. A model switch that happens on
+// the writer goroutine is thereby ordered with every Complete.
+func (s *Store) SetModelCheck(ok func(model string) bool) { s.modelOK = ok }
 
 // JobsAvailable is signalled (without blocking) whenever a job is enqueued.
 func (s *Store) JobsAvailable() <-chan struct{} { return s.notify }

@@ -373,3 +373,20 @@ func TestRepeatWhilePendingIsUnchanged(t *testing.T) {
 		t.Fatalf("job lost: %+v", st)
 	}
 }
+
+func TestCompleteRefusesAnotherModel(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	s.SetModelCheck(func(m string) bool { return m == "new" })
+	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
+	job, _ := s.Claim(ctx, t0, time.Minute)
+	if err := s.Complete(ctx, job, "sha", "old", []float32{1}, t0); !errors.Is(err, catalog.ErrModelChanged) {
+		t.Fatalf("old-model vector: %v", err)
+	}
+	if p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: 1}); p.IndexState != catalog.StatePending {
+		t.Fatalf("product after a refused vector: %+v", p)
+	}
+	if err := s.Complete(ctx, job, "sha", "new", []float32{1}, t0); err != nil {
+		t.Fatal(err)
+	}
+}
