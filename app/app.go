@@ -158,6 +158,7 @@ type App struct {
 	mig      migration
 	closers  []func() error // loaded models to close at Stop
 	blobs    *blob.Dir
+	thumbs   *blob.Dir // the thumbnail cache, pruned like the images
 	metrics  *metrics.Registry
 	workerMu sync.Mutex // serialises worker Start/Stop (a model switch pauses it)
 	stopping bool
@@ -171,17 +172,14 @@ type App struct {
 	bg       sync.WaitGroup
 }
 
-// housekeeping forgets old webhook delivery ids, hourly.
+// housekeeping runs hourly: it forgets old webhook delivery ids and removes
+// vectors, stored images and thumbnails no product refers to any more.
 func (a *App) housekeeping() {
 	defer a.bg.Done()
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := a.store.PruneDeliveries(context.Background(), time.Now().Add(-a.cfg.DeliveryTTL)); err != nil {
-			a.log.Error("prune webhook deliveries", "subsystem", "app", "err", err)
-		} else if n > 0 {
-			a.log.Info("pruned webhook deliveries", "subsystem", "app", "count", n)
-		}
+		a.Prune(context.Background(), time.Hour)
 		select {
 		case <-a.stopBG:
 			return
@@ -231,6 +229,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout}, store, fetcher, serving, blobs, log)
 	a.blobs = blobs
+	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, "thumbs")); err != nil {
+		store.Close()
+		return nil, err
+	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
@@ -400,4 +402,31 @@ func (a *App) registerGauges() {
 	a.metrics.GaugeFunc("lookalike_index_vectors", "Vectors in the in-memory index.", func() []metrics.Sample {
 		return []metrics.Sample{{Value: float64(a.engine.Load().index.Len())}}
 	})
+}
+
+// Prune removes what nothing refers to; files younger than minAge stay (a
+// job may be about to record them).
+func (a *App) Prune(ctx context.Context, minAge time.Duration) {
+	log := a.log.With("subsystem", "housekeeping")
+	report := func(what string, n int64, err error) {
+		if err != nil {
+			log.Error("prune "+what, "err", err)
+		} else if n > 0 {
+			log.Info("pruned "+what, "count", n)
+		}
+	}
+	n, err := a.store.PruneDeliveries(ctx, time.Now().Add(-a.cfg.DeliveryTTL))
+	report("webhook deliveries", n, err)
+	n, err = a.store.PruneEmbeddings(ctx)
+	report("vectors", n, err)
+	refs, err := a.store.ReferencedImages(ctx)
+	if err != nil {
+		report("images", 0, err)
+		return
+	}
+	keep := func(sha string) bool { return refs[sha] }
+	m, err := a.blobs.Prune(keep, minAge)
+	report("images", int64(m), err)
+	m, err = a.thumbs.Prune(keep, minAge)
+	report("thumbnails", int64(m), err)
 }

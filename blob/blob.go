@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Dir is a content-addressed store rooted at a directory.
@@ -80,4 +82,33 @@ func (d *Dir) Get(sha string) ([]byte, error) {
 		return nil, fmt.Errorf("image %s: %w", sha, fs.ErrNotExist)
 	}
 	return b, err
+}
+
+// Prune deletes stored images (or <sha>.jpg thumbnails) that keep(sha) rejects and that are older
+// than minAge (a younger one may belong to a job not yet recorded), and
+// returns how many it removed.
+func (d *Dir) Prune(keep func(sha string) bool, minAge time.Duration) (int, error) {
+	removed := 0
+	cutoff := time.Now().Add(-minAge)
+	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		name := strings.TrimSuffix(e.Name(), ".jpg") // thumbnails are <sha>.jpg
+		if len(name) != 64 || keep(name) {
+			return nil
+		}
+		if info, err := e.Info(); err != nil || info.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("prune images: %w", err)
+	}
+	return removed, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"testing"
+	"time"
 )
 
 func TestPutGet(t *testing.T) {
@@ -43,5 +44,25 @@ func TestPutRepairsDamagedBlob(t *testing.T) {
 	d.Put([]byte("photo"))
 	if b, _ := d.Get(sha); string(b) != "photo" {
 		t.Fatalf("damaged blob not replaced: %q", b)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	keep, _ := d.Put([]byte("kept"))
+	gone, _ := d.Put([]byte("orphan"))
+	n, err := d.Prune(func(sha string) bool { return sha == keep }, time.Hour)
+	if err != nil || n != 0 {
+		t.Fatalf("young files pruned: %d %v", n, err)
+	}
+	n, err = d.Prune(func(sha string) bool { return sha == keep }, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	if _, err := d.Get(gone); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("orphan kept")
+	}
+	if _, err := d.Get(keep); err != nil {
+		t.Fatal("referenced image removed")
 	}
 }

@@ -141,3 +141,37 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 	}
 	return moved, queued, err
 }
+
+// PruneEmbeddings deletes vectors of images no product (live or deleted)
+// refers to any more, and returns how many went.
+func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM embeddings WHERE NOT EXISTS
+			(SELECT 1 FROM products p WHERE p.image_sha256 = embeddings.image_sha256)`)
+		if err != nil {
+			return fmt.Errorf("prune vectors: %w", err)
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	}, nil)
+	return n, err
+}
+
+// ReferencedImages returns the image hashes products refer to.
+func (s *Store) ReferencedImages(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT image_sha256 FROM products WHERE image_sha256 != ''")
+	if err != nil {
+		return nil, fmt.Errorf("referenced images: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var sha string
+		if err := rows.Scan(&sha); err != nil {
+			return nil, err
+		}
+		out[sha] = true
+	}
+	return out, rows.Err()
+}

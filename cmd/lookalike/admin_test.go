@@ -147,3 +147,41 @@ func TestThumbnailsAndOverview(t *testing.T) {
 		t.Fatalf("overview: %d %.500s", o.status, o.raw)
 	}
 }
+
+func TestPruneOrphans(t *testing.T) {
+	images := newImageServer(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir, nil)
+	srv.webhook(`{"event_type":"product.created","product_data":{"id":1,"image":"` + images.URL + `/img/roses.jpg"}}`)
+	old := srv.waitIndexed(1, 1)["index"].(map[string]any)["image_sha256"].(string)
+	if resp, err := http.Get(srv.url + "/images/" + old + "?w=160"); err == nil { // a cached thumbnail
+		resp.Body.Close()
+	}
+	srv.webhook(`{"event_type":"product.updated","product_data":{"id":1,"image":"` + images.URL + `/img/tulips.jpg"}}`)
+	cur := srv.waitIndexed(1, 1)["index"].(map[string]any)["image_sha256"].(string)
+	if cur == old {
+		t.Fatal("image did not change")
+	}
+	srv.app.Prune(context.Background(), 0)
+	if _, err := os.Stat(filepath.Join(dir, "images", old[:2], old)); !os.IsNotExist(err) {
+		t.Fatalf("the replaced image is still stored: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "thumbs", "160", old[:2], old+".jpg")); !os.IsNotExist(err) {
+		t.Fatalf("its thumbnail is still cached: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "images", cur[:2], cur)); err != nil {
+		t.Fatalf("the current image was removed: %v", err)
+	}
+	out, err := cli(t, srv, "verify")
+	if err != nil {
+		t.Fatalf("verify after pruning: %v\n%s", err, out)
+	}
+	// The old image's vector is gone too: using that photo again embeds it afresh.
+	db, _ := sql.Open("sqlite", "file:"+filepath.Join(dir, "lookalike.db")+"?_pragma=busy_timeout(10000)")
+	defer db.Close()
+	var n int
+	db.QueryRow("SELECT count(*) FROM embeddings WHERE image_sha256 = ?", old).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d vectors of the replaced image kept", n)
+	}
+}
