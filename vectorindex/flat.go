@@ -8,6 +8,7 @@ package vectorindex
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 )
@@ -158,18 +159,28 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	top := make(topK, 0, k)
-	dim := x.dim
-	for i, key := range x.keys {
-		if !f.match(key, x.metas[i]) {
-			continue
+	n := len(x.keys)
+	parts := min(runtime.GOMAXPROCS(0), n/parallelMin)
+	var top topK
+	if parts <= 1 {
+		top = x.scan(q, k, &f, 0, n)
+	} else {
+		// Large indexes: scan slices in parallel, then merge the partial tops.
+		tops := make([]topK, parts)
+		var wg sync.WaitGroup
+		for p := 0; p < parts; p++ {
+			wg.Add(1)
+			go func(p int) {
+				defer wg.Done()
+				tops[p] = x.scan(q, k, &f, p*n/parts, (p+1)*n/parts)
+			}(p)
 		}
-		s := Dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])
-		if len(top) < k {
-			top.push(Hit{key, s})
-		} else if s > top[0].Score {
-			top[0] = Hit{key, s}
-			top.down(0)
+		wg.Wait()
+		top = tops[0]
+		for _, t := range tops[1:] {
+			for _, h := range t {
+				top.offer(h, k)
+			}
 		}
 	}
 	sort.Slice(top, func(a, b int) bool {
@@ -182,6 +193,34 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 		return top[a].Key.ProductID < top[b].Key.ProductID
 	})
 	return top, nil
+}
+
+// parallelMin is how many vectors a goroutine scans at least: below it the
+// goroutines cost more than they save.
+const parallelMin = 8192
+
+// scan keeps the best k of vectors [from, to) that match f.
+func (x *Flat) scan(q []float32, k int, f *Filter, from, to int) topK {
+	top := make(topK, 0, k)
+	dim := x.dim
+	for i := from; i < to; i++ {
+		key := x.keys[i]
+		if !f.match(key, x.metas[i]) {
+			continue
+		}
+		top.offer(Hit{key, Dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])}, k)
+	}
+	return top
+}
+
+// offer adds h if it is among the best k so far.
+func (h *topK) offer(x Hit, k int) {
+	if len(*h) < k {
+		h.push(x)
+	} else if x.Score > (*h)[0].Score {
+		(*h)[0] = x
+		h.down(0)
+	}
 }
 
 // Dot is the inner product of two equal-length vectors.

@@ -179,3 +179,32 @@ func BenchmarkFlatSearch(b *testing.B) {
 		})
 	}
 }
+
+// Large indexes are scanned in parallel; the merge must give the same hits.
+func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	const dim, n = 8, 3 * parallelMin
+	x := NewFlat(dim)
+	vecs := map[Key][]float32{}
+	metas := map[Key]Meta{}
+	for i := 0; i < n; i++ {
+		k := Key{ShopID: 1, ProductID: int64(i)}
+		v := randUnit(rng, dim)
+		m := Meta{Available: i%3 != 0}
+		x.Upsert(k, v, m)
+		vecs[k], metas[k] = v, m
+	}
+	yes := true
+	for trial := 0; trial < 10; trial++ {
+		q := randUnit(rng, dim)
+		for _, f := range []Filter{{}, {Available: &yes}} {
+			got, _ := x.Search(q, 25, f)
+			want := bruteForce(vecs, metas, q, 25, f)
+			for i := range want {
+				if got[i].Key != want[i].Key {
+					t.Fatalf("hit %d: %v, want %v", i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
