@@ -295,8 +295,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.http = &http.Server{
 		Handler:           a.api,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      90 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 20 MiB photo over a slow mobile link
+		WriteTimeout:      3 * time.Minute,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.With("subsystem", "http").Handler(), slog.LevelWarn),
