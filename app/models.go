@@ -141,12 +141,12 @@ func (a *App) apiEngine() api.Engine {
 
 // migration reports a background move of the catalogue to another model.
 type migration struct {
-	mu                          sync.Mutex
-	active                      bool
-	from, to                    string
-	total, done, skipped, moved int
-	started                     time.Time
-	err                         string
+	mu                   sync.Mutex
+	active               bool
+	from, to             string
+	total, done, skipped int
+	started              time.Time
+	err                  string
 }
 
 func (m *migration) set(from, to string) {

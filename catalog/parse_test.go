@@ -215,7 +215,7 @@ func TestParseHeight(t *testing.T) {
 		{60.5, 60.5},
 		{float32(12.5), 12.5},
 		{uint16(70), 70},
-		{-0.0, 0},
+		{math.Copysign(0, -1), 0}, // negative zero
 	}
 	for _, tt := range tests {
 		got, err := ParseHeight(tt.in)

@@ -853,10 +853,9 @@ func (p *progress) draw() {
 		return
 	}
 	const width = 30
-	bar := strings.Repeat("·", width)
 	if pct >= 0 {
 		n := int(pct / 100 * width)
-		bar = strings.Repeat("█", n) + strings.Repeat("·", width-n)
+		bar := strings.Repeat("█", n) + strings.Repeat("·", width-n)
 		fmt.Fprintf(im.errw, "\r\033[K%3.0f%% %s %d rows, %d sent, %d invalid, %.0f/s", pct, bar, read, sent, invalid, rate)
 		return
 	}
