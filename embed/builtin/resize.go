@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"image"
+	"image/color"
 	"math"
 )
 
@@ -37,7 +38,7 @@ func newRowReader(img image.Image) rowReader {
 			for x := 0; x < w; x++ {
 				sx := b.Min.X + x
 				ci := crow + sx/xdiv - cx0
-				r, g, bb := ycbcrToRGB(yrow[sx-m.Rect.Min.X], m.Cb[ci], m.Cr[ci])
+				r, g, bb := color.YCbCrToRGB(yrow[sx-m.Rect.Min.X], m.Cb[ci], m.Cr[ci])
 				dst[3*x], dst[3*x+1], dst[3*x+2] = r, g, bb
 			}
 		}
@@ -119,32 +120,6 @@ func over16(r, g, b, a uint32) [3]uint8 {
 		return uint8(v >> 8)
 	}
 	return [3]uint8{c(r), c(g), c(b)}
-}
-
-// ycbcrToRGB is color.YCbCrToRGB, inlined here for the hot loop.
-func ycbcrToRGB(y, cb, cr uint8) (uint8, uint8, uint8) {
-	yy1 := int32(y) * 0x10101
-	cb1 := int32(cb) - 128
-	cr1 := int32(cr) - 128
-	r := yy1 + 91881*cr1
-	if uint32(r)&0xff000000 == 0 {
-		r >>= 16
-	} else {
-		r = ^(r >> 31)
-	}
-	g := yy1 - 22554*cb1 - 46802*cr1
-	if uint32(g)&0xff000000 == 0 {
-		g >>= 16
-	} else {
-		g = ^(g >> 31)
-	}
-	b := yy1 + 116130*cb1
-	if uint32(b)&0xff000000 == 0 {
-		b >>= 16
-	} else {
-		b = ^(b >> 31)
-	}
-	return uint8(r), uint8(g), uint8(b)
 }
 
 // workingSize scales (w, h) so that the longer side is long.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"sync"
 )
@@ -460,26 +461,5 @@ func ycbcrRow(m *image.YCbCr, x0, y int, out []uint64) {
 
 // ycc is color.YCbCrToRGB, packed.
 func ycc(y, cb, cr uint8) uint64 {
-	yy1 := int32(y) * 0x10101
-	cb1 := int32(cb) - 128
-	cr1 := int32(cr) - 128
-	r := yy1 + 91881*cr1
-	if uint32(r)&0xff000000 == 0 {
-		r >>= 16
-	} else {
-		r = ^(r >> 31)
-	}
-	g := yy1 - 22554*cb1 - 46802*cr1
-	if uint32(g)&0xff000000 == 0 {
-		g >>= 16
-	} else {
-		g = ^(g >> 31)
-	}
-	b := yy1 + 116130*cb1
-	if uint32(b)&0xff000000 == 0 {
-		b >>= 16
-	} else {
-		b = ^(b >> 31)
-	}
-	return pack(uint8(r), uint8(g), uint8(b))
+	return pack(color.YCbCrToRGB(y, cb, cr))
 }
