@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"math/rand"
 	"mime/multipart"
 	"net"
@@ -97,22 +96,12 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 	defer host.Close()
 	hostURL := "http://" + ln.Addr().String()
 
-	dir, err := os.MkdirTemp("", "lookalike-bench-")
+	secret := benchSecret
+	a, stop, err := startBenchServer(ctx, app.Config{FetchAllowPrivate: true, Workers: *workers, ModelDir: *modelDir, EmbedThreads: *threads})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	secret := "bench-secret-0123456789"
-	a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, WebhookSecrets: []string{secret},
-		FetchAllowPrivate: true, Workers: *workers, ModelDir: *modelDir, EmbedThreads: *threads, SearchRate: 0},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return err
-	}
-	if err := a.Start(ctx); err != nil {
-		return err
-	}
-	defer a.Stop(context.Background())
+	defer stop()
 	base := a.URL()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: time.Minute}
 	var st statsReply

@@ -145,3 +145,27 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// benchSecret is the webhook secret of in-process benchmark servers.
+const benchSecret = "bench-secret-0123456789"
+
+// startBenchServer starts a quiet in-process server on a temporary data
+// directory; stop shuts it down and removes the directory.
+func startBenchServer(ctx context.Context, cfg app.Config) (*app.App, func(), error) {
+	dir, err := os.MkdirTemp("", "lookalike-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Addr, cfg.DataDir, cfg.WebhookSecrets = "127.0.0.1:0", dir, []string{benchSecret}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		if err = a.Start(ctx); err != nil {
+			a.Stop(context.Background())
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return a, func() { a.Stop(context.Background()); os.RemoveAll(dir) }, nil
+}
