@@ -53,23 +53,14 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 	}
 	base := *server
 	if base == "" {
-		dir, err := os.MkdirTemp("", "lookalike-bench-")
+		*secret = benchSecret
+		a, stop, err := startBenchServer(ctx, app.Config{})
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		*secret = "bench-secret-0123456789"
-		a, err := app.New(ctx, app.Config{Addr: "127.0.0.1:0", DataDir: dir, WebhookSecrets: []string{*secret}},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			return err
-		}
-		if err := a.Start(ctx); err != nil {
-			return err
-		}
-		defer a.Stop(context.Background())
+		defer stop()
 		base = a.URL()
-		fmt.Fprintf(m.Stderr, "started an in-process server on %s (data in %s)\n", base, dir)
+		fmt.Fprintf(m.Stderr, "started an in-process server on %s\n", base)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}, Timeout: 30 * time.Second}
 	url := base + "/api/v1/webhooks/product-sync"
