@@ -286,7 +286,7 @@ func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]flo
 		data = res.Body
 	}
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	img, _, err := imagedecode.DecodeContext(dctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels})
+	img, _, err := imagedecode.DecodeContext(dctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels, MinSide: embed.DecodeSide(eng.Embedder)})
 	cancel()
 	if err != nil {
 		return nil, err

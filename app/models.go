@@ -247,7 +247,7 @@ func (a *App) embedMissing(ctx context.Context, target embed.Embedder, log inter
 		if err == nil {
 			var vec []float32
 			dctx, cancel := context.WithTimeout(ctx, a.cfg.DecodeTimeout)
-			img, _, derr := imagedecode.DecodeContext(dctx, b, imagedecode.Limits{MaxPixels: a.cfg.MaxImagePixels})
+			img, _, derr := imagedecode.DecodeContext(dctx, b, imagedecode.Limits{MaxPixels: a.cfg.MaxImagePixels, MinSide: embed.DecodeSide(target)})
 			cancel()
 			if derr == nil {
 				vec, err = target.EmbedImage(ctx, img)

@@ -38,3 +38,20 @@ func CanEmbedText(e Embedder) bool {
 	}
 	return true
 }
+
+// InputSizer is implemented by embedders that look at images at a fixed
+// size (in pixels: CLIP's input side, the built-in descriptor's working
+// size). Decoders need not produce much more than that.
+type InputSizer interface {
+	InputSize() int
+}
+
+// DecodeSide is the short side, in pixels, that images for e should keep
+// when a decoder can reduce them cheaply (twice the input size, for a clean
+// downscale); 0 when e does not say.
+func DecodeSide(e Embedder) int {
+	if s, ok := e.(InputSizer); ok && s.InputSize() > 0 {
+		return 2 * s.InputSize()
+	}
+	return 0
+}

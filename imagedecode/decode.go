@@ -26,6 +26,11 @@ const DefaultMaxPixels = 50_000_000
 type Limits struct {
 	// MaxPixels caps width×height; 0 or less means DefaultMaxPixels.
 	MaxPixels int64
+	// MinSide, when set, says the caller needs no more than this many pixels
+	// on the short side: a large JPEG may then be decoded at 1/2, 1/4 or 1/8
+	// of its size (when libjpeg-turbo is installed), keeping the short side
+	// at least MinSide. 0 means full size.
+	MinSide int
 }
 
 // Sentinel errors. Errors returned by this package wrap exactly one of them
@@ -85,9 +90,14 @@ func Decode(data []byte, lim Limits) (img image.Image, format string, err error)
 			cfg.Width, cfg.Height, megapixels(px), megapixels(maxPixels))
 	}
 
-	img, err = decodeImage(format, data)
-	if err != nil {
-		return nil, format, corrupt(format, err)
+	if format == "jpeg" {
+		img, _ = decodeJPEGScaled(data, cfg.Width, cfg.Height, lim.MinSide)
+	}
+	if img == nil {
+		img, err = decodeImage(format, data)
+		if err != nil {
+			return nil, format, corrupt(format, err)
+		}
 	}
 	// A decoder must not return more pixels than its header promised.
 	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > maxPixels {

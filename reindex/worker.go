@@ -377,7 +377,7 @@ func (w *Worker) vectorFor(ctx context.Context, e embed.Embedder, body []byte) (
 		}
 		t0 := time.Now()
 		dctx, cancel := context.WithTimeout(ctx, w.cfg.DecodeTimeout)
-		img, _, err := imagedecode.DecodeContext(dctx, body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels})
+		img, _, err := imagedecode.DecodeContext(dctx, body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels, MinSide: embed.DecodeSide(e)})
 		cancel()
 		if err != nil {
 			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: ctx.Err() == nil, Err: err}

@@ -76,7 +76,7 @@ func (c *Cache) Get(sha string, w int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
-	img, _, err := imagedecode.Decode(orig, imagedecode.Limits{})
+	img, _, err := imagedecode.Decode(orig, imagedecode.Limits{MinSide: w})
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail: %w", err)
 	}

@@ -120,3 +120,6 @@ func normalize(v []float32) {
 		v[i] *= k
 	}
 }
+
+// InputSize is the working size, in pixels on the longer side.
+func (e *Embedder) InputSize() int { return e.cfg.size }

@@ -141,6 +141,9 @@ func (e *Embedder) Model() string { return e.man.Name }
 // Dim is the vector length.
 func (e *Embedder) Dim() int { return e.man.Dimensions }
 
+// InputSize is the model's image side (224 for ViT-B/32).
+func (e *Embedder) InputSize() int { return e.man.ImageSize }
+
 // Manifest returns the model's model.json.
 func (e *Embedder) Manifest() Manifest { return e.man }
 
@@ -164,8 +167,9 @@ func (e *Embedder) Interface() embed.Embedder {
 
 type imageOnly struct{ e *Embedder }
 
-func (i imageOnly) Model() string { return i.e.Model() }
-func (i imageOnly) Dim() int      { return i.e.Dim() }
+func (i imageOnly) Model() string  { return i.e.Model() }
+func (i imageOnly) Dim() int       { return i.e.Dim() }
+func (i imageOnly) InputSize() int { return i.e.InputSize() }
 func (i imageOnly) EmbedImage(ctx context.Context, img image.Image) ([]float32, error) {
 	return i.e.EmbedImage(ctx, img)
 }
