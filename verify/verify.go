@@ -20,6 +20,7 @@ type Store interface {
 	ScanLive(ctx context.Context, fn func(c catalog.Check) error) error
 	Requeue(ctx context.Context, k catalog.Key, now time.Time) error
 	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
+	Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
 }
 
 // Index is the in-memory vector index.
@@ -141,6 +142,11 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 	}
 	for _, k := range idx.Keys() {
 		if !live[k] {
+			// It may have become live since the scan (a repair just queued
+			// above can already be done): ask again before calling it stray.
+			if p, err := st.Get(ctx, catalog.Key(k)); err == nil && p.Searchable() && p.Model == model {
+				continue
+			}
 			p := &catalog.Product{Key: catalog.Key(k)}
 			if err := add(p, StrayVector, "in the index but not a live indexed product", func() error { idx.Delete(k); return nil }); err != nil {
 				return rep, err
