@@ -17,19 +17,7 @@ func newRowReader(img image.Image) rowReader {
 	w := b.Dx()
 	switch m := img.(type) {
 	case *image.YCbCr:
-		xdiv, ydiv := 1, 1
-		switch m.SubsampleRatio {
-		case image.YCbCrSubsampleRatio422:
-			xdiv = 2
-		case image.YCbCrSubsampleRatio420:
-			xdiv, ydiv = 2, 2
-		case image.YCbCrSubsampleRatio440:
-			ydiv = 2
-		case image.YCbCrSubsampleRatio411:
-			xdiv = 4
-		case image.YCbCrSubsampleRatio410:
-			xdiv, ydiv = 4, 2
-		}
+		xdiv, ydiv, _ := chromaDivisors(m.SubsampleRatio)
 		return func(y int, dst []uint8) {
 			sy := b.Min.Y + y
 			yrow := m.Y[(sy-m.Rect.Min.Y)*m.YStride:]
@@ -235,20 +223,8 @@ func (s *scratch) resizePlanar(img image.Image, w, h int) bool {
 		if m.Rect.Min.X < 0 || m.Rect.Min.Y < 0 || b != m.Rect {
 			return false // integer division of negative coordinates: use the general path
 		}
-		xdiv, ydiv := 1, 1
-		switch m.SubsampleRatio {
-		case image.YCbCrSubsampleRatio444:
-		case image.YCbCrSubsampleRatio422:
-			xdiv = 2
-		case image.YCbCrSubsampleRatio420:
-			xdiv, ydiv = 2, 2
-		case image.YCbCrSubsampleRatio440:
-			ydiv = 2
-		case image.YCbCrSubsampleRatio411:
-			xdiv = 4
-		case image.YCbCrSubsampleRatio410:
-			xdiv, ydiv = 4, 2
-		default:
+		xdiv, ydiv, ok := chromaDivisors(m.SubsampleRatio)
+		if !ok {
 			return false
 		}
 		s.r, s.g, s.b = growF(s.r, n), growF(s.g, n), growF(s.b, n)
@@ -342,4 +318,24 @@ func growF(b []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return b[:n]
+}
+
+// chromaDivisors says how many luma pixels share one chroma sample across
+// and down; ok is false for a ratio it does not know (then 1, 1).
+func chromaDivisors(r image.YCbCrSubsampleRatio) (xdiv, ydiv int, ok bool) {
+	switch r {
+	case image.YCbCrSubsampleRatio444:
+		return 1, 1, true
+	case image.YCbCrSubsampleRatio422:
+		return 2, 1, true
+	case image.YCbCrSubsampleRatio420:
+		return 2, 2, true
+	case image.YCbCrSubsampleRatio440:
+		return 1, 2, true
+	case image.YCbCrSubsampleRatio411:
+		return 4, 1, true
+	case image.YCbCrSubsampleRatio410:
+		return 4, 2, true
+	}
+	return 1, 1, false
 }

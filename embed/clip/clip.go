@@ -540,44 +540,37 @@ func (t *tower) inputs(reqs []*request) ([]ort.Value, error) {
 				t.i32[i*t.inLen+j] = int32(id)
 			}
 		}
-		in, err := ort.NewTensor(shape, t.i32)
-		if err != nil || !t.mask {
-			return []ort.Value{in}, err
-		}
-		m := make([]int32, len(t.i32))
-		for i, r := range reqs {
-			fillMask(r.i64, func(j int) { m[i*t.inLen+j] = 1 })
-		}
-		mask, err := ort.NewTensor(shape, m)
-		if err != nil {
-			in.Destroy()
-			return nil, err
-		}
-		return []ort.Value{in, mask}, nil
+		return tokenInputs(shape, t.i32, reqs, t.inLen, t.mask)
 	default:
 		t.i64 = grow(t.i64, n*t.inLen)
 		for i, r := range reqs {
 			copy(t.i64[i*t.inLen:(i+1)*t.inLen], r.i64)
 		}
-		in, err := ort.NewTensor(shape, t.i64)
-		if err != nil || !t.mask {
-			return []ort.Value{in}, err
-		}
-		m := make([]int64, len(t.i64))
-		for i, r := range reqs {
-			fillMask(r.i64, func(j int) { m[i*t.inLen+j] = 1 })
-		}
-		mask, err := ort.NewTensor(shape, m)
-		if err != nil {
-			in.Destroy()
-			return nil, err
-		}
-		return []ort.Value{in, mask}, nil
+		return tokenInputs(shape, t.i64, reqs, t.inLen, t.mask)
 	}
 }
 
 // fillMask calls set for the positions up to and including the first
 // <|endoftext|> of ids.
+// tokenInputs makes the token-id tensor from buf and, when the model takes
+// one, the attention mask beside it.
+func tokenInputs[T int32 | int64](shape ort.Shape, buf []T, reqs []*request, inLen int, withMask bool) ([]ort.Value, error) {
+	in, err := ort.NewTensor(shape, buf)
+	if err != nil || !withMask {
+		return []ort.Value{in}, err
+	}
+	m := make([]T, len(buf))
+	for i, r := range reqs {
+		fillMask(r.i64, func(j int) { m[i*inLen+j] = 1 })
+	}
+	mask, err := ort.NewTensor(shape, m)
+	if err != nil {
+		in.Destroy()
+		return nil, err
+	}
+	return []ort.Value{in, mask}, nil
+}
+
 func fillMask(ids []int64, set func(int)) {
 	for j, id := range ids {
 		set(j)
