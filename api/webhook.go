@@ -1,10 +1,13 @@
 package api
 
 import (
+	"compress/gzip"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -18,15 +21,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			Msg: "webhooks are disabled: start the server with WEBHOOK_SECRET (or --webhook-secret) set to the secret the CMS sends in X-Webhook-Secret, or LOOKALIKE_WEBHOOK_SIGNING_SECRET=whsec_… for signed webhooks"})
 		return
 	}
-	// The signature covers the raw body, so read it (bounded) first.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBody))
+	// The signature covers the body, so read it (bounded) first.
+	body, err := readWebhookBody(w, r, s.cfg.MaxWebhookBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.fail(w, r, &Error{Status: http.StatusRequestEntityTooLarge, Msg: "webhook body is larger than " + humanBytes(mbe.Limit), Err: err})
-			return
-		}
-		s.fail(w, r, &Error{Status: http.StatusBadRequest, Msg: "could not read the request body: " + err.Error(), Err: err})
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.authenticateWebhook(r, body); err != nil {
@@ -107,4 +105,48 @@ func (s *Server) secretOK(got string) bool {
 		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(want))
 	}
 	return ok == 1 && got != ""
+}
+
+// readWebhookBody reads a webhook body of at most limit bytes. A body sent
+// with Content-Encoding: gzip is inflated, and the limit applies to what it
+// inflates to: reading stops one byte past it, so a gzip bomb costs no more
+// than an honest body. Other encodings are refused with 415.
+func readWebhookBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := func(err error, what string) error {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Msg: what + " is larger than " + humanBytes(limit), Err: err}
+	}
+	in := http.MaxBytesReader(w, r.Body, limit)
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity":
+		body, err := io.ReadAll(in)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(err, "webhook body")
+		}
+		if err != nil {
+			return nil, &Error{Status: http.StatusBadRequest, Msg: "could not read the request body: " + err.Error(), Err: err}
+		}
+		return body, nil
+	case "gzip", "x-gzip":
+	default:
+		return nil, &Error{Status: http.StatusUnsupportedMediaType,
+			Msg: fmt.Sprintf("Content-Encoding %q is not supported: send the webhook uncompressed or with Content-Encoding: gzip", r.Header.Get("Content-Encoding"))}
+	}
+	zr, err := gzip.NewReader(in)
+	if err == nil {
+		var body []byte
+		body, err = io.ReadAll(io.LimitReader(zr, limit+1))
+		if err == nil && int64(len(body)) > limit {
+			return nil, tooLarge(errTooLarge, "webhook body (after gzip decompression)")
+		}
+		if err == nil {
+			return body, nil
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, tooLarge(err, "gzip-compressed webhook body")
+	}
+	return nil, &Error{Status: http.StatusBadRequest, Msg: "the body is not valid gzip (Content-Encoding: gzip): " + err.Error(), Err: err}
 }
