@@ -56,7 +56,8 @@ func errorf(kind error, format string, args ...any) error {
 	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// Decode decodes data as a JPEG, PNG, GIF (first frame) or WebP image. The
+// Decode decodes data as a JPEG, PNG (APNG: the default image), GIF (first
+// frame) or still WebP image (an animated WebP is ErrUnsupported). The
 // format comes from Sniff; the header is read first and images over
 // lim.MaxPixels are refused with ErrTooLarge before pixels are decoded.
 // JPEG EXIF orientation is applied so photos come out upright. format is
@@ -78,6 +79,9 @@ func Decode(data []byte, lim Limits) (img image.Image, format string, err error)
 		}
 	}()
 
+	if format == "webp" && webpAnimated(data) {
+		return nil, format, errorf(ErrUnsupported, "animated WebP is not supported (animated): save one frame as a still JPEG, PNG or WebP")
+	}
 	cfg, err := decodeConfig(format, data)
 	if err != nil {
 		return nil, format, corrupt(format, err)
