@@ -39,7 +39,7 @@ type searchQuery struct {
 // searchFields are the request's parameters, as text, from a form or JSON.
 var searchFields = map[string]bool{
 	"image_url": true, "image_base64": true, "product_id": true, "text": true,
-	"shop_id": true, "limit": true, "available": true, "price_min": true, "price_max": true,
+	"shop_id": true, "limit": true, "available": true, "price_min": true, "price_max": true, "currency": true,
 }
 
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
@@ -222,15 +222,34 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 	default:
 		return nil, errorf(http.StatusBadRequest, "available must be true, false or any, got %q", v)
 	}
+	// Price bounds are in the request's currency, else the currency a bound
+	// names ("5000 RUB"), else the shop's; products priced in another
+	// currency do not match a price filter.
+	cur := ""
+	if v := strings.TrimSpace(f["currency"]); v != "" {
+		code, ok := catalog.NormalizeCurrency(v)
+		if !ok {
+			return nil, errorf(http.StatusBadRequest, "currency %q is not an ISO 4217 currency code (e.g. KZT, RUB, UAH, USD)", v)
+		}
+		cur = code
+	}
 	for _, name := range []string{"price_min", "price_max"} {
 		v := f[name]
 		if v == "" {
 			continue
 		}
-		p, err := catalog.ParsePrice(v)
+		in := cur
+		if in == "" {
+			in = s.cfg.Currency
+		}
+		p, err := catalog.ParsePriceIn(v, in)
 		if err != nil {
 			return nil, errorf(http.StatusBadRequest, "%s: %v", name, err)
 		}
+		if cur != "" && p.Currency != cur {
+			return nil, errorf(http.StatusBadRequest, "%s is in %s, but the search is in %s (currency or the other bound): prices in two currencies cannot be compared", name, p.Currency, cur)
+		}
+		cur = p.Currency
 		minor := p.Minor
 		if name == "price_min" {
 			q.filter.PriceMin = &minor
@@ -238,6 +257,10 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 			q.filter.PriceMax = &minor
 		}
 	}
+	if cur == "" {
+		cur = s.cfg.Currency
+	}
+	q.filter.Currency = cur
 	if q.filter.PriceMin != nil && q.filter.PriceMax != nil && *q.filter.PriceMin > *q.filter.PriceMax {
 		return nil, errorf(http.StatusBadRequest, "price_min is above price_max")
 	}
@@ -344,7 +367,7 @@ func stillMatches(p *catalog.Product, f *vectorindex.Filter) bool {
 	if f.Available != nil && p.Available != *f.Available {
 		return false
 	}
-	if (f.PriceMin != nil || f.PriceMax != nil) && p.Price == nil {
+	if (f.PriceMin != nil || f.PriceMax != nil) && (p.Price == nil || p.Price.CurrencyCode() != f.Currency) {
 		return false
 	}
 	if f.PriceMin != nil && p.Price.Minor < *f.PriceMin {

@@ -62,6 +62,7 @@ type Config struct {
 	SigningKeys    [][]byte // Standard Webhooks keys (decoded whsec_ secrets); a valid signature authenticates too
 	AdminToken     string
 	DefaultShopID  int64
+	Currency       string  // ISO 4217 code of prices that name none and of search price filters (default KZT)
 	MaxWebhookBody int64   // default 1 MiB
 	MaxUploadBytes int64   // default 20 MiB
 	MaxPixels      int64   // default 50 MP
@@ -138,6 +139,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	if cfg.DefaultShopID <= 0 {
 		cfg.DefaultShopID = 1
+	}
+	if cfg.Currency == "" {
+		cfg.Currency = catalog.DefaultCurrency
 	}
 	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, fetcher: d.Fetcher, worker: d.Worker,
 		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, mux: http.NewServeMux()}

@@ -31,7 +31,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ev, err := catalog.ParseEvent(body)
+	ev, err := catalog.ParseEventWith(body, catalog.EventOptions{Currency: s.cfg.Currency})
 	if err != nil {
 		s.fail(w, r, err)
 		return

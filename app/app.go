@@ -41,6 +41,7 @@ type Config struct {
 	SigningSecrets    []string // Standard Webhooks "whsec_..." secrets; with neither, webhooks are refused
 	AdminToken        string   // bearer token for admin endpoints; empty disables them
 	DefaultShopID     int64    // shop for webhooks and searches without shop_id
+	Currency          string   // ISO 4217 code of prices that name none, and of search price filters
 	ImageBaseURL      string   // base for relative image paths
 	FetchAllowPrivate bool     // allow image URLs on loopback/private networks
 	FetchAllowHosts   []string // hosts allowed even on private addresses (intranet image servers)
@@ -72,6 +73,9 @@ func (c *Config) Defaults() {
 	}
 	if c.DefaultShopID == 0 {
 		c.DefaultShopID = 1
+	}
+	if c.Currency == "" {
+		c.Currency = catalog.DefaultCurrency
 	}
 	if c.Workers == 0 {
 		c.Workers = 2
@@ -113,6 +117,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultShopID <= 0 {
 		return fmt.Errorf("LOOKALIKE_DEFAULT_SHOP_ID must be a positive integer, got %d", c.DefaultShopID)
+	}
+	if _, ok := catalog.CurrencyExponent(c.Currency); !ok {
+		return fmt.Errorf("LOOKALIKE_CURRENCY %q is not an ISO 4217 currency code (e.g. KZT, RUB, UAH, USD)", c.Currency)
 	}
 	if c.ImageBaseURL != "" {
 		u, err := url.Parse(c.ImageBaseURL)
@@ -233,7 +240,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID,
+	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
@@ -272,7 +279,7 @@ func (a *App) applyToIndex(p catalog.Product, vec []float32) {
 func metaOf(p *catalog.Product) vectorindex.Meta {
 	m := vectorindex.Meta{Available: p.Available}
 	if p.Price != nil {
-		m.HasPrice, m.PriceMinor = true, p.Price.Minor
+		m.HasPrice, m.PriceMinor, m.Currency = true, p.Price.Minor, p.Price.CurrencyCode()
 	}
 	return m
 }

@@ -96,7 +96,17 @@ const (
 // Keys are case-sensitive. A body that is not exactly one JSON object gives
 // an error wrapping ErrMalformed; a well-formed body with missing or bad
 // fields gives a *FieldError (wrapping ErrInvalid).
-func ParseEvent(body []byte) (Event, error) {
+func ParseEvent(body []byte) (Event, error) { return ParseEventWith(body, EventOptions{}) }
+
+// EventOptions qualify ParseEventWith.
+type EventOptions struct {
+	// Currency is the ISO 4217 code of prices that name no currency (a
+	// number, or "2500"); DefaultCurrency (KZT) when empty.
+	Currency string
+}
+
+// ParseEventWith is ParseEvent with options.
+func ParseEventWith(body []byte, o EventOptions) (Event, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -134,7 +144,7 @@ func ParseEvent(body []byte) (Event, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Event{}, &FieldError{Field: "product_data", Msg: "must be an object"}
 	}
-	if ev.Product, err = parsePatch(fields); err != nil {
+	if ev.Product, err = parsePatch(fields, o); err != nil {
 		return Event{}, err
 	}
 	for _, key := range versionKeys {
@@ -220,7 +230,7 @@ func eventType(raw json.RawMessage) (EventType, error) {
 	return "", &FieldError{Field: "event_type", Msg: fmt.Sprintf("unknown event type %s %s", quoteShort(s), expected)}
 }
 
-func parsePatch(fields map[string]json.RawMessage) (Patch, error) {
+func parsePatch(fields map[string]json.RawMessage, o EventOptions) (Patch, error) {
 	var p Patch
 	name := func(key string) string { return "product_data." + key }
 
@@ -269,7 +279,7 @@ func parsePatch(fields map[string]json.RawMessage) (Patch, error) {
 	}
 
 	if v, ok := values[keyPrice]; ok && !isBlank(v) {
-		price, err := ParsePrice(v)
+		price, err := ParsePriceIn(v, o.Currency)
 		if err != nil {
 			return Patch{}, fieldErr(name(keyPrice), err)
 		}

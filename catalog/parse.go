@@ -11,8 +11,8 @@ import (
 )
 
 const (
-	// maxPriceMinor is 10^12 main units expressed in minor units.
-	maxPriceMinor = 100_000_000_000_000
+	// maxPriceMajor bounds prices at 10^12 main units, whatever the currency.
+	maxPriceMajor = 1_000_000_000_000
 	// maxID is 2^53, the largest integer a JavaScript/PHP float holds exactly.
 	maxID = 1 << 53
 	// maxHeightCM bounds heights at 100 m; anything larger is a typo.
@@ -25,18 +25,49 @@ const (
 // is accepted.
 const priceHint = `(expected e.g. "2 500 ₸" or 2500)`
 
-// Price is an amount of money held exactly in minor units. All supported
-// currencies (KZT, RUB, USD, EUR) have two decimal places.
+// Price is an amount of money held exactly in minor units of its currency,
+// as many decimal places as ISO 4217 gives it: hundredths for KZT, RUB, USD
+// or UAH, whole units for JPY or KRW, thousandths for KWD or BHD.
 type Price struct {
-	Minor    int64  // amount in hundredths of the main unit: 250050 is 2500.50
-	Currency string // ISO 4217 code: "KZT", "RUB", "USD" or "EUR"
+	Minor    int64  // amount in minor units: 250050 KZT is 2500.50 ₸, 2500 JPY is 2500 yen
+	Currency string // ISO 4217 code such as "KZT"; "" counts as KZT
 }
 
-// Major returns the amount in main units, e.g. 2500.5 for Minor 250050.
-// It is meant for display and arithmetic that tolerates float rounding.
-func (p Price) Major() float64 { return float64(p.Minor) / 100 }
+// Exponent is the number of decimal places of p's currency (2 for KZT).
+func (p Price) Exponent() int { return exponentOf(p.Currency) }
 
-// currencySymbols maps an ISO code to the symbol FormatPrice writes.
+// CurrencyCode is p's currency, with "" read as DefaultCurrency.
+func (p Price) CurrencyCode() string {
+	if p.Currency == "" {
+		return DefaultCurrency
+	}
+	return p.Currency
+}
+
+func exponentOf(code string) int {
+	if e, ok := iso4217[code]; ok {
+		return e
+	}
+	return 2
+}
+
+// Major returns the amount in main units, e.g. 2500.5 for 250050 KZT.
+// It is meant for display and arithmetic that tolerates float rounding.
+func (p Price) Major() float64 { return float64(p.Minor) / float64(pow10(p.Exponent())) }
+
+func pow10(n int) int64 {
+	p := int64(1)
+	for ; n > 0; n-- {
+		p *= 10
+	}
+	return p
+}
+
+// maxMinor is 10^12 main units in minor units of a currency with exp decimals.
+func maxMinor(exp int) int64 { return maxPriceMajor * pow10(exp) }
+
+// currencySymbols maps an ISO code to the symbol FormatPrice writes; other
+// currencies are written by their code.
 var currencySymbols = map[string]string{
 	"KZT": "₸",
 	"RUB": "₽",
@@ -44,20 +75,11 @@ var currencySymbols = map[string]string{
 	"EUR": "€",
 }
 
-// currencyMarkers lists the currency notations accepted before or after a
-// price, longest first where one is a suffix of another. Matching ignores
-// case.
-var currencyMarkers = []struct{ marker, code string }{
-	{"тенге", "KZT"}, {"тг.", "KZT"}, {"тг", "KZT"}, {"₸", "KZT"}, {"kzt", "KZT"},
-	{"руб.", "RUB"}, {"руб", "RUB"}, {"₽", "RUB"}, {"rub", "RUB"},
-	{"usd", "USD"}, {"$", "USD"},
-	{"eur", "EUR"}, {"€", "EUR"},
-}
-
 // FormatPrice renders p the way the shop displays it: thousands separated by
-// a plain space, a decimal comma only when there are kopecks/tiyn, and the
-// currency symbol last, e.g. "2 500 ₸" or "2 500,50 ₸". ParsePrice reads the
-// result back to the same Price.
+// a plain space, a decimal comma only when there are kopecks/tiyn (as many
+// digits as the currency has decimals), and the currency symbol or code last,
+// e.g. "2 500 ₸", "2 500,50 ₸", "1,250 BHD" or "15 000 UAH". ParsePrice reads
+// the result back to the same Price.
 func FormatPrice(p Price) string {
 	minor := p.Minor
 	var b strings.Builder
@@ -71,15 +93,17 @@ func FormatPrice(p Price) string {
 		}
 		minor = -minor
 	}
-	digits := strconv.FormatInt(minor/100, 10)
+	exp := p.Exponent()
+	unit := pow10(exp)
+	digits := strconv.FormatInt(minor/unit, 10)
 	for i, r := range digits {
 		if i > 0 && (len(digits)-i)%3 == 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteRune(r)
 	}
-	if frac := minor % 100; frac != 0 {
-		fmt.Fprintf(&b, ",%02d", frac)
+	if frac := minor % unit; frac != 0 {
+		fmt.Fprintf(&b, ",%0*d", exp, frac)
 	}
 	b.WriteString(" " + symbolFor(p.Currency))
 	return b.String()
@@ -90,80 +114,104 @@ func symbolFor(code string) string {
 		return s
 	}
 	if code == "" {
-		return currencySymbols["KZT"]
+		return currencySymbols[DefaultCurrency]
 	}
 	return code
 }
 
-// ParsePrice reads a price as the shop sends it. v is a value produced by
+// ParsePrice is ParsePriceIn with DefaultCurrency (KZT) for prices that name
+// no currency.
+func ParsePrice(v any) (Price, error) { return ParsePriceIn(v, DefaultCurrency) }
+
+// ParsePriceIn reads a price as the shop sends it. v is a value produced by
 // encoding/json (preferably with UseNumber): a string such as "2 500 ₸",
-// "2 500,50 ₸", "2500 тг", "₸2,500", "2500.50" or "1 234 567 ₸", or a number
-// (json.Number, float64 or any Go integer type). Strings are read digit by
-// digit, never through a float. A missing currency means KZT.
+// "2 500,50 ₸", "2500 тг", "₸2,500", "2500.50", "1 234 567 ₸", "1500 UAH" or
+// "1,250 BHD", or a number (json.Number, float64 or any Go integer
+// type). Strings are read digit by digit, never through a float. A price
+// that names no currency (every number, and strings without a symbol, word
+// or ISO 4217 code) is in currency, which must be an ISO 4217 code.
 //
 // Thousands may be separated by ordinary, non-breaking (U+00A0), narrow
 // no-break (U+202F) or thin (U+2009) spaces, by a comma followed by exactly
-// three digits, or by whichever of comma and dot is not the decimal mark
-// when both occur. A comma or dot followed by one or two digits is the
-// decimal mark. Negative amounts, more than two decimal places and amounts
-// over 10^12 main units are errors.
-func ParsePrice(v any) (Price, error) {
+// three digits (for currencies with fewer than three decimals), or by
+// whichever of comma and dot is not the decimal mark when both occur. A
+// comma or dot followed by other digits is the decimal mark. Negative
+// amounts, more decimal places than the currency has (trailing zeros
+// aside: "2500.00 JPY" is 2500 yen) and amounts over 10^12 main units are
+// errors.
+func ParsePriceIn(v any, currency string) (Price, error) {
+	if currency == "" {
+		currency = DefaultCurrency
+	}
+	exp, ok := CurrencyExponent(currency)
+	if !ok {
+		return Price{}, fmt.Errorf("unknown currency %s (expected an ISO 4217 code such as KZT)", quoteShort(currency))
+	}
 	switch x := v.(type) {
 	case nil:
 		return Price{}, errors.New("price is missing " + priceHint)
 	case string:
-		return parsePriceString(x)
+		return parsePriceString(x, currency)
 	case json.Number:
-		minor, err := numberToMinor(string(x))
+		minor, err := numberToMinor(string(x), currency)
 		if err != nil {
 			return Price{}, err
 		}
-		return Price{Minor: minor, Currency: "KZT"}, nil
+		return Price{Minor: minor, Currency: currency}, nil
 	case float64:
-		return priceFromFloat(x, 64)
+		return priceFromFloat(x, 64, currency)
 	case float32:
-		return priceFromFloat(float64(x), 32)
+		return priceFromFloat(float64(x), 32, currency)
 	}
 	if n, ok := asInt64(v); ok {
 		if n < 0 {
 			return Price{}, fmt.Errorf("negative price %d", n)
 		}
-		if n > maxPriceMinor/100 {
+		if n > maxPriceMajor {
 			return Price{}, fmt.Errorf("price %d is too large (over 10^12)", n)
 		}
-		return Price{Minor: n * 100, Currency: "KZT"}, nil
+		return Price{Minor: n * pow10(exp), Currency: currency}, nil
 	}
 	if u, ok := asUint64(v); ok {
-		if u > maxPriceMinor/100 {
+		if u > maxPriceMajor {
 			return Price{}, fmt.Errorf("price %d is too large (over 10^12)", u)
 		}
-		return Price{Minor: int64(u) * 100, Currency: "KZT"}, nil
+		return Price{Minor: int64(u) * pow10(exp), Currency: currency}, nil
 	}
 	return Price{}, fmt.Errorf("cannot parse %s as a price %s", describe(v), priceHint)
 }
 
-func priceFromFloat(f float64, bits int) (Price, error) {
+func priceFromFloat(f float64, bits int, currency string) (Price, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return Price{}, fmt.Errorf("cannot parse %v as a price %s", f, priceHint)
 	}
 	if f < 0 {
 		return Price{}, fmt.Errorf("negative price %v", f)
 	}
-	if f > maxPriceMinor/100 {
+	if f > maxPriceMajor {
 		return Price{}, fmt.Errorf("price %v is too large (over 10^12)", f)
 	}
 	// The shortest decimal that round-trips is what the sender meant.
-	minor, err := numberToMinor(strconv.FormatFloat(f, 'f', -1, bits))
+	minor, err := numberToMinor(strconv.FormatFloat(f, 'f', -1, bits), currency)
 	if err != nil {
 		return Price{}, err
 	}
-	return Price{Minor: minor, Currency: "KZT"}, nil
+	return Price{Minor: minor, Currency: currency}, nil
 }
 
-// numberToMinor converts text in JSON number syntax into minor units
-// exactly. Trailing zeros in the fraction are ignored, since a number's value
-// is what matters ("2500.500" is 2500.5).
-func numberToMinor(text string) (int64, error) {
+// tooManyDecimals says that text has more decimal places than its currency.
+func tooManyDecimals(text, currency string) error {
+	exp := exponentOf(currency)
+	if exp == 0 {
+		return fmt.Errorf("price %s has decimal places, but %s has none", quoteShort(text), currency)
+	}
+	return fmt.Errorf("price %s has more than %d decimal places (%s has %d)", quoteShort(text), exp, currency, exp)
+}
+
+// numberToMinor converts text in JSON number syntax into minor units of
+// currency exactly. Trailing zeros in the fraction are ignored, since a
+// number's value is what matters ("2500.500" is 2500.5).
+func numberToMinor(text, currency string) (int64, error) {
 	n, ok := splitJSONNumber(text)
 	if !ok {
 		return 0, fmt.Errorf("cannot parse %s as a price %s", quoteShort(text), priceHint)
@@ -175,26 +223,27 @@ func numberToMinor(text string) (int64, error) {
 	if digits == "" {
 		return 0, nil
 	}
-	// value = digits × 10^(exp-len(frac)); minor = value × 100.
-	shift := n.exp - len(n.frac) + 2
+	exp := exponentOf(currency)
+	// value = digits × 10^(exp10-len(frac)); minor = value × 10^exp.
+	shift := n.exp - len(n.frac) + exp
 	for shift < 0 && strings.HasSuffix(digits, "0") {
 		digits = digits[:len(digits)-1]
 		shift++
 	}
 	if shift < 0 {
-		return 0, fmt.Errorf("price %s has more than 2 decimal places", quoteShort(text))
+		return 0, tooManyDecimals(text, currency)
 	}
-	if len(digits)+shift > 15 { // 10^14 minor units has 15 digits
+	if len(digits)+shift > 13+exp { // 10^12 main units has 13+exp digits in minor units
 		return 0, fmt.Errorf("price %s is too large (over 10^12)", quoteShort(text))
 	}
 	minor, err := strconv.ParseInt(digits+strings.Repeat("0", shift), 10, 64)
-	if err != nil || minor > maxPriceMinor {
+	if err != nil || minor > maxMinor(exp) {
 		return 0, fmt.Errorf("price %s is too large (over 10^12)", quoteShort(text))
 	}
 	return minor, nil
 }
 
-func parsePriceString(raw string) (Price, error) {
+func parsePriceString(raw, currency string) (Price, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return Price{}, errors.New("empty price " + priceHint)
@@ -202,52 +251,46 @@ func parsePriceString(raw string) (Price, error) {
 	if len(s) > maxNumberText {
 		return Price{}, fmt.Errorf("cannot parse %s as a price %s", quoteShort(raw), priceHint)
 	}
-	code := "KZT"
+	code := currency
 	if rest, c, ok := cutCurrency(s); ok {
 		s, code = strings.TrimSpace(rest), c
 	}
 	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "−") {
 		return Price{}, fmt.Errorf("negative price %s", quoteShort(raw))
 	}
-	intDigits, frac, err := splitLocaleNumber(s)
+	exp := exponentOf(code)
+	intDigits, frac, err := splitLocaleNumber(s, exp)
 	switch {
 	case errors.Is(err, errTooManyDecimals):
-		return Price{}, fmt.Errorf("price %s has more than 2 decimal places", quoteShort(raw))
+		return Price{}, tooManyDecimals(raw, code)
 	case err != nil:
 		return Price{}, fmt.Errorf("cannot parse %s as a price %s", quoteShort(raw), priceHint)
+	}
+	for len(frac) > exp && strings.HasSuffix(frac, "0") {
+		frac = frac[:len(frac)-1] // "2500,00 JPY" is 2500 yen
+	}
+	if len(frac) > exp {
+		return Price{}, tooManyDecimals(raw, code)
 	}
 	intDigits = strings.TrimLeft(intDigits, "0")
 	if len(intDigits) > 13 { // 10^12 has 13 digits
 		return Price{}, fmt.Errorf("price %s is too large (over 10^12)", quoteShort(raw))
 	}
-	for len(frac) < 2 {
+	for len(frac) < exp {
 		frac += "0"
 	}
+	if intDigits+frac == "" {
+		return Price{Currency: code}, nil
+	}
 	minor, err := strconv.ParseInt(intDigits+frac, 10, 64)
-	if err != nil || minor > maxPriceMinor {
+	if err != nil || minor > maxMinor(exp) {
 		return Price{}, fmt.Errorf("price %s is too large (over 10^12)", quoteShort(raw))
 	}
 	return Price{Minor: minor, Currency: code}, nil
 }
 
-// cutCurrency removes one currency marker from the end or, failing that, the
-// start of s.
-func cutCurrency(s string) (rest, code string, ok bool) {
-	for _, m := range currencyMarkers {
-		if n := len(m.marker); len(s) >= n && strings.EqualFold(s[len(s)-n:], m.marker) {
-			return s[:len(s)-n], m.code, true
-		}
-	}
-	for _, m := range currencyMarkers {
-		if n := len(m.marker); len(s) >= n && strings.EqualFold(s[:n], m.marker) {
-			return s[n:], m.code, true
-		}
-	}
-	return s, "", false
-}
-
 var (
-	errTooManyDecimals = errors.New("more than 2 decimal places")
+	errTooManyDecimals = errors.New("more decimal places than the currency has")
 	errSyntax          = errors.New("not a number")
 )
 
@@ -256,9 +299,9 @@ func isGroupSpace(r rune) bool {
 }
 
 // splitLocaleNumber splits a human-written amount such as "1 234 567,50",
-// "2,500" or "2.500,50" into its integer digits and its fraction digits
-// (at most two). See ParsePrice for the rules.
-func splitLocaleNumber(s string) (intDigits, frac string, err error) {
+// "2,500" or "2.500,50" into its integer digits and its fraction digits,
+// for a currency with exp decimal places. See ParsePriceIn for the rules.
+func splitLocaleNumber(s string, exp int) (intDigits, frac string, err error) {
 	var commas, dots, spaces int
 	for _, r := range s {
 		switch {
@@ -292,12 +335,13 @@ func splitLocaleNumber(s string) (intDigits, frac string, err error) {
 		}
 		after := len(s) - strings.IndexRune(s, mark) - 1
 		switch {
-		case after >= 1 && after <= 2:
-			decimal = mark
-		case after == 3 && mark == ',' && spaces == 0:
+		case after == 3 && exp < 3 && mark == ',' && spaces == 0:
 			thousands = ','
-		case after >= 3:
+		case after == 3 && exp < 3:
+			// "2.500" or "2 500,505": thousands or decimals? Neither is safe.
 			return "", "", errTooManyDecimals
+		case after >= 1:
+			decimal = mark
 		default:
 			return "", "", errSyntax
 		}
@@ -312,9 +356,6 @@ func splitLocaleNumber(s string) (intDigits, frac string, err error) {
 		intPart, frac = s[:i], s[i+1:]
 		if !allDigits(frac) || frac == "" {
 			return "", "", errSyntax
-		}
-		if len(frac) > 2 {
-			return "", "", errTooManyDecimals
 		}
 	}
 	if thousands != 0 && spaces > 0 {

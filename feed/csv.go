@@ -28,9 +28,10 @@ type csvReader struct {
 	r      *csv.Reader
 	cols   []string // per column: "id", "title"… or "" for an extra column
 	header []string // the header as written
+	def    string   // currency of prices without one
 }
 
-func newCSV(br *bufio.Reader) (*csvReader, error) {
+func newCSV(br *bufio.Reader, currency string) (*csvReader, error) {
 	if b, _ := br.Peek(3); bytes.Equal(b, utf8BOM) {
 		br.Discard(3)
 	}
@@ -49,7 +50,7 @@ func newCSV(br *bufio.Reader) (*csvReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CSV header: %w", err)
 	}
-	c := &csvReader{r: r, cols: make([]string, len(header)), header: make([]string, len(header))}
+	c := &csvReader{r: r, cols: make([]string, len(header)), header: make([]string, len(header)), def: currency}
 	seen := map[string]bool{}
 	for i, h := range header {
 		h = strings.TrimSpace(h)
@@ -172,7 +173,7 @@ func (c *csvReader) product(rec []string) (Product, error) {
 	if p.Available, err = parseAvailable(available); err != nil {
 		return p, &RowError{Msg: "available: " + err.Error()}
 	}
-	if p.Price, err = formatPrice(price, currency); err != nil {
+	if p.Price, err = formatPrice(price, currency, c.def); err != nil {
 		return p, rowErrorf("price %q: %v", price, err)
 	}
 	return p, nil

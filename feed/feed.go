@@ -57,6 +57,9 @@ type Options struct {
 	// HeightParam is the YML <param name> holding the height
 	// (DefaultHeightParam when empty). Matching ignores case.
 	HeightParam string
+	// Currency is the ISO 4217 code of prices for which the feed names no
+	// currency (catalog.DefaultCurrency, KZT, when empty).
+	Currency string
 }
 
 // Product is one product as a webhook's product_data. Empty strings are
@@ -155,12 +158,18 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if opts.HeightParam == "" {
 		opts.HeightParam = DefaultHeightParam
 	}
+	if opts.Currency == "" {
+		opts.Currency = catalog.DefaultCurrency
+	}
+	if _, ok := catalog.CurrencyExponent(opts.Currency); !ok {
+		return nil, fmt.Errorf("unknown currency %q (expected an ISO 4217 code such as KZT)", opts.Currency)
+	}
 	rd := &Reader{format: format}
 	switch format {
 	case YML:
 		rd.next = newYML(br, opts).next
 	case CSV:
-		c, err := newCSV(br)
+		c, err := newCSV(br, opts.Currency)
 		if err != nil {
 			return nil, err
 		}
@@ -250,36 +259,29 @@ func Detect(br *bufio.Reader, name, contentType string) (Format, error) {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// normalizeCurrency maps a feed's currency code to the one lookalike knows.
-func normalizeCurrency(code string) (string, error) {
-	c := strings.ToUpper(strings.TrimSpace(code))
-	switch c {
-	case "KZT", "RUB", "USD", "EUR":
-		return c, nil
-	case "RUR": // YML's traditional code for roubles
-		return "RUB", nil
-	case "ТГ", "ТЕНГЕ", "₸":
-		return "KZT", nil
-	}
-	return "", fmt.Errorf("unsupported currency %q (lookalike knows KZT, RUB/RUR, USD, EUR)", code)
-}
-
 // formatPrice turns a feed price ("2500", "2500.50", "2 500 ₸") and an
-// optional currency code into the shop's notation, "2 500 ₸". It returns
-// "" for an empty price.
-func formatPrice(amount, currency string) (string, error) {
+// optional currency (an ISO 4217 code, RUR, or a sign such as ₸) into the
+// shop's notation, "2 500 ₸" or "1 500,50 UAH". A price that names no
+// currency, with no currency given, is in def. It returns "" for an empty
+// price.
+func formatPrice(amount, currency, def string) (string, error) {
 	amount = strings.TrimSpace(amount)
 	if amount == "" {
 		return "", nil
 	}
-	p, err := catalog.ParsePrice(amount)
+	if c := strings.TrimSpace(currency); c != "" {
+		code, ok := catalog.NormalizeCurrency(c)
+		if !ok {
+			return "", fmt.Errorf("unsupported currency %q (expected an ISO 4217 code such as KZT, RUB, UAH, USD, or RUR)", currency)
+		}
+		def = code
+	}
+	p, err := catalog.ParsePriceIn(amount, def)
 	if err != nil {
 		return "", err
 	}
-	if strings.TrimSpace(currency) != "" {
-		if p.Currency, err = normalizeCurrency(currency); err != nil {
-			return "", err
-		}
+	if p.Currency != def && strings.TrimSpace(currency) != "" {
+		return "", fmt.Errorf("the price says %s but the currency is %s", p.Currency, def)
 	}
 	return catalog.FormatPrice(p), nil
 }

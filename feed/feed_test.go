@@ -255,7 +255,7 @@ func TestYMLErrors(t *testing.T) {
 	// Bad rows do not stop it.
 	rows := head + "\n" +
 		`<offer id=""><name>Без id</name></offer>` + "\n" +
-		`<offer id="2"><name>Розы</name><price>100</price><currencyId>GBP</currencyId></offer>` + "\n" +
+		`<offer id="2"><name>Розы</name><price>100</price><currencyId>XYZ</currencyId></offer>` + "\n" +
 		`<offer id="3" available="может быть"><name>Розы</name></offer>` + "\n" +
 		`<offer id="4"><price>100</price></offer>` + "\n" +
 		`<offer id="5" type="vendor.model"><typePrefix>Ваза</typePrefix><vendor>Bohemia</vendor><model>Optic 30 см</model><price>100</price></offer>` + "\n" +
@@ -408,5 +408,51 @@ func TestParseFormat(t *testing.T) {
 	var re *RowError
 	if !errors.As(error(&RowError{Msg: "x"}), &re) {
 		t.Fatal("RowError")
+	}
+}
+
+// Feeds in any ISO 4217 currency are read with that currency's decimals:
+// UAH, BYN, KGS, UZS, AMD, GEL as well as JPY (none) and KWD (three).
+func TestFeedCurrencies(t *testing.T) {
+	offer := func(id int, price, cur string) string {
+		return fmt.Sprintf(`<offer id="%d"><name>Товар %d</name><price>%s</price><currencyId>%s</currencyId></offer>`+"\n", id, id, price, cur)
+	}
+	yml := `<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><offers>` + "\n" +
+		offer(1, "1500.50", "UAH") + offer(2, "12.3", "BYN") + offer(3, "5000", "KGS") + offer(4, "120000", "UZS") +
+		offer(5, "2500", "AMD") + offer(6, "45.5", "GEL") + offer(7, "1500", "JPY") + offer(8, "1.250", "KWD") +
+		offer(9, "990", "RUR") + offer(10, "1500.5", "JPY") + offer(11, "2 500 ₸", "UAH") +
+		`</offers></shop></yml_catalog>`
+	items, err := readAll(t, strings.NewReader(yml), Options{})
+	if err != nil || len(items) != 11 {
+		t.Fatalf("%v %+v", err, items)
+	}
+	want := []string{"1 500,50 UAH", "12,30 BYN", "5 000 KGS", "120 000 UZS", "2 500 AMD", "45,50 GEL", "1 500 JPY",
+		"1,250 KWD", "990 ₽"}
+	for i, w := range want {
+		if items[i].Err != nil || items[i].Product.Price != w {
+			t.Errorf("offer %d: %q, %v; want %q", i+1, items[i].Product.Price, items[i].Err, w)
+		}
+	}
+	if err := items[9].Err; err == nil || !strings.Contains(err.Error(), "JPY has none") {
+		t.Errorf("1500.5 JPY: %v", err)
+	}
+	if err := items[10].Err; err == nil || !strings.Contains(err.Error(), "says KZT but the currency is UAH") {
+		t.Errorf("₸ price with currencyId UAH: %v", err)
+	}
+
+	// CSV: the currency column, and Options.Currency for rows without one.
+	csv := "id;title;price;currency\n1;Розы;1500,5;uah\n2;Тюльпаны;1500;\n3;Пионы;1500,5;\n"
+	items, err = readAll(t, strings.NewReader(csv), Options{Currency: "JPY"})
+	if err != nil || len(items) != 3 {
+		t.Fatalf("%v %+v", err, items)
+	}
+	if items[0].Err != nil || items[0].Product.Price != "1 500,50 UAH" || items[1].Err != nil || items[1].Product.Price != "1 500 JPY" {
+		t.Errorf("CSV currencies: %+v", items[:2])
+	}
+	if err := items[2].Err; err == nil || !strings.Contains(err.Error(), "JPY has none") {
+		t.Errorf("1500,5 in a JPY shop: %v", err)
+	}
+	if _, err := NewReader(strings.NewReader(csv), Options{Currency: "XYZ"}); err == nil {
+		t.Error("an unknown default currency is accepted")
 	}
 }

@@ -13,6 +13,7 @@ import (
 type ymlReader struct {
 	dec         *xml.Decoder
 	heightParam string
+	currency    string // of prices without <currencyId>
 	seenOffers  bool
 }
 
@@ -44,7 +45,7 @@ func newYML(r io.Reader, opts Options) *ymlReader {
 	dec := xml.NewDecoder(r)
 	dec.CharsetReader = charsetReader
 	dec.Entity = xml.HTMLEntity // &nbsp; and friends appear in descriptions
-	return &ymlReader{dec: dec, heightParam: opts.HeightParam}
+	return &ymlReader{dec: dec, heightParam: opts.HeightParam, currency: opts.Currency}
 }
 
 func (y *ymlReader) next() (Item, error) {
@@ -141,7 +142,7 @@ func (y *ymlReader) product(o *ymlOffer) (Product, error) {
 	if p.Available, err = parseAvailable(o.Available); err != nil {
 		return p, &RowError{Msg: "available: " + err.Error()}
 	}
-	if p.Price, err = formatPrice(o.Price, o.CurrencyID); err != nil {
+	if p.Price, err = formatPrice(o.Price, o.CurrencyID, y.currency); err != nil {
 		return p, rowErrorf("price %q: %v", strings.TrimSpace(o.Price), err)
 	}
 	return p, nil

@@ -23,16 +23,21 @@ type Key struct {
 type Meta struct {
 	Available  bool
 	HasPrice   bool
-	PriceMinor int64
+	PriceMinor int64  // in minor units of Currency
+	Currency   string // ISO 4217 code of the price
 }
 
 // Filter restricts a search. Zero values mean "any".
 type Filter struct {
 	ShopID    int64 // 0: every shop
 	Available *bool
-	PriceMin  *int64 // minor units, inclusive
-	PriceMax  *int64 // minor units, inclusive
-	Exclude   *Key   // e.g. the product a "more like this" query starts from
+	PriceMin  *int64 // minor units of Currency, inclusive
+	PriceMax  *int64 // minor units of Currency, inclusive
+	// Currency is the ISO 4217 code PriceMin and PriceMax are in. With a
+	// price bound set, only products priced in it match: prices in two
+	// currencies are never compared.
+	Currency string
+	Exclude  *Key // e.g. the product a "more like this" query starts from
 }
 
 func (f *Filter) match(k Key, m Meta) bool {
@@ -42,10 +47,13 @@ func (f *Filter) match(k Key, m Meta) bool {
 	if f.Available != nil && m.Available != *f.Available {
 		return false
 	}
-	if f.PriceMin != nil && (!m.HasPrice || m.PriceMinor < *f.PriceMin) {
+	if (f.PriceMin != nil || f.PriceMax != nil) && (!m.HasPrice || m.Currency != f.Currency) {
 		return false
 	}
-	if f.PriceMax != nil && (!m.HasPrice || m.PriceMinor > *f.PriceMax) {
+	if f.PriceMin != nil && m.PriceMinor < *f.PriceMin {
+		return false
+	}
+	if f.PriceMax != nil && m.PriceMinor > *f.PriceMax {
 		return false
 	}
 	if f.Exclude != nil && *f.Exclude == k {

@@ -1,6 +1,7 @@
 package vectorindex
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"sort"
@@ -205,6 +206,44 @@ func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
 					t.Fatalf("hit %d: %v, want %v", i, got[i], want[i])
 				}
 			}
+		}
+	}
+}
+
+// A price bound applies to products priced in the filter's currency only:
+// 2 000 RUB is not "under 3 000" in a tenge search, and 1 500 yen is
+// compared with yen bounds, never with tenge ones.
+func TestFlatPriceFilterCurrency(t *testing.T) {
+	x := NewFlat(2)
+	x.Upsert(Key{1, 1}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "KZT"})
+	x.Upsert(Key{1, 2}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "RUB"})
+	x.Upsert(Key{1, 3}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 1500, Currency: "JPY"})
+	x.Upsert(Key{1, 4}, []float32{1, 0}, Meta{Available: true})
+	ids := func(f Filter) []int64 {
+		hits, err := x.Search([]float32{1, 0}, 10, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, h := range hits {
+			out = append(out, h.Key.ProductID)
+		}
+		return out
+	}
+	p := func(v int64) *int64 { return &v }
+	for _, c := range []struct {
+		f    Filter
+		want string
+	}{
+		{Filter{PriceMax: p(300000), Currency: "KZT"}, "[1]"},
+		{Filter{PriceMin: p(100000), Currency: "RUB"}, "[2]"},
+		{Filter{PriceMax: p(2000), Currency: "JPY"}, "[3]"},
+		{Filter{PriceMax: p(2000), Currency: "KZT"}, "[]"},
+		{Filter{PriceMin: p(0), Currency: "UAH"}, "[]"},
+		{Filter{Currency: "KZT"}, "[1 2 3 4]"}, // no bound: currency does not filter
+	} {
+		if got := fmt.Sprint(ids(c.f)); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.f, got, c.want)
 		}
 	}
 }

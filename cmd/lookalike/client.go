@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lookalike/lookalike/catalog"
 )
 
 // The commands in this file talk to a running server (--server or
@@ -222,26 +225,12 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	return nil
 }
 
-// formatMoney prints 2500.5 KZT as "2 500,50 ₸".
+// formatMoney prints 2500.5 KZT as "2 500,50 ₸" and 1.25 KWD as "1,250 KWD",
+// with as many decimals as the currency has.
 func formatMoney(v float64, currency string) string {
-	minor := int64(v*100 + 0.5)
-	whole, frac := minor/100, minor%100
-	s := strconv.FormatInt(whole, 10)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	if frac != 0 {
-		fmt.Fprintf(&b, ",%02d", frac)
-	}
-	sym := map[string]string{"KZT": "₸", "RUB": "₽", "USD": "$", "EUR": "€"}[currency]
-	if sym == "" {
-		sym = currency
-	}
-	return b.String() + " " + sym
+	p := catalog.Price{Currency: currency}
+	p.Minor = int64(math.Round(v * math.Pow10(p.Exponent())))
+	return catalog.FormatPrice(p)
 }
 
 func truncate(s string, n int) string {

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -67,5 +70,106 @@ func TestWebhookContentEncoding(t *testing.T) {
 	st := srv.stats()
 	if n := num(st["products"].(map[string]any)["active"]); n != 1 {
 		t.Fatalf("active products %v, want only the gzip one", n)
+	}
+}
+
+// Prices in any ISO 4217 currency are stored with that currency's decimals,
+// and a search's price filter only compares prices in one currency: the
+// shop's (LOOKALIKE_CURRENCY), the request's currency, or the one a bound
+// names.
+func TestCurrenciesAndPriceFilter(t *testing.T) {
+	images := newImageServer(t)
+	srv := startServer(t, t.TempDir(), nil)
+	admin := map[string]string{"Authorization": "Bearer " + testAdmin}
+	prices := map[int]string{1: "2 500 ₸", 2: "2 000 ₽", 3: "1 500,50 грн", 4: "1500 JPY", 5: "1,250 KWD"}
+	for id, price := range prices {
+		if r := srv.webhook(createBody(id, fmt.Sprintf("Букет %d", id), price, images.URL+"/img/roses.jpg", "")); r.status != 200 {
+			t.Fatalf("create %d (%s): %d %s", id, price, r.status, r.raw)
+		}
+	}
+	srv.waitFor("5 vectors", func() bool { return num(srv.stats()["vectors"]) == 5 })
+	want := map[int][2]any{1: {2500.0, "KZT"}, 2: {2000.0, "RUB"}, 3: {1500.5, "UAH"}, 4: {1500.0, "JPY"}, 5: {1.25, "KWD"}}
+	for id, w := range want {
+		p := srv.do("GET", fmt.Sprintf("/api/v1/products/%d?shop_id=8", id), admin, nil).body
+		if p["price"] != w[0] || p["currency"] != w[1] {
+			t.Errorf("product %d (%s): price %v %v, want %v %v", id, prices[id], p["price"], p["currency"], w[0], w[1])
+		}
+	}
+
+	for _, bad := range []string{"1 500,5 JPY", "1,2345 KWD"} {
+		r := srv.webhook(createBody(9, "Лишние знаки", bad, "", ""))
+		if msg, _ := r.body["error"].(string); r.status != 422 || !strings.Contains(msg, "price") || !strings.Contains(msg, "decimal places") {
+			t.Errorf("price %q: %d %s", bad, r.status, r.raw)
+		}
+	}
+
+	photo := readPhoto(t, "roses")
+	search := func(fields map[string]string) string {
+		t.Helper()
+		fields["shop_id"] = "8"
+		r := srv.searchPhoto(photo, fields)
+		if r.status != 200 {
+			t.Fatalf("search %v: %d %s", fields, r.status, r.raw)
+		}
+		var ids []int
+		for _, h := range r.body["results"].([]any) {
+			ids = append(ids, int(num(h.(map[string]any)["product_id"])))
+		}
+		sort.Ints(ids)
+		return fmt.Sprint(ids)
+	}
+	for _, c := range []struct {
+		fields map[string]string
+		want   string
+	}{
+		{map[string]string{}, "[1 2 3 4 5]"},
+		{map[string]string{"price_max": "3000"}, "[1]"}, // the shop's tenge: 2 000 ₽ and 1 500 JPY are not "under 3000"
+		{map[string]string{"price_max": "3000", "currency": "RUB"}, "[2]"},
+		{map[string]string{"price_max": "2000 грн"}, "[3]"},
+		{map[string]string{"price_min": "1000", "price_max": "2000", "currency": "jpy"}, "[4]"},
+		{map[string]string{"price_max": "1.5", "currency": "KWD"}, "[5]"},
+		{map[string]string{"price_min": "2000", "currency": "UAH"}, "[]"},
+	} {
+		if got := search(c.fields); got != c.want {
+			t.Errorf("search %v: %s, want %s", c.fields, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		fields map[string]string
+		msg    string
+	}{
+		{map[string]string{"currency": "XYZ", "price_max": "100"}, "not an ISO 4217"},
+		{map[string]string{"currency": "RUB", "price_max": "2000 грн"}, "two currencies"},
+		{map[string]string{"price_min": "100 ₽", "price_max": "2000 грн"}, "two currencies"},
+	} {
+		r := srv.searchPhoto(photo, c.fields)
+		if e, _ := r.body["error"].(string); r.status != 400 || !strings.Contains(e, c.msg) {
+			t.Errorf("search %v: %d %s", c.fields, r.status, r.raw)
+		}
+	}
+}
+
+// LOOKALIKE_CURRENCY is the currency of prices that name none, with its
+// decimals, and of search price filters.
+func TestShopCurrencySetting(t *testing.T) {
+	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_CURRENCY": "jpy"})
+	admin := map[string]string{"Authorization": "Bearer " + testAdmin}
+	if r := srv.webhook(`{"event_type":"product.created","product_data":{"id":1,"title":"Бонсай","price":1500}}`); r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	if p := srv.do("GET", "/api/v1/products/1", admin, nil).body; p["price"] != 1500.0 || p["currency"] != "JPY" {
+		t.Fatalf("a bare 1500 in a JPY shop: %v %v", p["price"], p["currency"])
+	}
+	r := srv.webhook(`{"event_type":"product.created","product_data":{"id":2,"title":"Бонсай","price":"1500.5"}}`)
+	if msg, _ := r.body["error"].(string); r.status != 422 || !strings.Contains(msg, "JPY has none") {
+		t.Fatalf("1500.5 in a JPY shop: %d %s", r.status, r.raw)
+	}
+
+	var out syncBuffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string {
+		return map[string]string{"LOOKALIKE_CURRENCY": "ABC", "LOOKALIKE_DATA_DIR": t.TempDir(), "LOOKALIKE_ADDR": "127.0.0.1:0"}[k]
+	}}
+	if err := m.Run(context.Background(), []string{"serve"}); err == nil || !strings.Contains(err.Error()+out.String(), "LOOKALIKE_CURRENCY") {
+		t.Fatalf("serve with LOOKALIKE_CURRENCY=ABC: %v\n%s", err, out.String())
 	}
 }

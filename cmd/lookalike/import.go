@@ -48,7 +48,8 @@ CSV: a header line names the columns, in any order (case-insensitive):
   id         the CMS element id, a positive integer (required)
   title      product name (also: name)
   price      2500, 2500.50, "2 500 ₸" (empty: keep the stored price)
-  currency   KZT, RUB (or RUR), USD, EUR; empty means KZT or what price says
+  currency   any ISO 4217 code (KZT, RUB or RUR, UAH, BYN, USD, JPY...) or
+             a sign (₸, ₽, ₴); empty means what price says, or --currency
   available  Y/N, true/false, 1/0, да/нет (empty: keep the stored value)
   image      absolute URL or /upload/... path (empty: the product has no photo)
   height     60 см, 60cm, 0.6 м, 60
@@ -79,7 +80,7 @@ type importConfig struct {
 	server, secret, source string
 	shop                   int64
 	format                 feed.Format
-	heightParam            string
+	heightParam, currency  string
 	dryRun, deleteMissing  bool
 	force                  bool
 	parallel, retries      int
@@ -102,6 +103,7 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	fs.Int64Var(&c.shop, "shop", 0, "shop id to import into (0: the server's default shop)")
 	fs.StringVar(&format, "format", "", "feed format: yml or csv (default: detect)")
 	fs.StringVar(&c.heightParam, "height-param", feed.DefaultHeightParam, "YML <param name> that holds the product height")
+	ef.str(&c.currency, "currency", "LOOKALIKE_CURRENCY", catalog.DefaultCurrency, "ISO 4217 currency of prices for which the feed names none (the server's LOOKALIKE_CURRENCY)")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "read and validate the feed and report what would be sent; send nothing")
 	fs.BoolVar(&c.deleteMissing, "delete-missing", false, "after the import, delete the shop's products that are not in the feed")
 	fs.BoolVar(&c.force, "force", false, "with --delete-missing: delete even though the feed had invalid rows")
@@ -146,7 +148,11 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		c.format = f
 	}
 	c.parallel, c.retries, c.showInvalid = int(parallel), int(retries), int(showInvalid)
+	cur, curOK := catalog.NormalizeCurrency(c.currency)
+	c.currency = cur
 	switch {
+	case !curOK:
+		return &usageError{"--currency (LOOKALIKE_CURRENCY) must be an ISO 4217 code such as KZT, RUB, UAH or USD"}
 	case c.shop < 0:
 		return &usageError{"--shop must be a positive shop id (or 0 for the server's default shop)"}
 	case c.parallel < 1 || c.parallel > 64:
@@ -390,7 +396,7 @@ func redactURL(u *url.URL) string {
 // senders (or, in a dry run, just counts them).
 func (im *importer) readFeed(ctx context.Context, src *feedSource, jobs chan<- feed.Item) error {
 	rd, err := feed.NewReader(src, feed.Options{Format: im.cfg.format, Name: src.name,
-		ContentType: src.contentType, HeightParam: im.cfg.heightParam})
+		ContentType: src.contentType, HeightParam: im.cfg.heightParam, Currency: im.cfg.currency})
 	if err != nil {
 		return fmt.Errorf("cannot read the feed: %w", err)
 	}

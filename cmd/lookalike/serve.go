@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/app"
+	"github.com/lookalike/lookalike/catalog"
 )
 
 // envFlags registers flags whose defaults come from environment variables:
@@ -122,6 +123,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.secret(&signing, "webhook-signing-secret", "LOOKALIKE_WEBHOOK_SIGNING_SECRET", "Standard Webhooks secret(s) whsec_…, comma-separated; a valid webhook-signature authenticates a webhook")
 	ef.secret(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "bearer token for admin endpoints (reindex-one); they are disabled without one")
 	ef.integer(&shop, "default-shop-id", "LOOKALIKE_DEFAULT_SHOP_ID", 1, "shop for webhooks and searches that carry no shop_id")
+	ef.str(&cfg.Currency, "currency", "LOOKALIKE_CURRENCY", "KZT", "the shop's ISO 4217 currency: of prices that name none, and of search price filters")
 	ef.str(&cfg.ImageBaseURL, "image-base-url", "LOOKALIKE_IMAGE_BASE_URL", "", "base URL for relative image paths such as /upload/a.jpg")
 	ef.boolean(&cfg.FetchAllowPrivate, "fetch-allow-private", "LOOKALIKE_FETCH_ALLOW_PRIVATE", false, "allow image URLs on loopback and private networks (tests and intranets only)")
 	ef.str(&allowHosts, "fetch-allow-hosts", "LOOKALIKE_FETCH_ALLOW_HOSTS", "", "comma-separated host names allowed even on private addresses (an intranet image server)")
@@ -158,6 +160,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
 	cfg.EmbedThreads = int(embedThreads)
+	if code, ok := catalog.NormalizeCurrency(cfg.Currency); ok {
+		cfg.Currency = code // "uah" or "₴" too; Validate refuses the rest
+	}
 
 	log, err := newLogger(m.Stderr, logFormat, logLevel)
 	if err != nil {

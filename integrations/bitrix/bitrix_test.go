@@ -941,7 +941,7 @@ func TestBitrixEdgeCases(t *testing.T) {
 	img := newImages(t)
 	s := newSite(t, svc.url, img.URL)
 
-	s.set("prices", 4, "CURRENCY", "GBP") // the service knows KZT, RUB, USD, EUR
+	s.set("prices", 4, "CURRENCY", "XYZ") // not an ISO 4217 currency
 	out := s.request(added(103, 2), endRequest)
 	if out.Requests[0].Status != 422 || len(s.outbox()) != 0 {
 		t.Fatalf("422: %+v outbox %v", out.Requests, s.outbox())

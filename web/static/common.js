@@ -97,14 +97,24 @@ window.LA = (function () {
     return digits.replace(/\B(?=(\d{3})+(?!\d))/g, NBSP);
   }
 
+  // ISO 4217 currencies whose amounts do not have two decimals (as in
+  // catalog/currency.go).
+  var DECIMALS = {
+    BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0,
+    VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+    BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3, CLF: 4, UYW: 4
+  };
+
   // money formats 2500 as "2 500 ₸" and 5000.5 as "5 000,50 ₸" (the spaces
   // are non-breaking, so a price never wraps).
   function money(v, currency) {
     if (v === null || v === undefined || isNaN(v)) return '';
     var neg = v < 0;
-    var cents = Math.round(Math.abs(v) * 100);
-    var s = group(String(Math.floor(cents / 100)));
-    if (cents % 100) s += ',' + String(cents % 100).padStart(2, '0');
+    var exp = DECIMALS[currency] === undefined ? 2 : DECIMALS[currency];
+    var unit = Math.pow(10, exp);
+    var minor = Math.round(Math.abs(v) * unit);
+    var s = group(String(Math.floor(minor / unit)));
+    if (minor % unit) s += ',' + String(minor % unit).padStart(exp, '0');
     return (neg ? '−' : '') + s + NBSP + (SYMBOLS[currency] || currency || '₸');
   }
 
