@@ -31,7 +31,7 @@ func (s *Server) handleReindexOne(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, http.StatusBadRequest, `request body must be JSON like {"product_id": 888888, "shop_id": 8}`)
 		return
 	}
-	id, err := catalog.ParseID(req.ProductID)
+	id, err := catalog.ParseProductID(req.ProductID)
 	if err != nil {
 		s.failAdmin(w, r, http.StatusUnprocessableEntity, "product_id: "+err.Error())
 		return
@@ -95,7 +95,7 @@ func (s *Server) readKey(w http.ResponseWriter, r *http.Request, needID bool) (c
 		}
 	}
 	if needID || req.ProductID != nil {
-		if k.ProductID, err = catalog.ParseID(req.ProductID); err != nil {
+		if k.ProductID, err = catalog.ParseProductID(req.ProductID); err != nil {
 			return k, errorf(http.StatusUnprocessableEntity, "product_id: %v", err)
 		}
 	}
@@ -127,13 +127,13 @@ func (s *Server) handleListFailed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type item struct {
-		ProductID int64     `json:"product_id"`
-		ShopID    int64     `json:"shop_id"`
-		Title     string    `json:"title"`
-		ImageURL  string    `json:"image_url"`
-		Error     string    `json:"error"`
-		Attempts  int       `json:"attempts"`
-		FailedAt  time.Time `json:"failed_at"`
+		ProductID catalog.ProductID `json:"product_id"`
+		ShopID    int64             `json:"shop_id"`
+		Title     string            `json:"title"`
+		ImageURL  string            `json:"image_url"`
+		Error     string            `json:"error"`
+		Attempts  int               `json:"attempts"`
+		FailedAt  time.Time         `json:"failed_at"`
 	}
 	out := make([]item, 0, len(list))
 	for _, f := range list {
@@ -151,7 +151,7 @@ func (s *Server) handleRetry(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.store.Requeue(r.Context(), k, time.Now()); err != nil {
 		if errors.Is(err, catalog.ErrNotFound) {
-			err = errorf(http.StatusNotFound, "product %d in shop %d not found, deleted, or without an image", k.ProductID, k.ShopID)
+			err = errorf(http.StatusNotFound, "product %s in shop %d not found, deleted, or without an image", k.ProductID, k.ShopID)
 		}
 		s.fail(w, r, err)
 		return

@@ -10,21 +10,21 @@ import (
 
 // productJSON is a product as the API shows it.
 type productJSON struct {
-	ProductID   int64      `json:"product_id"`
-	ShopID      int64      `json:"shop_id"`
-	Title       string     `json:"title"`
-	Price       *float64   `json:"price"`
-	Currency    *string    `json:"currency"`
-	PriceRaw    string     `json:"price_raw"`
-	HeightCM    *float64   `json:"height_cm"`
-	HeightRaw   string     `json:"height_raw"`
-	IsAvailable bool       `json:"is_available"`
-	ImageURL    string     `json:"image_url"`
-	Extra       any        `json:"extra,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	DeletedAt   *time.Time `json:"deleted_at"`
-	Index       indexJSON  `json:"index"`
+	ProductID   catalog.ProductID `json:"product_id"`
+	ShopID      int64             `json:"shop_id"`
+	Title       string            `json:"title"`
+	Price       *float64          `json:"price"`
+	Currency    *string           `json:"currency"`
+	PriceRaw    string            `json:"price_raw"`
+	HeightCM    *float64          `json:"height_cm"`
+	HeightRaw   string            `json:"height_raw"`
+	IsAvailable bool              `json:"is_available"`
+	ImageURL    string            `json:"image_url"`
+	Extra       any               `json:"extra,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	DeletedAt   *time.Time        `json:"deleted_at"`
+	Index       indexJSON         `json:"index"`
 }
 
 type indexJSON struct {
@@ -67,9 +67,9 @@ func (s *Server) shopParam(r *http.Request) (int64, error) {
 }
 
 func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "product id must be a positive integer, got %q", r.PathValue("id")))
+	id, err := catalog.ParseProductIDText(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, "product id: %v", err))
 		return
 	}
 	shop, err := s.shopParam(r)
@@ -80,7 +80,7 @@ func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.Get(r.Context(), catalog.Key{ShopID: shop, ProductID: id})
 	if err != nil {
 		if statusOf(err) == http.StatusNotFound {
-			err = errorf(http.StatusNotFound, "product %d not found in shop %d", id, shop)
+			err = errorf(http.StatusNotFound, "product %s not found in shop %d", id, shop)
 		}
 		s.fail(w, r, err)
 		return
@@ -113,12 +113,12 @@ func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request) {
 		o.Available = &b
 	}
 	if v := q.Get("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
+		id, err := catalog.ParseProductIDText(v)
+		if err != nil {
 			s.fail(w, r, errorf(http.StatusBadRequest, "cursor %q is not one this API returned", v))
 			return
 		}
-		o.After = n
+		o.After = id
 	}
 	list, more, err := s.store.List(r.Context(), o)
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request) {
 		out.Products = append(out.Products, toJSON(&list[i]))
 	}
 	if more {
-		out.NextCursor = strconv.FormatInt(list[len(list)-1].ProductID, 10)
+		out.NextCursor = list[len(list)-1].ProductID.String()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

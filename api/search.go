@@ -30,7 +30,7 @@ const (
 type searchQuery struct {
 	image     []byte // uploaded or base64 photo
 	imageURL  string
-	productID int64
+	productID catalog.ProductID
 	text      string
 	filter    vectorindex.Filter
 	limit     int
@@ -137,6 +137,13 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (*searchQue
 				fields[k] = v
 			case json.Number:
 				fields[k] = v.String()
+				if k == "product_id" { // 888888.0 and 8.88888e5 are the number 888888
+					id, err := catalog.ParseProductID(v)
+					if err != nil {
+						return nil, errorf(http.StatusBadRequest, "product_id: %v", err)
+					}
+					fields[k] = id.String()
+				}
 			case bool:
 				fields[k] = strconv.FormatBool(v)
 			default:
@@ -183,14 +190,14 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 		q.image = b
 	}
 	if v := f["product_id"]; v != "" {
-		id, err := catalog.ParseID(v)
+		id, err := catalog.ParseProductIDText(v)
 		if err != nil {
 			return nil, errorf(http.StatusBadRequest, "product_id: %v", err)
 		}
 		q.productID = id
 	}
 	sources := 0
-	for _, set := range []bool{q.image != nil, q.imageURL != "", q.productID != 0, q.text != ""} {
+	for _, set := range []bool{q.image != nil, q.imageURL != "", q.productID != "", q.text != ""} {
 		if set {
 			sources++
 		}
@@ -277,24 +284,24 @@ func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]flo
 			return nil, errorf(http.StatusUnprocessableEntity, "text search needs a CLIP model with a text encoder (LOOKALIKE_MODEL_DIR); the current model (%s) only compares photos", eng.Embedder.Model())
 		}
 		return te.EmbedText(ctx, q.text)
-	case q.productID != 0:
+	case q.productID != "":
 		k := catalog.Key{ShopID: q.filter.ShopID, ProductID: q.productID}
 		p, err := s.store.Get(ctx, k)
 		if err != nil {
 			if statusOf(err) == http.StatusNotFound {
-				return nil, errorf(http.StatusNotFound, "product %d not found in shop %d", k.ProductID, k.ShopID)
+				return nil, errorf(http.StatusNotFound, "product %s not found in shop %d", k.ProductID, k.ShopID)
 			}
 			return nil, err
 		}
 		if !p.Searchable() || p.Model != eng.Embedder.Model() {
-			return nil, errorf(http.StatusConflict, "product %d has no vector to search with (index state %s)", k.ProductID, p.IndexState)
+			return nil, errorf(http.StatusConflict, "product %s has no vector to search with (index state %s)", k.ProductID, p.IndexState)
 		}
 		vec, ok, err := s.store.Embedding(ctx, p.ImageSHA256, p.Model)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, errorf(http.StatusConflict, "product %d has no vector to search with", k.ProductID)
+			return nil, errorf(http.StatusConflict, "product %s has no vector to search with", k.ProductID)
 		}
 		vk := vectorindex.Key(k)
 		q.filter.Exclude = &vk
@@ -318,16 +325,16 @@ func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]flo
 }
 
 type resultJSON struct {
-	ProductID   int64    `json:"product_id"`
-	ShopID      int64    `json:"shop_id"`
-	Score       float32  `json:"score"`
-	Title       string   `json:"title"`
-	Price       *float64 `json:"price"`
-	Currency    *string  `json:"currency"`
-	HeightCM    *float64 `json:"height_cm"`
-	ImageURL    string   `json:"image_url"`
-	ImageSHA256 string   `json:"image_sha256"` // GET /images/{sha} serves the stored copy
-	IsAvailable bool     `json:"is_available"`
+	ProductID   catalog.ProductID `json:"product_id"`
+	ShopID      int64             `json:"shop_id"`
+	Score       float32           `json:"score"`
+	Title       string            `json:"title"`
+	Price       *float64          `json:"price"`
+	Currency    *string           `json:"currency"`
+	HeightCM    *float64          `json:"height_cm"`
+	ImageURL    string            `json:"image_url"`
+	ImageSHA256 string            `json:"image_sha256"` // GET /images/{sha} serves the stored copy
+	IsAvailable bool              `json:"is_available"`
 }
 
 // search asks the index, then checks each hit against the stored product so

@@ -61,7 +61,7 @@ type Event struct {
 // Patch holds the product fields present in product_data. A nil pointer
 // means the field was absent (or JSON null): keep the stored value.
 type Patch struct {
-	ID        int64
+	ID        ProductID
 	Title     *string  // trimmed of surrounding white space
 	Price     *Price   // parsed price
 	PriceRaw  *string  // the price as sent: "2 500 ₸", or "2500" for a JSON number
@@ -261,7 +261,7 @@ func parsePatch(fields map[string]json.RawMessage, o EventOptions) (Patch, error
 		return Patch{}, &FieldError{Field: name(keyID), Msg: "is missing"}
 	}
 	var err error
-	if p.ID, err = ParseID(id); err != nil {
+	if p.ID, err = ParseProductID(id); err != nil {
 		return Patch{}, fieldErr(name(keyID), err)
 	}
 

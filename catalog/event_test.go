@@ -24,7 +24,7 @@ func TestParseEvent(t *testing.T) {
 				Type:   EventCreated,
 				ShopID: 8,
 				Product: Patch{
-					ID:        888888,
+					ID:        "888888",
 					Title:     ptr("Розы"),
 					Price:     &Price{250000, "KZT"},
 					PriceRaw:  ptr("2 500 ₸"),
@@ -40,12 +40,17 @@ func TestParseEvent(t *testing.T) {
 			},
 		},
 		{
+			name: "1C code as the id",
+			body: `{"event_type":"product.updated","product_data":{"id":"00000085340_1"}}`,
+			want: Event{Type: EventUpdated, Product: Patch{ID: "00000085340_1"}},
+		},
+		{
 			name: "update with a few fields and numeric price",
 			body: `{"event_type":"product.updated","product_data":{"id":"42","price":2500.5,"isAvailable":"N"}}`,
 			want: Event{
 				Type: EventUpdated,
 				Product: Patch{
-					ID:        42,
+					ID:        "42",
 					Price:     &Price{250050, "KZT"},
 					PriceRaw:  ptr("2500.5"),
 					Available: ptr(false),
@@ -55,34 +60,34 @@ func TestParseEvent(t *testing.T) {
 		{
 			name: "delete with only an id",
 			body: `{"event_type":"product.deleted","shop_id":"3","product_data":{"id":7}}`,
-			want: Event{Type: EventDeleted, ShopID: 3, Product: Patch{ID: 7}},
+			want: Event{Type: EventDeleted, ShopID: 3, Product: Patch{ID: "7"}},
 		},
 		{
 			name: "nulls count as absent",
 			body: `{"event_type":"product.updated","shop_id":null,"product_data":{"id":7,"title":null,"price":null,"catalogHeight":null,"isAvailable":null,"image":null,"other":null}}`,
-			want: Event{Type: EventUpdated, Product: Patch{ID: 7, Extra: map[string]json.RawMessage{"other": json.RawMessage("null")}}},
+			want: Event{Type: EventUpdated, Product: Patch{ID: "7", Extra: map[string]json.RawMessage{"other": json.RawMessage("null")}}},
 		},
 		{
 			name: "empty height is absent, empty image means no image",
 			body: `{"event_type":"product.updated","product_data":{"id":7,"catalogHeight":"  ","image":""}}`,
-			want: Event{Type: EventUpdated, Product: Patch{ID: 7, Image: ptr("")}},
+			want: Event{Type: EventUpdated, Product: Patch{ID: "7", Image: ptr("")}},
 		},
 		{
 			name: "numeric height",
 			body: `{"event_type":"product.updated","product_data":{"id":7,"catalogHeight":45}}`,
-			want: Event{Type: EventUpdated, Product: Patch{ID: 7, HeightCM: ptr(45.0), HeightRaw: ptr("45")}},
+			want: Event{Type: EventUpdated, Product: Patch{ID: "7", HeightCM: ptr(45.0), HeightRaw: ptr("45")}},
 		},
 		{
 			name: "keys are case-sensitive",
 			body: `{"event_type":"product.updated","product_data":{"id":7,"Price":"abc","ID":1}}`,
-			want: Event{Type: EventUpdated, Product: Patch{ID: 7, Extra: map[string]json.RawMessage{
+			want: Event{Type: EventUpdated, Product: Patch{ID: "7", Extra: map[string]json.RawMessage{
 				"Price": json.RawMessage(`"abc"`), "ID": json.RawMessage("1"),
 			}}},
 		},
 		{
 			name: "unknown top-level keys are ignored",
 			body: ` {"event_type":"product.updated","ts":123,"product_data":{"id":7}} `,
-			want: Event{Type: EventUpdated, Product: Patch{ID: 7}},
+			want: Event{Type: EventUpdated, Product: Patch{ID: "7"}},
 		},
 	}
 	for _, tt := range tests {
@@ -129,6 +134,9 @@ func TestParseEventErrors(t *testing.T) {
 		{"missing id", `{"event_type":"product.created","product_data":{"title":"x"}}`, ErrInvalid, "product_data.id", "product_data.id: is missing"},
 		{"zero id", `{"event_type":"product.created","product_data":{"id":0}}`, ErrInvalid, "product_data.id", "positive integer"},
 		{"fraction id", `{"event_type":"product.created","product_data":{"id":1.5}}`, ErrInvalid, "product_data.id", "cannot parse"},
+		{"slash in id", `{"event_type":"product.created","product_data":{"id":"a/b"}}`, ErrInvalid, "product_data.id", `id "a/b" contains '/', which is not allowed`},
+		{"quote in id", `{"event_type":"product.created","product_data":{"id":"\""}}`, ErrInvalid, "product_data.id", `contains '"', which is not allowed`},
+		{"long id", `{"event_type":"product.created","product_data":{"id":"` + strings.Repeat("7", 65) + `"}}`, ErrInvalid, "product_data.id", "too long (65 characters, at most 64)"},
 		{"bad shop id", `{"event_type":"product.created","shop_id":-1,"product_data":{"id":1}}`, ErrInvalid, "shop_id", "positive integer"},
 		{"bad price", `{"event_type":"product.created","product_data":{"id":1,"price":"abc"}}`, ErrInvalid, "product_data.price",
 			`product_data.price: cannot parse "abc" as a price (expected e.g. "2 500 ₸" or 2500)`},

@@ -102,8 +102,8 @@ func FuzzParseEvent(f *testing.F) {
 			t.Fatalf("shop id %d out of range", ev.ShopID)
 		}
 		p := ev.Product
-		if p.ID < 1 || p.ID > maxID {
-			t.Fatalf("id %d out of range", p.ID)
+		if id, err := ParseProductIDText(string(p.ID)); err != nil || id != p.ID {
+			t.Fatalf("id %q is not canonical: %q, %v", p.ID, id, err)
 		}
 		if (p.Price == nil) != (p.PriceRaw == nil) || (p.HeightCM == nil) != (p.HeightRaw == nil) {
 			t.Fatalf("parsed and raw fields disagree: %+v", p)

@@ -23,7 +23,7 @@ const (
 // Key identifies a product: ids are only unique within a shop.
 type Key struct {
 	ShopID    int64
-	ProductID int64
+	ProductID ProductID
 }
 
 // Product is the stored state of one product of one shop.

@@ -26,8 +26,8 @@ type ApplyOptions struct {
 type ListOptions struct {
 	ShopID    int64
 	Available *bool
-	Deleted   bool  // include soft-deleted products
-	After     int64 // product id cursor: list ids greater than this
+	Deleted   bool      // include soft-deleted products
+	After     ProductID // cursor: list ids after this one (in byte order of the text); "" from the start
 	Limit     int
 }
 

@@ -66,8 +66,8 @@ type Options struct {
 // left out of the webhook, except Image: an empty Image says the product
 // has no picture.
 type Product struct {
-	ID        int64  // 0 when the row has no valid id
-	RawID     string // the id as the feed wrote it
+	ID        catalog.ProductID // "" when the row has no valid id
+	RawID     string            // the id as the feed wrote it
 	Title     string
 	Price     string // formatted the shop's way, "2 500 ₸"
 	Available *bool  // nil when the feed does not say
@@ -84,7 +84,7 @@ func (p *Product) Data() map[string]any {
 	for k, v := range p.Extra {
 		m[k] = v
 	}
-	if p.ID != 0 {
+	if p.ID != "" {
 		m["id"] = p.ID
 	} else {
 		m["id"] = p.RawID
@@ -199,11 +199,12 @@ func (r *Reader) Next() (Item, error) {
 
 // validate runs the server's own parser on the event the product becomes.
 func validate(p *Product) error {
-	if p.ID == 0 {
+	if p.ID == "" {
 		if strings.TrimSpace(p.RawID) == "" {
 			return &RowError{Msg: "missing id"}
 		}
-		return rowErrorf("id %q is not a positive integer (lookalike keys products by the CMS's numeric element id)", p.RawID)
+		_, err := catalog.ParseProductIDText(p.RawID)
+		return &RowError{Msg: err.Error()}
 	}
 	if strings.TrimSpace(p.Title) == "" {
 		return &RowError{Msg: "missing title (name)"}
@@ -301,11 +302,12 @@ func parseAvailable(s string) (*bool, error) {
 	return nil, fmt.Errorf("cannot read availability %q (expected true/false, Y/N, 1/0, да/нет)", s)
 }
 
-// parseID reads a feed id: digits only, as Bitrix element ids are.
-func parseID(raw string) int64 {
-	id, err := catalog.ParseID(strings.TrimSpace(raw))
+// parseID reads a feed id (a YML offer id, a CSV id column): a Bitrix
+// element id, or a code such as 00000085340_1; "" when it is not one.
+func parseID(raw string) catalog.ProductID {
+	id, err := catalog.ParseProductIDText(raw)
 	if err != nil {
-		return 0
+		return ""
 	}
 	return id
 }

@@ -45,8 +45,8 @@ func openFixture(t *testing.T, name string) *os.File {
 	return f
 }
 
-func byID(items []Item) map[int64]Item {
-	m := map[int64]Item{}
+func byID(items []Item) map[catalog.ProductID]Item {
+	m := map[catalog.ProductID]Item{}
 	for _, it := range items {
 		if it.Err == nil {
 			m[it.Product.ID] = it
@@ -69,35 +69,35 @@ func TestYMLFixture(t *testing.T) {
 		}
 	}
 	m := byID(items)
-	p := m[2001].Product
-	if m[2001].Line != 22 || p.Title != "Букет из 25 белых роз" || p.Price != "18 500 ₸" || p.Height != "60 см" ||
+	p := m["2001"].Product
+	if m["2001"].Line != 22 || p.Title != "Букет из 25 белых роз" || p.Price != "18 500 ₸" || p.Height != "60 см" ||
 		p.Image != "https://cvety.example.kz/upload/iblock/3f2/roses-25-white.jpg" || p.Available == nil || !*p.Available {
-		t.Fatalf("2001 (line %d): %+v", m[2001].Line, p)
+		t.Fatalf("2001 (line %d): %+v", m["2001"].Line, p)
 	}
 	if p.Extra["url"] != "https://cvety.example.kz/catalog/rozy/buket-iz-25-belykh-roz/" || p.Extra["categoryId"] != "11" ||
 		!strings.Contains(p.Extra["description"].(string), "60&nbsp;см") ||
 		fmt.Sprint(p.Extra["params"]) != "map[Количество цветов:25 шт Цвет:белый]" {
 		t.Fatalf("2001 extra: %#v", p.Extra)
 	}
-	if d := m[2002].Product.Extra["description"]; d != "Классика для признания в любви & на юбилей." {
+	if d := m["2002"].Product.Extra["description"]; d != "Классика для признания в любви & на юбилей." {
 		t.Fatalf("2002 description %q", d)
 	}
-	if img := m[2002].Product.Image; !strings.HasSuffix(img, "roses-51-red.jpg") {
+	if img := m["2002"].Product.Image; !strings.HasSuffix(img, "roses-51-red.jpg") {
 		t.Fatalf("2002 takes the first picture, got %q", img)
 	}
-	if h := m[2007].Product.Height; h != "60 см" {
+	if h := m["2007"].Product.Height; h != "60 см" {
 		t.Fatalf("param name matching ignores case: %q", h)
 	}
-	if a := m[2010].Product.Available; a == nil || *a {
+	if a := m["2010"].Product.Available; a == nil || *a {
 		t.Fatal("2010 is available=false")
 	}
-	if img := m[2013].Product.Image; img != "" {
+	if img := m["2013"].Product.Image; img != "" {
 		t.Fatalf("2013 has no picture, got %q", img)
 	}
-	if pr := m[2012].Product.Price; pr != "22 000,50 ₸" {
+	if pr := m["2012"].Product.Price; pr != "22 000,50 ₸" {
 		t.Fatalf("2012 price %q", pr)
 	}
-	if h := m[2015].Product.Height; h != "0.8 м" {
+	if h := m["2015"].Product.Height; h != "0.8 м" {
 		t.Fatalf("2015 height %q", h)
 	}
 }
@@ -115,7 +115,7 @@ func TestCSVFixture(t *testing.T) {
 	}
 	want := []string{
 		"14: missing id",
-		`16: id "A-17" is not a positive integer`,
+		`16: id "A/17" contains '/', which is not allowed`,
 		`18: price "дорого"`,
 		`19: available: cannot read availability "maybe"`,
 		"20: has 5 fields, the header has 8",
@@ -133,26 +133,26 @@ func TestCSVFixture(t *testing.T) {
 	if len(m) != 15 {
 		t.Fatalf("%d valid products, want 15", len(m))
 	}
-	p := m[2007].Product
+	p := m["2007"].Product
 	if p.Title != "Подсолнухи и эвкалипт" || p.Price != "14 500 ₸" || p.Extra["color"] != "жёлтый; зелёный" || p.Height != "60 см" {
 		t.Fatalf("2007: %+v", p)
 	}
-	if p := m[2008].Product; p.Title != "Тюльпаны микс, 25 шт." {
+	if p := m["2008"].Product; p.Title != "Тюльпаны микс, 25 шт." {
 		t.Fatalf("quoted title: %q", p.Title)
 	}
-	if p := m[2002].Product; p.Price != "35 000 ₸" {
+	if p := m["2002"].Product; p.Price != "35 000 ₸" {
 		t.Fatalf("2002 price %q", p.Price)
 	}
-	if p := m[2012].Product; p.Price != "22 000,50 ₸" {
+	if p := m["2012"].Product; p.Price != "22 000,50 ₸" {
 		t.Fatalf("2012 price %q", p.Price)
 	}
-	if p := m[2005].Product; p.Price != "5 200 ₸" {
+	if p := m["2005"].Product; p.Price != "5 200 ₸" {
 		t.Fatalf("no currency means KZT: %q", p.Price)
 	}
-	if a := m[2010].Product.Available; a == nil || *a {
+	if a := m["2010"].Product.Available; a == nil || *a {
 		t.Fatal("2010 is N")
 	}
-	if _, ok := m[2001].Product.Extra["color"]; !ok {
+	if _, ok := m["2001"].Product.Extra["color"]; !ok {
 		t.Fatal("extra column color is not kept")
 	}
 }
@@ -172,7 +172,7 @@ func TestFixturesAgree(t *testing.T) {
 		y := b[id]
 		px, py := x.Product, y.Product
 		if px.Title != py.Title || px.Price != py.Price || px.Image != py.Image || *px.Available != *py.Available {
-			t.Errorf("%d: yml %+v\ncsv %+v", id, px, py)
+			t.Errorf("%s: yml %+v\ncsv %+v", id, px, py)
 		}
 	}
 }
@@ -192,7 +192,7 @@ func TestCSVVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(items) != 1 || items[0].Err != nil || items[0].Product.ID != 7 || items[0].Product.Title != "Розы" ||
+			if len(items) != 1 || items[0].Err != nil || items[0].Product.ID != "7" || items[0].Product.Title != "Розы" ||
 				items[0].Product.Price != "2 500 ₸" || items[0].Line != 2 {
 				t.Fatalf("%+v", items)
 			}
@@ -354,7 +354,7 @@ func TestStreamingConstantMemory(t *testing.T) {
 	var peak uint64
 	for i := 1; i <= n; i++ {
 		it, err := rd.Next()
-		if err != nil || it.Err != nil || it.Product.ID != int64(i) || it.Line != i+1 {
+		if err != nil || it.Err != nil || it.Product.ID != catalog.ProductIDOf(int64(i)) || it.Line != i+1 {
 			t.Fatalf("offer %d: %v %+v", i, err, it)
 		}
 		if i%500 == 0 {
@@ -372,7 +372,7 @@ func TestStreamingConstantMemory(t *testing.T) {
 
 func TestEventBodyIsWhatTheServerParses(t *testing.T) {
 	avail := false
-	p := &Product{ID: 2001, Title: "Букет <b>из</b> 25 роз", Price: "18 500 ₸", Available: &avail, Image: "", Height: "60 см",
+	p := &Product{ID: "2001", Title: "Букет <b>из</b> 25 роз", Price: "18 500 ₸", Available: &avail, Image: "", Height: "60 см",
 		Extra: map[string]any{"url": "https://x/?a=1&b=2", "params": map[string]string{"Цвет": "белый"}}}
 	body, err := EventBody(catalog.EventUpdated, 8, p)
 	if err != nil {
@@ -382,7 +382,7 @@ func TestEventBodyIsWhatTheServerParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.ShopID != 8 || ev.Product.ID != 2001 || *ev.Product.Title != p.Title || ev.Product.Price.Minor != 1850000 ||
+	if ev.ShopID != 8 || ev.Product.ID != "2001" || *ev.Product.Title != p.Title || ev.Product.Price.Minor != 1850000 ||
 		*ev.Product.Available || *ev.Product.Image != "" || *ev.Product.HeightCM != 60 || len(ev.Product.Extra) != 2 {
 		t.Fatalf("%s → %+v", body, ev)
 	}

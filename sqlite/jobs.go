@@ -250,7 +250,7 @@ func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.P
 		}
 		vec, err := decodeVector(blob)
 		if err != nil {
-			return fmt.Errorf("load index: product %d/%d: %w", p.ShopID, p.ProductID, err)
+			return fmt.Errorf("load index: product %d/%s: %w", p.ShopID, p.ProductID, err)
 		}
 		if err := fn(p, vec); err != nil {
 			return err

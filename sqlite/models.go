@@ -107,11 +107,14 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
-		type kg struct{ shop, id, gen int64 }
+		type kg struct {
+			catalog.Key
+			gen int64
+		}
 		var left []kg
 		for rows.Next() {
 			var k kg
-			if err := rows.Scan(&k.shop, &k.id, &k.gen); err != nil {
+			if err := rows.Scan(&k.ShopID, &k.ProductID, &k.gen); err != nil {
 				rows.Close()
 				return err
 			}
@@ -120,10 +123,10 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 		rows.Close()
 		for _, k := range left {
 			if _, err := tx.ExecContext(ctx, `UPDATE products SET generation = ?, index_state = 'pending', index_error = '',
-				image_sha256 = '', model = '', indexed_at = NULL WHERE shop_id = ? AND product_id = ?`, k.gen+1, k.shop, k.id); err != nil {
+				image_sha256 = '', model = '', indexed_at = NULL WHERE shop_id = ? AND product_id = ?`, k.gen+1, k.ShopID, k.ProductID); err != nil {
 				return fmt.Errorf("switch model: %w", err)
 			}
-			if err := upsertJob(ctx, tx, catalog.Key{ShopID: k.shop, ProductID: k.id}, k.gen+1, now, true); err != nil {
+			if err := upsertJob(ctx, tx, k.Key, k.gen+1, now, true); err != nil {
 				return err
 			}
 		}

@@ -26,7 +26,7 @@ func TestDuplicateDeliveryHasNoEffect(t *testing.T) {
 	if err != nil || !again.Duplicate || again.Action != first.Action || again.ReindexTriggered != first.ReindexTriggered || again.Changed != true {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: 1})
+	p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: "1"})
 	if p.DeletedAt == nil || p.Title != "B" {
 		t.Fatalf("a duplicate delivery changed the product: %+v", p)
 	}
@@ -38,7 +38,7 @@ func TestDuplicateDeliveryHasNoEffect(t *testing.T) {
 func TestOlderEventNeverOverwritesNewer(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	k := catalog.Key{ShopID: 1, ProductID: 1}
+	k := catalog.Key{ShopID: 1, ProductID: "1"}
 	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":1,"title":"v5","version":5}}`), 1, t0)
 	res, _ := applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":1,"title":"v3","version":3}}`), 1, t0)
 	if res.Action != catalog.ActionIgnored || res.Changed {
@@ -67,7 +67,7 @@ func TestOlderEventNeverOverwritesNewer(t *testing.T) {
 	// Without versions, arrival order wins.
 	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":3,"title":"first"}}`), 1, t0)
 	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":3,"title":"second"}}`), 1, t0)
-	if p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: 3}); p.Title != "second" {
+	if p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: "3"}); p.Title != "second" {
 		t.Fatalf("arrival order: %+v", p)
 	}
 }
@@ -112,7 +112,7 @@ func TestOutOfOrderDeliveryConverges(t *testing.T) {
 				}
 			}
 			for pid, title := range newest {
-				p, err := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: pid})
+				p, err := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: catalog.ProductIDOf(pid)})
 				if err != nil {
 					t.Fatalf("product %d: %v", pid, err)
 				}

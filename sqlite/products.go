@@ -54,7 +54,7 @@ func scanProduct(row rowScanner) (catalog.Product, error) {
 	p.Available = avail != 0
 	if extra != "" && extra != "{}" {
 		if err := json.Unmarshal([]byte(extra), &p.Extra); err != nil {
-			return p, fmt.Errorf("product %d/%d: extra fields: %w", p.ShopID, p.ProductID, err)
+			return p, fmt.Errorf("product %d/%s: extra fields: %w", p.ShopID, p.ProductID, err)
 		}
 	}
 	p.CreatedAt = fromMicros(created)

@@ -38,7 +38,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	ctx := context.Background()
 	var hooked []catalog.Product
 	s.SetChangeHook(func(p catalog.Product, vec []float32) { hooked = append(hooked, p) })
-	k := catalog.Key{ShopID: 8, ProductID: 888888}
+	k := catalog.Key{ShopID: 8, ProductID: "888888"}
 
 	// created
 	res, err := applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":888888,"title":"Розы","price":"2 500 ₸","isAvailable":true,"image":"https://x/a.jpg","catalogHeight":"60 см","color":"red"}}`), 8, t0)
@@ -118,7 +118,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 	if res, err := applyAt(ctx, s, event(t, `{"event_type":"product.deleted","product_data":{"id":12345}}`), 8, t0); err != nil || res.Action != catalog.ActionDeleted {
 		t.Fatalf("delete unknown: %+v %v", res, err)
 	}
-	if _, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: 12345}); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: "12345"}); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("delete of unknown id created a row: %v", err)
 	}
 
@@ -149,7 +149,7 @@ func TestApplyEventLifecycle(t *testing.T) {
 func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	k := catalog.Key{ShopID: 1, ProductID: 5}
+	k := catalog.Key{ShopID: 1, ProductID: "5"}
 	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":5,"image":"https://x/a.jpg"}}`), 1, t0)
 
 	job, _ := s.Claim(ctx, t0, time.Minute)
@@ -223,11 +223,11 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 func TestClaimProduct(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	if _, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: 1}, t0, time.Minute); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: "1"}, t0, time.Minute); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
 	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
-	j, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: 1}, t0, time.Minute)
+	j, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: "1"}, t0, time.Minute)
 	if err != nil || j.ID == 0 || j.ImageURL != "https://x/a.jpg" {
 		t.Fatalf("claim product: %+v %v", j, err)
 	}
@@ -255,7 +255,7 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 			break
 		}
 		sha := "same"
-		if j.Key.ProductID == 3 {
+		if j.Key.ProductID == "3" {
 			sha = "other"
 		}
 		if err := s.Complete(ctx, j, sha, "m", []float32{float32(len(sha)), 1}, t0); err != nil {
@@ -270,14 +270,14 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	got := map[int64][]float32{}
+	got := map[catalog.ProductID][]float32{}
 	if err := s2.LoadIndex(ctx, "m", func(p catalog.Product, vec []float32) error {
 		got[p.ProductID] = vec
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[1][0] != 4 || got[2][0] != 4 {
+	if len(got) != 2 || got["1"][0] != 4 || got["2"][0] != 4 {
 		t.Fatalf("loaded %v", got)
 	}
 	st, _ := s2.Stats(ctx, "m")
@@ -298,7 +298,7 @@ func TestConcurrentWebhooksSerialise(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	var mu sync.Mutex
-	order := map[int64][]catalog.Product{}
+	order := map[catalog.ProductID][]catalog.Product{}
 	s.SetChangeHook(func(p catalog.Product, _ []float32) {
 		mu.Lock()
 		order[p.ProductID] = append(order[p.ProductID], p)
@@ -311,7 +311,7 @@ func TestConcurrentWebhooksSerialise(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 25; i++ {
 				ev := event(t, `{"event_type":"product.updated","product_data":{"id":7,"price":1}}`)
-				ev.Product.ID = int64(1 + (g+i)%5)
+				ev.Product.ID = catalog.ProductIDOf(int64(1 + (g+i)%5))
 				if _, err := applyAt(ctx, s, ev, 1, time.Now()); err != nil {
 					t.Error(err)
 					return
@@ -327,7 +327,7 @@ func TestConcurrentWebhooksSerialise(t *testing.T) {
 	for id, ps := range order {
 		for i := 1; i < len(ps); i++ {
 			if ps[i].UpdatedAt.Before(ps[i-1].UpdatedAt) {
-				t.Fatalf("product %d: hook saw changes out of commit order: %v then %v", id, ps[i-1].UpdatedAt, ps[i].UpdatedAt)
+				t.Fatalf("product %s: hook saw changes out of commit order: %v then %v", id, ps[i-1].UpdatedAt, ps[i].UpdatedAt)
 			}
 		}
 	}
@@ -345,7 +345,7 @@ func TestRepeatedEventChangesNothing(t *testing.T) {
 	if res.Changed || res.Action != catalog.ActionUpdated {
 		t.Fatalf("repeat: %+v", res)
 	}
-	p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: 1})
+	p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: "1"})
 	if !p.UpdatedAt.Equal(t0) {
 		t.Fatalf("a repeated event moved updated_at to %v", p.UpdatedAt)
 	}
@@ -383,7 +383,7 @@ func TestCompleteRefusesAnotherModel(t *testing.T) {
 	if err := s.Complete(ctx, job, "sha", "old", []float32{1}, t0); !errors.Is(err, catalog.ErrModelChanged) {
 		t.Fatalf("old-model vector: %v", err)
 	}
-	if p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: 1}); p.IndexState != catalog.StatePending {
+	if p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: "1"}); p.IndexState != catalog.StatePending {
 		t.Fatalf("product after a refused vector: %+v", p)
 	}
 	if err := s.Complete(ctx, job, "sha", "new", []float32{1}, t0); err != nil {

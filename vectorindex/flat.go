@@ -11,12 +11,14 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/lookalike/lookalike/catalog"
 )
 
 // Key identifies a product.
 type Key struct {
 	ShopID    int64
-	ProductID int64
+	ProductID catalog.ProductID
 }
 
 // Meta is what filters look at.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/lookalike/lookalike/catalog"
 )
 
 func randUnit(rng *rand.Rand, dim int) []float32 {
@@ -45,7 +47,7 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 	vecs := map[Key][]float32{}
 	metas := map[Key]Meta{}
 	for i := 0; i < 600; i++ {
-		k := Key{ShopID: int64(1 + i%3), ProductID: int64(i)}
+		k := Key{ShopID: int64(1 + i%3), ProductID: catalog.ProductIDOf(int64(i))}
 		v := randUnit(rng, dim)
 		m := Meta{Available: i%4 != 0, HasPrice: i%5 != 0, PriceMinor: int64(rng.Intn(10000)) * 100}
 		if err := x.Upsert(k, v, m); err != nil {
@@ -55,12 +57,12 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 	}
 	// Deletes and replacements exercise the swap-remove bookkeeping.
 	for i := 0; i < 600; i += 7 {
-		k := Key{ShopID: int64(1 + i%3), ProductID: int64(i)}
+		k := Key{ShopID: int64(1 + i%3), ProductID: catalog.ProductIDOf(int64(i))}
 		x.Delete(k)
 		delete(vecs, k)
 	}
 	for i := 1; i < 600; i += 11 {
-		k := Key{ShopID: int64(1 + i%3), ProductID: int64(i)}
+		k := Key{ShopID: int64(1 + i%3), ProductID: catalog.ProductIDOf(int64(i))}
 		if _, ok := vecs[k]; !ok {
 			continue
 		}
@@ -81,7 +83,7 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 		{Available: &yes},
 		{ShopID: 1, Available: &yes, PriceMin: &lo, PriceMax: &hi},
 		{PriceMax: &lo},
-		{Exclude: &Key{1, 3}},
+		{Exclude: &Key{1, "3"}},
 	}
 	for fi, f := range filters {
 		for trial := 0; trial < 20; trial++ {
@@ -108,7 +110,7 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 
 func TestFlatSetMetaAndVector(t *testing.T) {
 	x := NewFlat(2)
-	k := Key{1, 1}
+	k := Key{1, "1"}
 	if x.SetMeta(k, Meta{}) {
 		t.Fatal("SetMeta on a missing key reported true")
 	}
@@ -142,7 +144,7 @@ func TestFlatConcurrent(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewSource(int64(g)))
 			for i := 0; i < 300; i++ {
-				k := Key{1, int64(rng.Intn(50))}
+				k := Key{1, catalog.ProductIDOf(int64(rng.Intn(50)))}
 				switch rng.Intn(3) {
 				case 0:
 					x.Upsert(k, randUnit(rng, 8), Meta{Available: true})
@@ -168,7 +170,7 @@ func BenchmarkFlatSearch(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			x := NewFlat(512)
 			for i := 0; i < n; i++ {
-				x.Upsert(Key{1, int64(i)}, randUnit(rng, 512), Meta{Available: i%10 != 0})
+				x.Upsert(Key{1, catalog.ProductIDOf(int64(i))}, randUnit(rng, 512), Meta{Available: i%10 != 0})
 			}
 			q := randUnit(rng, 512)
 			yes := true
@@ -189,7 +191,7 @@ func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
 	vecs := map[Key][]float32{}
 	metas := map[Key]Meta{}
 	for i := 0; i < n; i++ {
-		k := Key{ShopID: 1, ProductID: int64(i)}
+		k := Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i))}
 		v := randUnit(rng, dim)
 		m := Meta{Available: i%3 != 0}
 		x.Upsert(k, v, m)
@@ -215,16 +217,16 @@ func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
 // compared with yen bounds, never with tenge ones.
 func TestFlatPriceFilterCurrency(t *testing.T) {
 	x := NewFlat(2)
-	x.Upsert(Key{1, 1}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "KZT"})
-	x.Upsert(Key{1, 2}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "RUB"})
-	x.Upsert(Key{1, 3}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 1500, Currency: "JPY"})
-	x.Upsert(Key{1, 4}, []float32{1, 0}, Meta{Available: true})
-	ids := func(f Filter) []int64 {
+	x.Upsert(Key{1, "1"}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "KZT"})
+	x.Upsert(Key{1, "2"}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "RUB"})
+	x.Upsert(Key{1, "3"}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 1500, Currency: "JPY"})
+	x.Upsert(Key{1, "4"}, []float32{1, 0}, Meta{Available: true})
+	ids := func(f Filter) []catalog.ProductID {
 		hits, err := x.Search([]float32{1, 0}, 10, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []int64
+		var out []catalog.ProductID
 		for _, h := range hits {
 			out = append(out, h.Key.ProductID)
 		}

@@ -38,11 +38,11 @@ type Images interface {
 
 // Problem is one thing found wrong.
 type Problem struct {
-	ShopID    int64  `json:"shop_id"`
-	ProductID int64  `json:"product_id"`
-	Kind      string `json:"kind"`
-	Detail    string `json:"detail"`
-	Repaired  bool   `json:"repaired"`
+	ShopID    int64             `json:"shop_id"`
+	ProductID catalog.ProductID `json:"product_id"`
+	Kind      string            `json:"kind"`
+	Detail    string            `json:"detail"`
+	Repaired  bool              `json:"repaired"`
 }
 
 // Problem kinds.

@@ -108,7 +108,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(m.Stderr, searchUsage); fs.PrintDefaults() }
 	server, token := serverFlags(fs, m.Getenv)
 	text := fs.String("text", "", "search by text (CLIP models only)")
-	product := fs.Int64("product", 0, "find products like this product id")
+	product := productFlag(fs, "find products like this product id")
 	shop := fs.Int64("shop", 0, "shop id (default: the server's default shop)")
 	limit := fs.Int("limit", 10, "how many results (at most 100)")
 	available := fs.String("available", "true", "true, false or any")
@@ -118,11 +118,15 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	id, err := product.id()
+	if err != nil {
+		return err
+	}
 	sources := fs.NArg()
 	if *text != "" {
 		sources++
 	}
-	if *product != 0 {
+	if id != "" {
 		sources++
 	}
 	if sources != 1 {
@@ -142,22 +146,21 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	c := newClient(*server, token())
 	var reply struct {
 		Results []struct {
-			ProductID   int64    `json:"product_id"`
-			ShopID      int64    `json:"shop_id"`
-			Score       float64  `json:"score"`
-			Title       string   `json:"title"`
-			Price       *float64 `json:"price"`
-			Currency    *string  `json:"currency"`
-			HeightCM    *float64 `json:"height_cm"`
-			IsAvailable bool     `json:"is_available"`
+			ProductID   catalog.ProductID `json:"product_id"`
+			ShopID      int64             `json:"shop_id"`
+			Score       float64           `json:"score"`
+			Title       string            `json:"title"`
+			Price       *float64          `json:"price"`
+			Currency    *string           `json:"currency"`
+			HeightCM    *float64          `json:"height_cm"`
+			IsAvailable bool              `json:"is_available"`
 		} `json:"results"`
 		TookMS float64 `json:"took_ms"`
 		Model  string  `json:"model"`
 	}
 	var raw json.RawMessage
-	var err error
 	switch {
-	case *text != "" || *product != 0 || strings.HasPrefix(fs.Arg(0), "http://") || strings.HasPrefix(fs.Arg(0), "https://"):
+	case *text != "" || id != "" || strings.HasPrefix(fs.Arg(0), "http://") || strings.HasPrefix(fs.Arg(0), "https://"):
 		in := map[string]any{}
 		for k, v := range fields {
 			in[k] = v
@@ -165,8 +168,8 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 		switch {
 		case *text != "":
 			in["text"] = *text
-		case *product != 0:
-			in["product_id"] = *product
+		case id != "":
+			in["product_id"] = id
 		default:
 			in["image_url"] = fs.Arg(0)
 		}
@@ -218,7 +221,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 		if !r.IsAvailable {
 			avail = "no"
 		}
-		fmt.Fprintf(tw, "%d\t%.3f\t%d\t%s\t%s\t%s\t%s\n", i+1, r.Score, r.ProductID, truncate(r.Title, 40), price, height, avail)
+		fmt.Fprintf(tw, "%d\t%.3f\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Score, r.ProductID, truncate(r.Title, 40), price, height, avail)
 	}
 	tw.Flush()
 	fmt.Fprintf(m.Stdout, "%d results, model %s, %.0f ms\n", len(reply.Results), reply.Model, reply.TookMS)
@@ -317,12 +320,12 @@ func (m *Main) runFailed(ctx context.Context, args []string) error {
 	}
 	var out struct {
 		Failed []struct {
-			ProductID int64     `json:"product_id"`
-			ShopID    int64     `json:"shop_id"`
-			Title     string    `json:"title"`
-			Error     string    `json:"error"`
-			Attempts  int       `json:"attempts"`
-			FailedAt  time.Time `json:"failed_at"`
+			ProductID catalog.ProductID `json:"product_id"`
+			ShopID    int64             `json:"shop_id"`
+			Title     string            `json:"title"`
+			Error     string            `json:"error"`
+			Attempts  int               `json:"attempts"`
+			FailedAt  time.Time         `json:"failed_at"`
 		} `json:"failed"`
 	}
 	if err := c.call(ctx, "GET", path, "", nil, &out); err != nil {
@@ -335,7 +338,7 @@ func (m *Main) runFailed(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHOP\tPRODUCT\tTITLE\tATTEMPTS\tFAILED AT\tREASON")
 	for _, f := range out.Failed {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%s\n", f.ShopID, f.ProductID, truncate(f.Title, 30), f.Attempts, f.FailedAt.Local().Format("2006-01-02 15:04"), f.Error)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", f.ShopID, f.ProductID, truncate(f.Title, 30), f.Attempts, f.FailedAt.Local().Format("2006-01-02 15:04"), f.Error)
 	}
 	tw.Flush()
 	fmt.Fprintf(m.Stdout, "%d failed; `lookalike failed --retry` queues them again\n", len(out.Failed))
@@ -362,23 +365,27 @@ func (m *Main) runReindex(ctx context.Context, args []string) error {
 	server, token := serverFlags(fs, m.Getenv)
 	all := fs.Bool("all", false, "every product of every shop")
 	shop := fs.Int64("shop", 0, "every product of this shop (or the shop of --product)")
-	product := fs.Int64("product", 0, "one product")
+	product := productFlag(fs, "one product")
 	noWait := fs.Bool("no-wait", false, "queue and return without waiting")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !*all && *shop == 0 && *product == 0 {
+	id, err := product.id()
+	if err != nil {
+		return err
+	}
+	if !*all && *shop == 0 && id == "" {
 		fs.Usage()
 		return &usageError{"say what to reindex: --all, --shop N or --product ID"}
 	}
-	if *all && (*shop != 0 || *product != 0) {
+	if *all && (*shop != 0 || id != "") {
 		return &usageError{"--all cannot be combined with --shop or --product"}
 	}
 	c := newClient(*server, token())
 	var queued int
 	switch {
-	case *product != 0:
-		in := map[string]any{"product_id": *product}
+	case id != "":
+		in := map[string]any{"product_id": id}
 		if *shop != 0 {
 			in["shop_id"] = *shop
 		}
@@ -439,4 +446,24 @@ func (m *Main) waitForQueue(ctx context.Context, c *apiClient, total int) error 
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// idFlag is a --product flag: a product id as the shop writes it (888888,
+// 00000085340_1).
+type idFlag struct{ text *string }
+
+func productFlag(fs *flag.FlagSet, usage string) idFlag {
+	return idFlag{fs.String("product", "", usage)}
+}
+
+// id returns the flag's id, "" when it was not given.
+func (f idFlag) id() (catalog.ProductID, error) {
+	if *f.text == "" {
+		return "", nil
+	}
+	id, err := catalog.ParseProductIDText(*f.text)
+	if err != nil {
+		return "", &usageError{"--product: " + err.Error()}
+	}
+	return id, nil
 }

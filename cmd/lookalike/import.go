@@ -199,7 +199,7 @@ type importer struct {
 	invalid  []rowProblem // every invalid row (the first maxKeptInvalid)
 	nInvalid int
 	failed   []rowProblem // rows the server could not take (5xx after retries)
-	seen     map[int64]int
+	seen     map[catalog.ProductID]int
 }
 
 // rowProblem is a row that was not imported, and why.
@@ -400,7 +400,7 @@ func (im *importer) readFeed(ctx context.Context, src *feedSource, jobs chan<- f
 	if err != nil {
 		return fmt.Errorf("cannot read the feed: %w", err)
 	}
-	im.seen = map[int64]int{}
+	im.seen = map[catalog.ProductID]int{}
 	for {
 		it, err := rd.Next()
 		if err == io.EOF {
@@ -413,10 +413,10 @@ func (im *importer) readFeed(ctx context.Context, src *feedSource, jobs chan<- f
 		id := it.Product.RawID
 		if it.Err == nil {
 			if first, dup := im.seen[it.Product.ID]; dup {
-				it.Err = fmt.Errorf("duplicate id %d (first on line %d); skipped", it.Product.ID, first)
+				it.Err = fmt.Errorf("duplicate id %s (first on line %d); skipped", it.Product.ID, first)
 			}
 		}
-		if it.Product.ID != 0 {
+		if it.Product.ID != "" {
 			if _, ok := im.seen[it.Product.ID]; !ok {
 				im.seen[it.Product.ID] = it.Line
 			}
@@ -630,14 +630,14 @@ func (im *importer) deleteMissing(ctx context.Context, abort context.CancelCause
 	if err != nil {
 		return nil, err
 	}
-	jobs := make(chan int64)
+	jobs := make(chan catalog.ProductID)
 	var wg sync.WaitGroup
 	for range c.parallel {
 		wg.Go(func() {
 			for id := range jobs {
 				body, _ := feed.EventBody(catalog.EventDeleted, c.shop, &feed.Product{ID: id})
 				if _, err := im.post(ctx, body); err != nil {
-					im.recordSendError(abort, 0, strconv.FormatInt(id, 10), err)
+					im.recordSendError(abort, 0, id.String(), err)
 					continue
 				}
 				im.deleted.Add(1)
@@ -662,8 +662,8 @@ loop:
 
 // listMissing pages through the shop's live products and returns the ids the
 // feed did not have.
-func (im *importer) listMissing(ctx context.Context) ([]int64, error) {
-	var missing []int64
+func (im *importer) listMissing(ctx context.Context) ([]catalog.ProductID, error) {
+	var missing []catalog.ProductID
 	cursor := ""
 	for {
 		q := url.Values{"limit": {"500"}}
@@ -675,7 +675,7 @@ func (im *importer) listMissing(ctx context.Context) ([]int64, error) {
 		}
 		var page struct {
 			Products []struct {
-				ProductID int64 `json:"product_id"`
+				ProductID catalog.ProductID `json:"product_id"`
 			} `json:"products"`
 			NextCursor string `json:"next_cursor"`
 		}

@@ -197,7 +197,7 @@ func TestImportCSVInvalidRowsAndDeleteMissing(t *testing.T) {
 	r.want(t, map[string]int{"read": 21, "created": 15, "invalid": 6, "deleted": 0})
 	for _, want := range []string{
 		"line 14: missing id",
-		`line 16, id A-17: id "A-17" is not a positive integer`,
+		`line 16, id A/17: id "A/17" contains '/', which is not allowed`,
 		`line 18, id 2016: price "дорого"`,
 		`line 19, id 2017: available: cannot read availability "maybe"`,
 		"line 20, id 2018: has 5 fields, the header has 8",
@@ -283,7 +283,7 @@ func TestImportDeleteMissingPages(t *testing.T) {
 		t.Fatalf("after delete-missing: %v", st)
 	}
 	// A feed without a single valid product never empties the shop.
-	os.WriteFile(path, []byte("id,title,price\nx,Битая строка,100\n"), 0o644)
+	os.WriteFile(path, []byte("id,title,price\nx/y,Битая строка,100\n"), 0o644)
 	r = runImportCmd(t, nil, "--server", srv.url, "--shop", "8", "--delete-missing", "--force", path)
 	r.want(t, map[string]int{"invalid": 1, "deleted": 0})
 	os.WriteFile(path, []byte("id,title,price\n"), 0o644)

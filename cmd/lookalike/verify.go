@@ -81,7 +81,7 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 			if p.Repaired {
 				state = " (repair queued)"
 			}
-			fmt.Fprintf(m.Stdout, "  shop %d product %d: %s: %s%s\n", p.ShopID, p.ProductID, p.Kind, p.Detail, state)
+			fmt.Fprintf(m.Stdout, "  shop %d product %s: %s: %s%s\n", p.ShopID, p.ProductID, p.Kind, p.Detail, state)
 		}
 	}
 	if remaining := len(rep.Problems) - rep.Repaired; remaining > 0 {

@@ -387,10 +387,11 @@
   });
 
   function lookup(id, shop) {
-    if (!/^\d+$/.test(id) || (shop && !/^\d+$/.test(shop))) return;
+    // A product id is a number or a code such as 00000085340_1.
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id) || (shop && !/^\d+$/.test(shop))) return;
     $('lookup-id').value = id;
     $('lookup-shop').value = shop || '';
-    var path = '/api/v1/products/' + id + (shop ? '?shop_id=' + shop : '');
+    var path = '/api/v1/products/' + encodeURIComponent(id) + (shop ? '?shop_id=' + shop : '');
     return api(path).then(function (r) {
       if (!r.ok) {
         product = {
