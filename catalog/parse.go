@@ -623,7 +623,8 @@ func ParseBool(v any) (bool, error) {
 	return false, fmt.Errorf(`cannot parse %s as a boolean (expected true/false, "Y"/"N" or 1/0)`, describe(v))
 }
 
-// ParseID reads a product or shop id: a positive integer up to 2^53, given as
+// ParseID reads a shop id (and a product id sent as a number, see
+// ParseProductID): a positive integer up to 2^53, given as
 // a JSON number or a numeric string such as "888888".
 func ParseID(v any) (int64, error) {
 	bad := func() (int64, error) {

@@ -251,6 +251,9 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 	newGeneration := false
 	switch {
 	case p.ImageURL == "":
+		if found && old.ImageURL != "" {
+			p.Generation++ // a job still running for the old image is now stale
+		}
 		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateNoImage, "", "", "", nil
 		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
 			return res, false, fmt.Errorf("drop job: %w", err)

@@ -390,3 +390,26 @@ func TestCompleteRefusesAnotherModel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The image is removed while its job runs: the job's vector is stale and
+// the product stays without an image, out of the index (it was counted
+// as indexed, with a vector of a photo it no longer has).
+func TestImageRemovedWhileJobRuns(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	k := catalog.Key{ShopID: 1, ProductID: "5"}
+	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":5,"image":"https://x/a.jpg"}}`), 1, t0)
+	job, err := s.Claim(ctx, t0, time.Minute)
+	if err != nil || job == nil {
+		t.Fatalf("claim: %+v %v", job, err)
+	}
+	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"image":""}}`), 1, t0.Add(time.Second))
+	if err := s.Complete(ctx, job, "aa", "m", []float32{1, 0}, t0.Add(2*time.Second)); !errors.Is(err, ErrStale) {
+		t.Fatalf("Complete after the image was removed: %v, want ErrStale", err)
+	}
+	p, _ := s.Get(ctx, k)
+	st, _ := s.Stats(ctx, "m")
+	if p.IndexState != catalog.StateNoImage || p.ImageSHA256 != "" || st.Vectors != 0 {
+		t.Fatalf("after a stale Complete: %+v %+v", p, st)
+	}
+}
