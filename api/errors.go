@@ -42,6 +42,8 @@ var statusTable = []struct {
 	{catalog.ErrMalformed, http.StatusBadRequest},
 	{catalog.ErrInvalid, http.StatusUnprocessableEntity},
 	{catalog.ErrNotFound, http.StatusNotFound},
+	{catalog.ErrStorageCorrupt, http.StatusServiceUnavailable},
+	{catalog.ErrStorageFull, http.StatusServiceUnavailable},
 	{errUnauthorized, http.StatusUnauthorized},
 	{errForbidden, http.StatusForbidden},
 	{errTooLarge, http.StatusRequestEntityTooLarge},

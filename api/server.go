@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -89,6 +90,7 @@ type Deps struct {
 	Worker  Reindexer
 	Log     *slog.Logger
 	Ready   func() bool                                         // whether the index has loaded
+	Health  func(ctx context.Context) error                     // why storage cannot take writes (damaged, full); nil: healthy
 	Verify  func(ctx context.Context, repair bool) (any, error) // catalogue/index verification report
 	Metrics *metrics.Registry                                   // where request metrics go, and what /metrics serves; nil: none served
 	Thumbs  Thumbnailer                                         // stored product photos as thumbnails; nil: /images not served
@@ -109,6 +111,7 @@ type Server struct {
 	worker  Reindexer
 	log     *slog.Logger
 	ready   func() bool
+	health  func(ctx context.Context) error
 	verify  func(ctx context.Context, repair bool) (any, error)
 	thumbs  Thumbnailer
 	ui      http.Handler
@@ -144,7 +147,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.Currency = catalog.DefaultCurrency
 	}
 	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, fetcher: d.Fetcher, worker: d.Worker,
-		log: d.Log.With("subsystem", "api"), ready: d.Ready, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, mux: http.NewServeMux()}
+		log: d.Log.With("subsystem", "api"), ready: d.Ready, health: d.Health, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, mux: http.NewServeMux()}
 	reg := d.Metrics
 	if reg == nil {
 		reg = metrics.NewRegistry()
@@ -226,7 +229,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Log(ctx, level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
+	if err := s.refuseWrite(r); err != nil {
+		writeJSON(rec, statusOf(err), errBody(err.Error())) // logged once where it began, not per request
+		return
+	}
 	s.mux.ServeHTTP(rec, r.WithContext(ctx))
+}
+
+// refuseWrite returns why a write (any request but GET, HEAD and search)
+// must not reach a damaged database; nil otherwise. A full disk is not
+// refused up front: each write is tried, so the service recovers as soon
+// as space is freed, and one that fails answers 503 through the error table.
+func (s *Server) refuseWrite(r *http.Request) error {
+	if s.health == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.URL.Path == "/api/v1/search" {
+		return nil
+	}
+	if err := s.health(r.Context()); errors.Is(err, catalog.ErrStorageCorrupt) {
+		return fmt.Errorf("the service is refusing writes: %w", err)
+	}
+	return nil
 }
 
 type requestIDKey struct{}
@@ -272,7 +293,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &mbe) {
 		msg = "request body is larger than the limit of " + humanBytes(mbe.Limit)
 	}
-	if status >= 500 {
+	if errors.Is(err, catalog.ErrStorageCorrupt) || errors.Is(err, catalog.ErrStorageFull) {
+		s.log.Warn("request failed: storage", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "err", err)
+	} else if status >= 500 {
 		s.log.Error("request failed", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "err", err)
 		if status == http.StatusInternalServerError {
 			msg = "internal error; see the server log for request " + w.Header().Get("X-Request-Id")
@@ -326,6 +349,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(r.Context()); err != nil {
 		s.fail(w, r, &Error{Status: http.StatusServiceUnavailable, Msg: "database not reachable: " + err.Error(), Err: err})
 		return
+	}
+	if s.health != nil {
+		if err := s.health(r.Context()); err != nil { // logged where it began, not on every probe
+			writeJSON(w, statusOf(err), errBody("not ready: "+err.Error()))
+			return
+		}
 	}
 	if s.ready != nil && !s.ready() {
 		s.fail(w, r, errorf(http.StatusServiceUnavailable, "vector index is still loading"))

@@ -21,6 +21,7 @@ import (
 	"github.com/lookalike/lookalike/api"
 	"github.com/lookalike/lookalike/blob"
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/datadir"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/fetch"
 	"github.com/lookalike/lookalike/metrics"
@@ -61,6 +62,7 @@ type Config struct {
 	SearchRate        float64       // searches per second per client address; 0 disables
 	SearchBurst       int
 	TrustProxy        bool // client address from X-Forwarded-For (behind a reverse proxy)
+	ResetImages       bool // start over when the stored photos do not belong to the database: move them aside
 }
 
 // Defaults fills unset fields with the documented defaults.
@@ -159,6 +161,7 @@ func (c *Config) Validate() error {
 type App struct {
 	cfg      Config
 	log      *slog.Logger
+	lock     *datadir.Lock // the data directory, ours until Stop
 	store    *sqlite.Store
 	engine   atomic.Pointer[engine] // the model answering searches, and its index
 	target   embed.Embedder         // the configured model, when the index is being moved to it
@@ -204,21 +207,45 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	a := &App{cfg: cfg, log: log}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "lookalike.db"))
+	lock, err := datadir.Acquire(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, lock: lock}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeModels()
+			if a.store != nil {
+				a.store.Close()
+			}
+			lock.Close()
+		}
+	}()
+	dbPath := filepath.Join(cfg.DataDir, datadir.DBFile)
+	store, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
 	a.store = store
-	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "images"))
-	if err != nil {
-		store.Close()
+	log.Info("database checked", "subsystem", "store", "path", dbPath, "check", "quick_check", "ms", store.CheckTook().Milliseconds())
+	store.SetFaultHook(a.onStoreFault)
+	if a.blobs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ImagesDir)); err != nil {
 		return nil, err
+	}
+	if err := a.checkIdentity(ctx); err != nil {
+		return nil, err
+	}
+	blobs := a.blobs
+	// The lock says no other process runs jobs here: leases left by one
+	// that died (or by the server a backup came from) are void.
+	if n, err := store.ExpireLeases(ctx, time.Now()); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Info("jobs left running by a previous process are due again", "subsystem", "store", "jobs", n)
 	}
 	serving, err := a.chooseModels(ctx)
 	if err != nil {
-		a.closeModels()
-		store.Close()
 		return nil, err
 	}
 	a.engine.Store(&engine{embedder: serving, index: vectorindex.NewFlat(serving.Dim())})
@@ -235,17 +262,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.registerGauges()
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout}, store, fetcher, serving, blobs, log)
-	a.blobs = blobs
-	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, "thumbs")); err != nil {
-		store.Close()
+	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ThumbsDir)); err != nil {
 		return nil, err
 	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
-		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load,
+		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, "thumbs")), UI: web.Handler(web.Options{})})
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir)), UI: web.Handler(web.Options{})})
+	ok = true
 	return a, nil
 }
 
@@ -358,6 +384,7 @@ func (a *App) Stop(ctx context.Context) error {
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	a.lock.Close()
 	a.log.Info("stopped", "subsystem", "app")
 	return errors.Join(errs...)
 }
@@ -416,7 +443,9 @@ func (a *App) registerGauges() {
 func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 	log := a.log.With("subsystem", "housekeeping")
 	report := func(what string, n int64, err error) {
-		if err != nil {
+		if errors.Is(err, catalog.ErrPruneRefused) {
+			log.Error("HOUSEKEEPING REFUSED TO PRUNE "+strings.ToUpper(what)+": the database does not refer to most of them, which is not ordinary garbage", "err", err)
+		} else if err != nil {
 			log.Error("prune "+what, "err", err)
 		} else if n > 0 {
 			log.Info("pruned "+what, "count", n)
@@ -426,6 +455,14 @@ func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 	report("webhook deliveries", n, err)
 	n, err = a.store.PruneEmbeddings(ctx)
 	report("vectors", n, err)
+	// A backup copying images holds the backup lock shared; prune waits
+	// for the next pass rather than remove an image it is about to copy.
+	release, free, err := datadir.TryHoldForPrune(a.cfg.DataDir)
+	if err != nil || !free {
+		log.Info("image pruning skipped this pass: a backup is running", "err", err)
+		return
+	}
+	defer release()
 	refs, err := a.store.ReferencedImages(ctx)
 	if err != nil {
 		report("images", 0, err)
@@ -434,6 +471,8 @@ func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 	keep := func(sha string) bool { return refs[sha] }
 	m, err := a.blobs.Prune(keep, minAge)
 	report("images", int64(m), err)
-	m, err = a.thumbs.Prune(keep, minAge)
-	report("thumbnails", int64(m), err)
+	if err == nil {
+		m, err = a.thumbs.Prune(keep, minAge)
+		report("thumbnails", int64(m), err)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/lookalike/lookalike/catalog"
 )
 
 func TestPutGet(t *testing.T) {
@@ -64,5 +66,54 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := d.Get(keep); err != nil {
 		t.Fatal("referenced image removed")
+	}
+}
+
+// A pass that would remove most of the store (the database lost track of
+// it) removes nothing; ordinary garbage, a few files or a small share, goes.
+func TestPruneRefusesMassRemoval(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	var shas []string
+	for i := range 100 {
+		sha, _ := d.Put([]byte{byte(i), 1})
+		shas = append(shas, sha)
+	}
+	none := func(string) bool { return false }
+	n, err := d.Prune(none, 0)
+	if !errors.Is(err, catalog.ErrPruneRefused) || n != 0 {
+		t.Fatalf("prune of everything: %d, %v; want refused", n, err)
+	}
+	if c, _ := d.Count(); c != 100 {
+		t.Fatalf("%d files left, want 100", c)
+	}
+	orphans := map[string]bool{}
+	for _, sha := range shas[:10] {
+		orphans[sha] = true
+	}
+	if n, err := d.Prune(func(sha string) bool { return !orphans[sha] }, 0); err != nil || n != 10 {
+		t.Fatalf("prune of 10%%: %d, %v", n, err)
+	}
+	small, _ := Open(t.TempDir())
+	for i := range 6 {
+		small.Put([]byte{byte(i)})
+	}
+	if n, err := small.Prune(none, 0); err != nil || n != 6 {
+		t.Fatalf("prune of a handful: %d, %v", n, err)
+	}
+}
+
+func TestIDMarker(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	if id, err := d.ID(); id != "" || err != nil {
+		t.Fatalf("fresh store id %q %v", id, err)
+	}
+	if err := d.SetID("abc"); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := d.ID(); id != "abc" {
+		t.Fatalf("id %q", id)
+	}
+	if n, _ := d.Count(); n != 0 {
+		t.Fatalf("the marker counts as a stored file: %d", n)
 	}
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -90,4 +91,31 @@ var (
 	// ErrModelChanged: the service switched models while the job ran; the
 	// job's vector was not recorded and the job should run again.
 	ErrModelChanged = errors.New("the model changed while the job ran")
+	// ErrStorageCorrupt: the database (or a stored file) is damaged; the
+	// service refuses writes until it is restored.
+	ErrStorageCorrupt = errors.New("storage is corrupt")
+	// ErrStorageFull: the disk (or quota) holding the data directory is full.
+	ErrStorageFull = errors.New("disk full")
+	// ErrPruneRefused: a clean-up would remove too large a part of a store
+	// at once, which looks like a lost or replaced database, not garbage.
+	ErrPruneRefused = errors.New("prune refused")
 )
+
+// Pruning removes at most this share of a store in one pass (above
+// PruneSmall items): more than that is not garbage collection but a sign
+// that the database no longer knows what the store holds.
+const (
+	PruneMaxFraction = 0.10
+	PruneSmall       = 10
+)
+
+// CheckPrune says whether removing remove of total items in one pass is
+// plausible housekeeping (nil) or must be refused (ErrPruneRefused).
+func CheckPrune(what string, remove, total int64) error {
+	if remove <= PruneSmall || float64(remove) <= PruneMaxFraction*float64(total) {
+		return nil
+	}
+	return fmt.Errorf("%w: would remove %d of %d %s (more than %d%% at once); nothing was removed: "+
+		"check that lookalike.db is the database these files belong to ('lookalike verify', or restore it with 'lookalike restore')",
+		ErrPruneRefused, remove, total, what, int(PruneMaxFraction*100))
+}

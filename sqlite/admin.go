@@ -17,7 +17,7 @@ func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed
 		WHERE p.deleted_at IS NULL AND p.index_state = 'failed' AND (? = 0 OR p.shop_id = ?)
 		ORDER BY coalesce(j.updated_at, p.updated_at) DESC LIMIT ?`, shop, shop, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list failed: %w", err)
+		return nil, s.note(fmt.Errorf("list failed: %w", err))
 	}
 	defer rows.Close()
 	var out []Failed
@@ -26,12 +26,12 @@ func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed
 		var at int64
 		p, err := scanProduct(scanPlus{rows, []any{&f.Attempts, &at}})
 		if err != nil {
-			return nil, fmt.Errorf("list failed: %w", err)
+			return nil, s.note(fmt.Errorf("list failed: %w", err))
 		}
 		f.Product, f.FailedAt = p, fromMicros(at)
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	return out, s.note(rows.Err())
 }
 
 // Requeue schedules a fresh reindex of one live product with an image.
@@ -110,19 +110,19 @@ func (s *Store) ScanLive(ctx context.Context, fn func(c Check) error) error {
 		EXISTS (SELECT 1 FROM jobs j WHERE j.shop_id = p.shop_id AND j.product_id = p.product_id)
 		FROM products p WHERE p.deleted_at IS NULL`)
 	if err != nil {
-		return fmt.Errorf("scan products: %w", err)
+		return s.note(fmt.Errorf("scan products: %w", err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var c Check
 		p, err := scanProduct(scanPlus{rows, []any{&c.HasEmbedding, &c.HasJob}})
 		if err != nil {
-			return fmt.Errorf("scan products: %w", err)
+			return s.note(fmt.Errorf("scan products: %w", err))
 		}
 		c.Product = p
 		if err := fn(c); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	return s.note(rows.Err())
 }

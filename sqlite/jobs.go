@@ -64,6 +64,23 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 	return job, err
 }
 
+// ExpireLeases makes every running job due now. Call it at start, while
+// holding the data directory's lock: no other process can be running
+// them, so their leases belong to a process that died (or to the server a
+// backup was taken from).
+func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, "UPDATE jobs SET lease_until = ? WHERE state = 'running' AND lease_until >= ?", micros(now)-1, micros(now))
+		if err != nil {
+			return fmt.Errorf("expire leases: %w", err)
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	}, nil)
+	return n, err
+}
+
 // ClaimProduct starts a reindex of one product now, whatever its state: it
 // bumps the product's generation and leases its job to the caller (so the
 // background workers leave it alone). ErrNotFound for unknown or deleted
@@ -226,7 +243,7 @@ func (s *Store) Embedding(ctx context.Context, sha, model string) ([]float32, bo
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("get vector: %w", err)
+		return nil, false, s.note(fmt.Errorf("get vector: %w", err))
 	}
 	v, err := decodeVector(blob)
 	return v, err == nil, err
@@ -239,24 +256,24 @@ func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.P
 		FROM products p JOIN embeddings e ON e.image_sha256 = p.image_sha256 AND e.model = p.model
 		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.model = ?`, model)
 	if err != nil {
-		return fmt.Errorf("load index: %w", err)
+		return s.note(fmt.Errorf("load index: %w", err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var blob []byte
 		p, err := scanProduct(scanPlus{rows, []any{&blob}})
 		if err != nil {
-			return fmt.Errorf("load index: %w", err)
+			return s.note(fmt.Errorf("load index: %w", err))
 		}
 		vec, err := decodeVector(blob)
 		if err != nil {
-			return fmt.Errorf("load index: product %d/%s: %w", p.ShopID, p.ProductID, err)
+			return s.note(fmt.Errorf("load index: product %d/%s: %w", p.ShopID, p.ProductID, err))
 		}
 		if err := fn(p, vec); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	return s.note(rows.Err())
 }
 
 // scanPlus appends extra destinations to a row scan.
@@ -279,7 +296,7 @@ func (s *Store) Stats(ctx context.Context, model string) (Stats, error) {
 		(SELECT count(*) FROM jobs WHERE state = 'failed')`, model).
 		Scan(&st.Vectors, &st.ActiveProducts, &st.Deleted, &st.Pending, &st.Running, &st.Failed)
 	if err != nil {
-		return st, fmt.Errorf("stats: %w", err)
+		return st, s.note(fmt.Errorf("stats: %w", err))
 	}
 	return st, nil
 }

@@ -18,7 +18,7 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read setting %s: %w", key, err)
+		return "", s.note(fmt.Errorf("read setting %s: %w", key, err))
 	}
 	return v, nil
 }
@@ -41,7 +41,7 @@ func (s *Store) IndexedModels(ctx context.Context) (map[string]int64, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT model, count(*) FROM products
 		WHERE deleted_at IS NULL AND index_state = 'indexed' GROUP BY model`)
 	if err != nil {
-		return nil, fmt.Errorf("count models: %w", err)
+		return nil, s.note(fmt.Errorf("count models: %w", err))
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -53,7 +53,7 @@ func (s *Store) IndexedModels(ctx context.Context) (map[string]int64, error) {
 		}
 		out[m] = n
 	}
-	return out, rows.Err()
+	return out, s.note(rows.Err())
 }
 
 // MissingEmbeddings lists the image hashes of live indexed products that
@@ -63,7 +63,7 @@ func (s *Store) MissingEmbeddings(ctx context.Context, model string) ([]string, 
 		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.image_sha256 != ''
 		AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = p.image_sha256 AND e.model = ?)`, model)
 	if err != nil {
-		return nil, fmt.Errorf("missing vectors: %w", err)
+		return nil, s.note(fmt.Errorf("missing vectors: %w", err))
 	}
 	defer rows.Close()
 	var out []string
@@ -74,7 +74,7 @@ func (s *Store) MissingEmbeddings(ctx context.Context, model string) ([]string, 
 		}
 		out = append(out, sha)
 	}
-	return out, rows.Err()
+	return out, s.note(rows.Err())
 }
 
 // PutEmbedding stores a vector for an image and model (kept if present).
@@ -146,12 +146,21 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 }
 
 // PruneEmbeddings deletes vectors of images no product (live or deleted)
-// refers to any more, and returns how many went.
+// refers to any more, and returns how many went. Like blob.Dir.Prune it
+// removes nothing (catalog.ErrPruneRefused) when that would be more than a
+// small part of them.
 func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM embeddings WHERE NOT EXISTS
-			(SELECT 1 FROM products p WHERE p.image_sha256 = embeddings.image_sha256)`)
+		const orphan = `NOT EXISTS (SELECT 1 FROM products p WHERE p.image_sha256 = embeddings.image_sha256)`
+		var total, doomed int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(`+orphan+`), 0) FROM embeddings`).Scan(&total, &doomed); err != nil {
+			return fmt.Errorf("prune vectors: %w", err)
+		}
+		if err := catalog.CheckPrune("vectors", doomed, total); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM embeddings WHERE `+orphan)
 		if err != nil {
 			return fmt.Errorf("prune vectors: %w", err)
 		}
@@ -161,11 +170,24 @@ func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// KnowsImages reports whether the database refers to any stored image (a
+// product's image hash or a vector): a database that does not is new or
+// was emptied.
+func (s *Store) KnowsImages(ctx context.Context) (bool, error) {
+	var yes bool
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE image_sha256 != '')
+		OR EXISTS (SELECT 1 FROM embeddings)`).Scan(&yes)
+	if err != nil {
+		return false, s.note(fmt.Errorf("read database: %w", err))
+	}
+	return yes, nil
+}
+
 // ReferencedImages returns the image hashes products refer to.
 func (s *Store) ReferencedImages(ctx context.Context) (map[string]bool, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT image_sha256 FROM products WHERE image_sha256 != ''")
 	if err != nil {
-		return nil, fmt.Errorf("referenced images: %w", err)
+		return nil, s.note(fmt.Errorf("referenced images: %w", err))
 	}
 	defer rows.Close()
 	out := map[string]bool{}
@@ -176,5 +198,5 @@ func (s *Store) ReferencedImages(ctx context.Context) (map[string]bool, error) {
 		}
 		out[sha] = true
 	}
-	return out, rows.Err()
+	return out, s.note(rows.Err())
 }

@@ -343,7 +343,8 @@ func applyPatch(p *catalog.Product, pt catalog.Patch) {
 
 // Get returns one product, deleted or not; ErrNotFound if unknown.
 func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Product, error) {
-	return getProduct(ctx, s.r, k)
+	p, err := getProduct(ctx, s.r, k)
+	return p, s.note(err)
 }
 
 // GetMany returns the products with the given keys that exist.
@@ -362,18 +363,18 @@ func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Ke
 		}
 		rows, err := s.r.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+b.String(), args...)
 		if err != nil {
-			return nil, fmt.Errorf("get products: %w", err)
+			return nil, s.note(fmt.Errorf("get products: %w", err))
 		}
 		for rows.Next() {
 			p, err := scanProduct(rows)
 			if err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("get products: %w", err)
+				return nil, s.note(fmt.Errorf("get products: %w", err))
 			}
 			out[p.Key] = p
 		}
 		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("get products: %w", err)
+			return nil, s.note(fmt.Errorf("get products: %w", err))
 		}
 	}
 	return out, nil
@@ -394,19 +395,19 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 	args = append(args, o.Limit+1)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list products: %w", err)
+		return nil, false, s.note(fmt.Errorf("list products: %w", err))
 	}
 	defer rows.Close()
 	var out []catalog.Product
 	for rows.Next() {
 		p, err := scanProduct(rows)
 		if err != nil {
-			return nil, false, fmt.Errorf("list products: %w", err)
+			return nil, false, s.note(fmt.Errorf("list products: %w", err))
 		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list products: %w", err)
+		return nil, false, s.note(fmt.Errorf("list products: %w", err))
 	}
 	more := len(out) > o.Limit
 	if more {

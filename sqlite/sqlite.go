@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -45,13 +46,26 @@ type Store struct {
 	modelOK    func(model string) bool // Complete records vectors only of models it accepts
 
 	notify chan struct{} // signalled when a job becomes available
+
+	faultHook FaultHook
+	corrupt   atomic.Pointer[fault] // set for good once SQLite reports the database damaged
+	full      atomic.Pointer[fault] // set while writes fail for lack of space
+	checkTook time.Duration         // the quick_check at Open
 }
 
-// Open opens (creating if needed) the database at path and applies the
-// embedded migrations.
+// Open opens (creating if needed) the database at path, checks it with
+// PRAGMA quick_check and applies the embedded migrations. A damaged
+// database is an error wrapping catalog.ErrStorageCorrupt that says how to
+// recover.
 func Open(ctx context.Context, path string) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	damaged := func(err error) error {
+		if err = classify(err); errors.Is(err, catalog.ErrStorageCorrupt) {
+			return fmt.Errorf("database %s is damaged (%w); refusing to start: %s", path, err, Recovery)
+		}
+		return err
+	}
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -61,22 +75,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, damaged(fmt.Errorf("open database %s: %w", path, err))
 	}
 	s := &Store{w: w, notify: make(chan struct{}, 1), writes: make(chan *writeReq, 256),
 		quit: make(chan struct{}), writerDone: make(chan struct{})}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
 	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
 	s.r = r
+	// The check reads every page through a reader connection that is
+	// closed afterwards (no idle connections yet), so it leaves no page
+	// cache behind.
+	r.SetMaxIdleConns(0)
+	s.checkTook, err = QuickCheck(ctx, r)
+	r.SetMaxIdleConns(4)
+	if err == nil {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, damaged(err)
+	}
 	go s.writer()
 	return s, nil
 }
@@ -105,7 +128,7 @@ func (s *Store) JobsAvailable() <-chan struct{} { return s.notify }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return s.note(s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one))
 }
 
 func (s *Store) signal() {
@@ -228,7 +251,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	tx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
-		fail(fmt.Errorf("begin: %w", err))
+		fail(s.note(fmt.Errorf("begin: %w", err)))
 		return
 	}
 	single := len(batch) == 1
@@ -244,7 +267,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 				return
 			}
 		}
-		errs[i] = r.fn(tx)
+		errs[i] = s.note(r.fn(tx))
 		if single {
 			continue
 		}
@@ -267,9 +290,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("commit: %w", err))
+		fail(s.note(fmt.Errorf("commit: %w", err)))
 		return
 	}
+	s.committed()
 	for i, r := range batch {
 		if errs[i] == nil && r.after != nil {
 			r.after()

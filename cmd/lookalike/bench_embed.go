@@ -63,7 +63,7 @@ func (m *Main) runBenchEmbed(ctx context.Context, args []string) error {
 	n := fs.Int("n", 32, "images to embed (the folder's photos are reused as needed)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	ortLib := fs.String("ort-lib", m.Getenv(clip.LibraryEnv), "ONNX Runtime library [$"+clip.LibraryEnv+"]")
-	rest, err := parseModelArgs(fs, args)
+	rest, err := parseWithArgs(fs, args)
 	if err != nil {
 		return err
 	}

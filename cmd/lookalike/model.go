@@ -74,9 +74,9 @@ func (m *Main) newModelFlags(name, text string) *flag.FlagSet {
 	return fs
 }
 
-// parseModelArgs parses flags that may come before or after positional
+// parseWithArgs parses a command's flags that may come before or after positional
 // arguments and returns the positional ones.
-func parseModelArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for {
 		if err := parseFlags(fs, args); err != nil {
@@ -117,7 +117,7 @@ func (m *Main) runModelTestgen(ctx context.Context, args []string) error {
 	vocab := fs.String("vocab", "", "tokenizer merges file (default: testdata/clip/bpe_simple_vocab_16e6.txt.gz of the source tree)")
 	noText := fs.Bool("no-text", false, "write an image-only model")
 	force := fs.Bool("force", false, "replace --out if it exists")
-	rest, err := parseModelArgs(fs, args)
+	rest, err := parseWithArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (m *Main) runModelInfo(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	load := fs.Bool("load", false, "also load the model with ONNX Runtime and run a test input")
 	ortLib := fs.String("ort-lib", m.Getenv(clip.LibraryEnv), "ONNX Runtime library for --load [$"+clip.LibraryEnv+"]")
-	rest, err := parseModelArgs(fs, args)
+	rest, err := parseWithArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -428,7 +428,7 @@ func (m *Main) runModelFetch(ctx context.Context, args []string) error {
 	check := fs.Bool("check", true, "load the model with ONNX Runtime and run a test input before installing it (skipped with a warning when ONNX Runtime is not installed)")
 	ortLib := fs.String("ort-lib", m.Getenv(clip.LibraryEnv), "ONNX Runtime library for --check [$"+clip.LibraryEnv+"]")
 	force := fs.Bool("force", false, "replace --out if it exists")
-	rest, err := parseModelArgs(fs, args)
+	rest, err := parseWithArgs(fs, args)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,9 @@ Usage:
   lookalike stats                  catalogue, index and queue counts
   lookalike failed [--retry]       products whose reindex failed, and why
   lookalike verify [--repair]      compare catalogue and index of a running server
+  lookalike backup DEST            copy the data directory (database and photos), even while serving
+  lookalike restore SRC --data-dir DIR
+                                   check a backup and copy it into a data directory
   lookalike version                print the version
   lookalike help                   this text
 
@@ -82,6 +85,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runImport(ctx, args[1:])
 	case "verify":
 		return m.runVerify(ctx, args[1:])
+	case "backup":
+		return m.runBackup(ctx, args[1:])
+	case "restore":
+		return m.runRestore(ctx, args[1:])
 	case "search":
 		return m.runSearch(ctx, args[1:])
 	case "reindex":
