@@ -30,7 +30,7 @@ type Store interface {
 	ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, lease time.Duration) (*catalog.Job, error)
 	Complete(ctx context.Context, j *catalog.Job, sha, model string, vec []float32, now time.Time) error
 	Retry(ctx context.Context, j *catalog.Job, reason string, runAt, now time.Time) error
-	Fail(ctx context.Context, j *catalog.Job, reason string, now time.Time) error
+	Fail(ctx context.Context, j *catalog.Job, reason string, transient bool, now time.Time) error
 	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
 	JobsAvailable() <-chan struct{}
 }
@@ -294,12 +294,13 @@ func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *s
 	bg := context.WithoutCancel(ctx)
 	now := w.now()
 	if re.Permanent || job.Attempt >= w.cfg.MaxAttempts {
-		if !re.Permanent {
+		transient := !re.Permanent
+		if transient {
 			re = &Error{Msg: fmt.Sprintf("%s (gave up after %d attempts)", re.Msg, job.Attempt), Permanent: true, Err: re.Err}
 		}
 		log.Warn("reindex failed", "err", re.Msg)
 		w.count("failed", start)
-		if ferr := w.store.Fail(bg, job, re.Msg, now); ferr != nil {
+		if ferr := w.store.Fail(bg, job, re.Msg, transient, now); ferr != nil {
 			log.Error("record failure", "err", ferr)
 		}
 		return re

@@ -25,7 +25,7 @@ func upsertJob(ctx context.Context, tx *sql.Tx, k catalog.Key, gen int64, now ti
 		ON CONFLICT (shop_id, product_id) DO `
 	if reset {
 		q += `UPDATE SET generation = excluded.generation, state = 'available', attempt = 0,
-			run_at = excluded.run_at, lease_until = NULL, last_error = '', updated_at = excluded.updated_at`
+			run_at = excluded.run_at, lease_until = NULL, last_error = '', transient = 0, updated_at = excluded.updated_at`
 	} else {
 		q += `NOTHING`
 	}
@@ -33,6 +33,20 @@ func upsertJob(ctx context.Context, tx *sql.Tx, k catalog.Key, gen int64, now ti
 		return fmt.Errorf("enqueue reindex: %w", err)
 	}
 	return nil
+}
+
+// storedJob reads the state of a product's job row (JobNone when it has none).
+func storedJob(ctx context.Context, tx *sql.Tx, k catalog.Key) (catalog.StoredJob, error) {
+	var j catalog.StoredJob
+	err := tx.QueryRowContext(ctx, "SELECT state, transient FROM jobs WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID).
+		Scan(&j.State, &j.Transient)
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalog.StoredJob{}, nil
+	}
+	if err != nil {
+		return j, fmt.Errorf("read job: %w", err)
+	}
+	return j, nil
 }
 
 // Claim takes the next due job (or one whose lease expired) and leases it
@@ -200,14 +214,16 @@ func (s *Store) Retry(ctx context.Context, j *Job, reason string, runAt, now tim
 }
 
 // Fail ends a job for good: the job is kept as failed (dead letter) with its
-// reason, and the product's index state becomes failed.
-func (s *Store) Fail(ctx context.Context, j *Job, reason string, now time.Time) error {
+// reason, and the product's index state becomes failed. transient says the
+// last error was a temporary one that ran out of attempts; a repeated event
+// for the same image then tries again (catalog.PlanUpsert).
+func (s *Store) Fail(ctx context.Context, j *Job, reason string, transient bool, now time.Time) error {
 	var p catalog.Product
 	changed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		changed = false
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?, updated_at = ?
-			WHERE id = ? AND generation = ?`, reason, micros(now), j.ID, j.Generation)
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?, transient = ?, updated_at = ?
+			WHERE id = ? AND generation = ?`, reason, transient, micros(now), j.ID, j.Generation)
 		if err != nil {
 			return fmt.Errorf("fail job: %w", err)
 		}

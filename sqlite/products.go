@@ -247,10 +247,17 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 	}
 	applyPatch(&p, ev.Product)
 
-	imageChanged := !found || p.ImageURL != old.ImageURL
+	var prev *catalog.Product
+	var job catalog.StoredJob
+	if found {
+		prev = &old
+		if job, err = storedJob(ctx, tx, key); err != nil {
+			return res, false, err
+		}
+	}
 	newGeneration := false
-	switch {
-	case p.ImageURL == "":
+	switch catalog.PlanUpsert(prev, job, p.ImageURL) {
+	case catalog.PlanNoImage:
 		if found && old.ImageURL != "" {
 			p.Generation++ // a job still running for the old image is now stale
 		}
@@ -258,8 +265,8 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
 			return res, false, fmt.Errorf("drop job: %w", err)
 		}
-	case imageChanged || p.IndexState != catalog.StateIndexed && p.IndexState != catalog.StatePending:
-		// A new image, or no current vector (failed, no_image): a new generation.
+	case catalog.PlanReindex:
+		// A new image, or no current vector: a new generation.
 		p.Generation++
 		newGeneration = true
 		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
@@ -267,7 +274,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 			return res, false, err
 		}
 		res.ReindexTriggered = true
-	case p.IndexState == catalog.StatePending:
+	case catalog.PlanEnsureJob:
 		// Still waiting for its vector: make sure a job exists, keep its progress.
 		if err := upsertJob(ctx, tx, key, p.Generation, now, false); err != nil {
 			return res, false, err

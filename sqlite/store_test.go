@@ -183,7 +183,7 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	if job == nil || job.Attempt != 3 {
 		t.Fatalf("retry: %+v", job)
 	}
-	if err := s.Fail(ctx, job, "Failed to fetch image: 404 Not Found", t0); err != nil {
+	if err := s.Fail(ctx, job, "Failed to fetch image: 404 Not Found", false, t0); err != nil {
 		t.Fatal(err)
 	}
 	p, _ = s.Get(ctx, k)
@@ -192,10 +192,31 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 		t.Fatalf("after fail: %+v %+v", p, st)
 	}
 
-	// A failed product is reindexed by its next update, even a price-only one.
+	// A product that failed for good keeps its verdict on its next update
+	// (a price change, a repeated feed row): the same image is not fetched
+	// again.
 	res, _ := applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"price":100}}`), 1, t0)
+	if p, _ = s.Get(ctx, k); res.ReindexTriggered || !res.Changed || p.IndexState != catalog.StateFailed || p.Price.Minor != 10000 {
+		t.Fatalf("update of a product failed for good: %+v %+v", res, p)
+	}
+	if job, _ := s.Claim(ctx, t0.Add(time.Hour), time.Minute); job != nil {
+		t.Fatalf("a job was queued for a product failed for good: %+v", job)
+	}
+	// An operator's retry runs it again; failing on a temporary error this
+	// time, it is retried by its next update.
+	if err := s.Requeue(ctx, k, t0); err != nil {
+		t.Fatal(err)
+	}
+	job, _ = s.Claim(ctx, t0.Add(time.Hour), time.Minute)
+	if job == nil {
+		t.Fatal("no job after Requeue")
+	}
+	if err := s.Fail(ctx, job, "Failed to fetch image: 503 Service Unavailable (gave up after 8 attempts)", true, t0); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"price":100}}`), 1, t0)
 	if !res.ReindexTriggered {
-		t.Fatal("update of a failed product did not trigger a reindex")
+		t.Fatal("update of a product that failed transiently did not trigger a reindex")
 	}
 	job, _ = s.Claim(ctx, t0.Add(time.Hour), time.Minute)
 	// While it runs, the image changes: its result is stale.

@@ -5,8 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -171,5 +175,65 @@ func TestShopCurrencySetting(t *testing.T) {
 	}}
 	if err := m.Run(context.Background(), []string{"serve"}); err == nil || !strings.Contains(err.Error()+out.String(), "LOOKALIKE_CURRENCY") {
 		t.Fatalf("serve with LOOKALIKE_CURRENCY=ABC: %v\n%s", err, out.String())
+	}
+}
+
+// Importing the same feed again is idempotent even for products whose photo
+// failed: a 404 is not fetched again and the row is reported unchanged,
+// until an operator retries it (the admin retry endpoint) or the URL
+// changes. A photo whose host was down until the attempts ran out (a
+// transient failure) is tried again by the repeated import.
+func TestRepeatImportOfFailedPhotos(t *testing.T) {
+	images := newImageServer(t)
+	var downHits atomic.Int64
+	down := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		downHits.Add(1)
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	}))
+	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_MAX_ATTEMPTS": "2"})
+	auth := map[string]string{"Authorization": "Bearer " + testAdmin}
+	csv := "id;title;price;image\n" +
+		"1;Розы;1000;" + images.URL + "/img/roses.jpg\n" +
+		"2;Пропавшее фото;1000;" + images.URL + "/upload/missing-2.jpg\n" +
+		"3;Пропавшее фото;1000;" + images.URL + "/upload/missing-3.jpg\n" +
+		"4;Хост лежит;1000;" + down + "/upload/4.jpg\n"
+	path := filepath.Join(t.TempDir(), "feed.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failed := func() float64 { return num(srv.stats()["queue"].(map[string]any)["failed"]) }
+
+	r := runImportCmd(t, nil, "--server", srv.url, "--shop", "8", path)
+	r.want(t, map[string]int{"read": 4, "created": 4, "invalid": 0})
+	srv.waitFor("1 vector and 3 failures", func() bool { return num(srv.stats()["vectors"]) == 1 && failed() == 3 })
+	if n := downHits.Load(); n != 2 {
+		t.Fatalf("the down host was asked %d times, want LOOKALIKE_MAX_ATTEMPTS=2", n)
+	}
+	fetched := images.total()
+
+	// Again: the 404s stay failed without a fetch; the down host is retried.
+	r = runImportCmd(t, nil, "--server", srv.url, "--shop", "8", path)
+	r.want(t, map[string]int{"read": 4, "created": 0, "updated": 1, "unchanged": 3})
+	srv.waitFor("the down host to be tried again", func() bool { return downHits.Load() == 4 && failed() == 3 })
+	if n := images.total() - fetched; n != 0 {
+		t.Fatalf("the repeated import fetched %d photos that had failed", n)
+	}
+	p := srv.do("GET", "/api/v1/products/2?shop_id=8", auth, nil).body
+	if idx := p["index"].(map[string]any); idx["state"] != "failed" || idx["error"] != "Failed to fetch image: 404 Not Found" {
+		t.Fatalf("product 2 after the repeated import: %v", p)
+	}
+
+	// An operator's retry does fetch it again.
+	if r := srv.postJSON("/api/v1/admin/retry", map[string]any{"product_id": 2, "shop_id": 8}, auth); r.status != 202 {
+		t.Fatalf("retry: %d %s", r.status, r.raw)
+	}
+	srv.waitFor("the retried photo to be fetched and fail again", func() bool {
+		images.mu.Lock()
+		n := images.hits["/upload/missing-2.jpg"]
+		images.mu.Unlock()
+		return n == 2 && failed() == 3
+	})
+	if n := images.total() - fetched; n != 1 {
+		t.Fatalf("the retry fetched %d photos, want 1", n)
 	}
 }
