@@ -10,6 +10,21 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 )
 
+// oldSchema is the SQL of the schema before text product ids: migrations
+// 0001-0003, recorded as applied.
+func oldSchema(t testing.TB) []string {
+	t.Helper()
+	stmts := []string{`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`}
+	for _, v := range []string{"0001_init", "0002_ordering_dedup", "0003_settings"} {
+		body, err := migrations.ReadFile("migrations/" + v + ".sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(body), `INSERT INTO schema_migrations VALUES ('`+v+`', 1)`)
+	}
+	return stmts
+}
+
 // oldDatabase creates, at path, a database of the schema before text
 // product ids (migrations 0001-0003 only), holding what the old code wrote:
 // integer product ids in products, jobs and webhook deliveries.
@@ -20,14 +35,7 @@ func oldDatabase(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	stmts := []string{`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`}
-	for _, v := range []string{"0001_init", "0002_ordering_dedup", "0003_settings"} {
-		body, err := migrations.ReadFile("migrations/" + v + ".sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		stmts = append(stmts, string(body), `INSERT INTO schema_migrations VALUES ('`+v+`', 1)`)
-	}
+	stmts := oldSchema(t)
 	now := t0.UnixMicro()
 	vec := encodeVector([]float32{0.6, 0.8})
 	stmts = append(stmts,
@@ -140,5 +148,38 @@ func TestMigrateIntegerProductIDsToText(t *testing.T) {
 	defer s2.Close()
 	if _, err := s2.Get(ctx, catalog.Key{ShopID: 8, ProductID: "00000085340_1"}); err != nil {
 		t.Fatalf("after reopening: %v", err)
+	}
+}
+
+// BenchmarkMigrateTextProductIDs times migration 0004 on an old database
+// of 100,000 products (half with a pending job, each with a delivery).
+func BenchmarkMigrateTextProductIDs(b *testing.B) {
+	const n = 100_000
+	b.StopTimer()
+	for range b.N {
+		path := filepath.Join(b.TempDir(), "old.db")
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stmts := append(oldSchema(b), `WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM i WHERE x < ?1)
+			INSERT INTO products (shop_id, product_id, title, price_minor, currency, price_raw, image_url, extra, created_at, updated_at, index_state, generation)
+			SELECT 8, x, 'Букет ' || x, 250000, 'KZT', '2 500 ₸', 'https://x/' || x || '.jpg', '{"section":"roses"}', 1, 1, 'indexed', 1 FROM i`,
+			`INSERT INTO jobs (shop_id, product_id, generation, state, run_at, created_at, updated_at)
+			SELECT shop_id, product_id, 1, 'available', 1, 1, 1 FROM products WHERE product_id % 2 = 0`,
+			`INSERT INTO webhook_deliveries SELECT 'msg_' || product_id, shop_id, product_id, 'created', 1, 1, 1 FROM products`)
+		for _, s := range stmts {
+			if _, err := db.Exec(s, n); err != nil {
+				b.Fatal(err)
+			}
+		}
+		db.Close()
+		b.StartTimer()
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
 	}
 }

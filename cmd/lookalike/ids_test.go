@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -166,5 +167,59 @@ func TestImportStringOfferIDs(t *testing.T) {
 	}
 	if g := srv.getJSON("/api/v1/products/2001?shop_id=8"); g.body["deleted_at"] == nil {
 		t.Fatalf("--delete-missing kept 2001: %s", g.raw)
+	}
+}
+
+// A data directory of the version with integer product ids (built by that
+// version, testdata/olddb) is migrated in place at start: its products,
+// vectors, failed job and remembered deliveries all still answer as before.
+func TestOpensOldDatabase(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "testdata", "olddb"))); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, dir, nil)
+	st := srv.stats()
+	prods, q := st["products"].(map[string]any), st["queue"].(map[string]any)
+	if num(st["vectors"]) != 2 || num(prods["active"]) != 4 || num(prods["deleted"]) != 1 || num(q["failed"]) != 1 {
+		t.Fatalf("stats of the migrated database: %v", st)
+	}
+	g := srv.getJSON("/api/v1/products/2001?shop_id=8")
+	if !strings.Contains(g.raw, `"product_id":2001,`) || g.body["title"] != "Розы" || g.body["price"] != 18500.0 ||
+		g.body["index"].(map[string]any)["state"] != "indexed" || g.body["extra"].(map[string]any)["section"] != "roses" {
+		t.Fatalf("2001 after migration: %s", g.raw)
+	}
+	sha := g.body["index"].(map[string]any)["image_sha256"].(string)
+	if resp, err := http.Get(srv.url + "/images/" + sha); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stored photo of 2001: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	s := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8"})
+	if res, _ := s.body["results"].([]any); len(res) != 2 || !strings.Contains(s.raw, `"product_id":2001,`) || res[0].(map[string]any)["product_id"] != 2001.0 {
+		t.Fatalf("search after migration: %s", s.raw)
+	}
+	f := srv.do("GET", "/api/v1/admin/failed?shop_id=8", map[string]string{"Authorization": "Bearer " + testAdmin}, nil)
+	if !strings.Contains(f.raw, `"product_id":2004,`) {
+		t.Fatalf("failed list after migration: %s", f.raw)
+	}
+	// A delivery the old server applied is still known; the id as a string
+	// names the old product; a code id is a new one beside them.
+	r := srv.do("POST", "/api/v1/webhooks/product-sync", map[string]string{"Content-Type": "application/json",
+		"X-Webhook-Secret": testSecret, "webhook-id": "msg_2002"}, strings.NewReader(`{"event_type":"product.updated","shop_id":8,"product_data":{"id":2002,"title":"x"}}`))
+	if r.status != 200 || r.body["action"] != "created" {
+		t.Fatalf("redelivery of msg_2002: %d %s", r.status, r.raw)
+	}
+	if g := srv.getJSON("/api/v1/products/2002?shop_id=8"); g.body["title"] != "Ромашки" {
+		t.Fatalf("a redelivered webhook changed 2002: %s", g.raw)
+	}
+	if r := srv.webhook(`{"event_type":"product.updated","shop_id":8,"product_data":{"id":"2003","title":"Открытка ручной работы"}}`); r.body["action"] != "updated" || !strings.Contains(r.raw, `"product_id":2003`) {
+		t.Fatalf(`"2003" after migration: %s`, r.raw)
+	}
+	if r := srv.webhook(`{"event_type":"product.created","shop_id":8,"product_data":{"id":"00000085340_1","title":"1С"}}`); r.body["action"] != "created" {
+		t.Fatalf("a code id after migration: %s", r.raw)
+	}
+	if r := srv.do("GET", "/api/v1/admin/verify", map[string]string{"Authorization": "Bearer " + testAdmin}, nil); r.status != 200 || len(r.body["problems"].([]any)) != 0 {
+		t.Fatalf("verify after migration: %d %s", r.status, r.raw)
 	}
 }
