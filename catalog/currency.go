@@ -1,9 +1,6 @@
 package catalog
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 // iso4217 is the ISO 4217 list one (current currency and funds codes) with
 // each code's minor unit: the number of decimal places its amounts have.
@@ -127,12 +124,15 @@ func cutCurrency(s string) (rest, code string, ok bool) {
 	return s, "", false
 }
 
-// CurrencyCodes returns every ISO 4217 code lookalike knows, sorted.
-func CurrencyCodes() []string {
-	codes := make([]string, 0, len(iso4217))
-	for c := range iso4217 {
-		codes = append(codes, c)
+// OddExponents returns the currencies whose amounts do not have two
+// decimals, with their number of decimals (JPY 0, KWD 3, CLF 4…): the table
+// that clients formatting prices (the web pages, the Bitrix handler) carry.
+func OddExponents() map[string]int {
+	odd := map[string]int{}
+	for code, exp := range iso4217 {
+		if exp != 2 {
+			odd[code] = exp
+		}
 	}
-	sort.Strings(codes)
-	return codes
+	return odd
 }

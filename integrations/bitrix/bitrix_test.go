@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -913,6 +915,11 @@ func TestBitrixPriceFormat(t *testing.T) {
 		{"12.3", "USD", "12,30 $", 1230},
 		{"0", "EUR", "0 €", 0},
 		{"18500.004", "KZT", "18 500 ₸", 1850000},
+		{"99.5", "UAH", "99,50 UAH", 9950},
+		{"1500", "JPY", "1 500 JPY", 1500},
+		{"1500.00", "JPY", "1 500 JPY", 1500},
+		{"1.255", "KWD", "1,255 KWD", 1255},
+		{"1234.5", "BHD", "1 234,500 BHD", 1234500},
 	}
 	var steps []step
 	for _, c := range cases {
@@ -930,6 +937,25 @@ func TestBitrixPriceFormat(t *testing.T) {
 		if err != nil || p.Minor != c.minor {
 			t.Errorf("the service reads %q as %+v, %v; want %d", got, p, err, c.minor)
 		}
+	}
+}
+
+// The handler's table of currencies without two decimals is the service's.
+func TestBitrixCurrencyDecimalsMatchCatalog(t *testing.T) {
+	php, err := os.ReadFile("lookalike.php")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?s)\$currencyDecimals = array\((.*?)\);`).FindSubmatch(php)
+	if block == nil {
+		t.Fatal("no $currencyDecimals in lookalike.php")
+	}
+	inPHP := map[string]int{}
+	for _, m := range regexp.MustCompile(`'([A-Z]{3})' => (\d)`).FindAllSubmatch(block[1], -1) {
+		inPHP[string(m[1])], _ = strconv.Atoi(string(m[2]))
+	}
+	if want := catalog.OddExponents(); !maps.Equal(inPHP, want) {
+		t.Errorf("lookalike.php lists currencies without two decimals as %v; ISO 4217: %v", inPHP, want)
 	}
 }
 

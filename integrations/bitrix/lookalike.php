@@ -491,13 +491,25 @@ final class LookalikeSync
         return $data;
     }
 
-    /** "2 500 ₸": thousands separated by a space, a decimal comma only for fractions, the currency sign. */
+    /** ISO 4217 currencies whose amounts do not have two decimals (as the service's catalog/currency.go). */
+    private static $currencyDecimals = array(
+        'BIF' => 0, 'CLP' => 0, 'DJF' => 0, 'GNF' => 0, 'ISK' => 0, 'JPY' => 0, 'KMF' => 0, 'KRW' => 0, 'PYG' => 0,
+        'RWF' => 0, 'UGX' => 0, 'UYI' => 0, 'VND' => 0, 'VUV' => 0, 'XAF' => 0, 'XOF' => 0, 'XPF' => 0,
+        'BHD' => 3, 'IQD' => 3, 'JOD' => 3, 'KWD' => 3, 'LYD' => 3, 'OMR' => 3, 'TND' => 3, 'CLF' => 4, 'UYW' => 4,
+    );
+
+    /**
+     * "2 500 ₸": thousands separated by a space, a decimal comma only for
+     * fractions (as many digits as the currency has: "1,250 KWD"), the
+     * currency sign or code.
+     */
     public static function formatPrice($amount, $currency)
     {
-        $amount = round((float) $amount, 2);
-        $decimals = abs($amount - floor($amount)) >= 0.005 ? 2 : 0;
-        $text = number_format($amount, $decimals, ',', ' ');
         $code = strtoupper(trim((string) $currency));
+        $exp = isset(self::$currencyDecimals[$code]) ? self::$currencyDecimals[$code] : 2;
+        $amount = round((float) $amount, $exp);
+        $decimals = abs($amount - floor($amount)) >= 0.5 / pow(10, $exp) ? $exp : 0;
+        $text = number_format($amount, $decimals, ',', ' ');
         if ($code === '' || $code === 'KZT') {
             return $text . ' ₸';
         }
