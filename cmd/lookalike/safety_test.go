@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/app"
+	"github.com/lookalike/lookalike/datadir"
 )
 
 // serveErr runs `lookalike serve` in-process on dataDir and returns its
@@ -153,6 +155,7 @@ func TestSecondServerOnSameDataDirExits(t *testing.T) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LOOKALIKE_ADDR="+freePort(t), "LOOKALIKE_DATA_DIR="+env["LOOKALIKE_DATA_DIR"], "WEBHOOK_SECRET="+testSecret)
 	t0 := time.Now()
+	time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() }) // a second server that starts would never return
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
@@ -252,5 +255,74 @@ func TestCorruptionAtRunTime(t *testing.T) {
 	}
 	if n := strings.Count(s.logs.String(), "DATABASE DAMAGED"); n != 1 {
 		t.Fatalf("%d loud log lines, want 1:\n%s", n, s.logs.String())
+	}
+}
+
+// Housekeeping removes nothing when a pass would take most of the photos
+// (the database lost track of them), and leaves photos alone while a
+// backup runs.
+func TestHousekeepingRefusesMassPrune(t *testing.T) {
+	images := newImageServer(t)
+	classes := []string{"daisy", "dandelion", "roses", "sunflowers", "tulips"}
+	dir := t.TempDir()
+	s := startServer(t, dir, nil)
+	const n = 12
+	shas := map[int]string{}
+	for i := 1; i <= n; i++ {
+		images.mu.Lock()
+		images.files[fmt.Sprintf("/img/p%d.jpg", i)] = cropped(t, images.files["/img/"+classes[i%5]+".jpg"], 1+i/5)
+		images.mu.Unlock()
+		s.webhook(fmt.Sprintf(`{"event_type":"product.created","product_data":{"id":%d,"title":"b","image":"%s/img/p%d.jpg"}}`, i, images.URL, i))
+	}
+	for i := 1; i <= n; i++ {
+		shas[i] = s.waitIndexed(1, i)["index"].(map[string]any)["image_sha256"].(string)
+	}
+	s.stop()
+	imgs := filepath.Join(dir, "images")
+	old := time.Now().Add(-2 * time.Hour)
+	filepath.WalkDir(imgs, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "lookalike.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("UPDATE products SET image_sha256 = ''"); err != nil { // the database forgets its photos
+		t.Fatal(err)
+	}
+	s = startServer(t, dir, nil)
+	s.app.Prune(context.Background(), time.Hour)
+	if c := countImages(t, imgs); c != n {
+		t.Fatalf("housekeeping removed %d of %d photos the database forgot", n-c, n)
+	}
+	if !strings.Contains(s.logs.String(), "HOUSEKEEPING REFUSED TO PRUNE IMAGES") {
+		t.Fatalf("no loud log line:\n%s", s.logs.String())
+	}
+
+	// One real orphan: kept while a backup holds its lock, removed after.
+	for i := 2; i <= n; i++ {
+		if _, err := db.Exec("UPDATE products SET image_sha256 = ? WHERE product_id = ?", shas[i], strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release, err := datadir.HoldForBackup(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.app.Prune(context.Background(), time.Hour)
+	if c := countImages(t, imgs); c != n {
+		t.Fatalf("a photo was pruned during a backup (%d left)", c)
+	}
+	release()
+	s.app.Prune(context.Background(), time.Hour)
+	if c := countImages(t, imgs); c != n-1 {
+		t.Fatalf("%d photos after pruning one orphan, want %d", c, n-1)
+	}
+	if _, err := os.Stat(filepath.Join(imgs, shas[1][:2], shas[1])); !os.IsNotExist(err) {
+		t.Fatalf("the orphan is still there: %v", err)
 	}
 }
