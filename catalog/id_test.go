@@ -92,3 +92,28 @@ func TestProductIDJSON(t *testing.T) {
 		t.Errorf("Unmarshal of a/b succeeded")
 	}
 }
+
+// Every accepted id survives a JSON round trip, written as a number or a
+// string, and a number is written only for ids the number reads back as.
+func FuzzProductIDJSON(f *testing.F) {
+	for _, s := range []string{"888888", "007", "00000085340_1", "AB12cd", "9007199254740993", "1e5", "-1", "a/b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseProductIDText(s)
+		if err != nil {
+			return
+		}
+		b, err := json.Marshal(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back ProductID
+		if err := json.Unmarshal(b, &back); err != nil || back != id {
+			t.Fatalf("%q -> %s -> %q, %v", id, b, back, err)
+		}
+		if _, isNum := id.Number(); isNum != (b[0] != '"') {
+			t.Fatalf("%q written as %s", id, b)
+		}
+	})
+}
