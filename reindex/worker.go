@@ -186,7 +186,11 @@ func (w *Worker) loop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			w.log.Error("claim job", "err", err)
+			level := slog.LevelError
+			if errors.Is(err, catalog.ErrStorageCorrupt) || errors.Is(err, catalog.ErrStorageFull) {
+				level = slog.LevelDebug // the store's fault is logged once where it began
+			}
+			w.log.Log(ctx, level, "claim job", "err", err)
 		}
 		if job != nil {
 			w.run(ctx, job)
