@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -8,23 +10,33 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 )
 
-// productJSON is a product as the API shows it.
-type productJSON struct {
+// publicJSON is what anyone may read of a product: what a shopper sees.
+// The extra fields the CMS sent (purchase prices, suppliers…), the index
+// state and its errors are only in productJSON, for the admin token.
+type publicJSON struct {
 	ProductID   catalog.ProductID `json:"product_id"`
 	ShopID      int64             `json:"shop_id"`
 	Title       string            `json:"title"`
 	Price       *float64          `json:"price"`
 	Currency    *string           `json:"currency"`
 	PriceRaw    string            `json:"price_raw"`
-	HeightCM    *float64          `json:"height_cm"`
-	HeightRaw   string            `json:"height_raw"`
+	HeightCM    *float64          `json:"height_cm"` // shown on the shop's page next to the price
 	IsAvailable bool              `json:"is_available"`
 	ImageURL    string            `json:"image_url"`
-	Extra       any               `json:"extra,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	DeletedAt   *time.Time        `json:"deleted_at"`
-	Index       indexJSON         `json:"index"`
+	ImageSHA256 string            `json:"image_sha256"`  // GET /images/{sha} serves the stored copy
+	URL         string            `json:"url,omitempty"` // the product's page on the shop's site
+}
+
+// productJSON is the full record: the public view, everything else the CMS
+// sent, and the index state.
+type productJSON struct {
+	publicJSON
+	HeightRaw string     `json:"height_raw"`
+	Extra     any        `json:"extra,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DeletedAt *time.Time `json:"deleted_at"`
+	Index     indexJSON  `json:"index"`
 }
 
 type indexJSON struct {
@@ -35,10 +47,18 @@ type indexJSON struct {
 	Model       string             `json:"model"`
 }
 
+func toPublicJSON(p *catalog.Product) publicJSON {
+	out := publicJSON{ProductID: p.ProductID, ShopID: p.ShopID, Title: p.Title, PriceRaw: p.PriceRaw,
+		HeightCM: p.HeightCM, IsAvailable: p.Available, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, URL: p.PageURL()}
+	if p.Price != nil {
+		major, cur := p.Price.Major(), p.Price.Currency
+		out.Price, out.Currency = &major, &cur
+	}
+	return out
+}
+
 func toJSON(p *catalog.Product) productJSON {
-	out := productJSON{
-		ProductID: p.ProductID, ShopID: p.ShopID, Title: p.Title, PriceRaw: p.PriceRaw,
-		HeightCM: p.HeightCM, HeightRaw: p.HeightRaw, IsAvailable: p.Available, ImageURL: p.ImageURL,
+	out := productJSON{publicJSON: toPublicJSON(p), HeightRaw: p.HeightRaw,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, DeletedAt: p.DeletedAt,
 		Index: indexJSON{State: p.IndexState, Error: p.IndexError, IndexedAt: p.IndexedAt,
 			ImageSHA256: p.ImageSHA256, Model: p.Model},
@@ -46,11 +66,34 @@ func toJSON(p *catalog.Product) productJSON {
 	if len(p.Extra) > 0 {
 		out.Extra = p.Extra
 	}
-	if p.Price != nil {
-		major, cur := p.Price.Major(), p.Price.Currency
-		out.Price, out.Currency = &major, &cur
-	}
 	return out
+}
+
+// view is the product as the request may see it: the full record or the
+// public view.
+func view(p *catalog.Product, full bool) any {
+	if full {
+		return toJSON(p)
+	}
+	return toPublicJSON(p)
+}
+
+// productRead serves a product read in the view the request may see:
+// without credentials the public view; with the admin token, the full
+// record (a wrong token is refused rather than answered with less). On the
+// public address (public) the full record is never served: a request with
+// a token there gets 404, as every internal endpoint does.
+func (s *Server) productRead(h func(w http.ResponseWriter, r *http.Request, full bool), public bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("Authorization") == "":
+			h(w, r, false)
+		case public:
+			s.fail(w, r, errorf(http.StatusNotFound, "full product records are served on the admin address (LOOKALIKE_ADMIN_ADDR) only; this address answers the public view, without a token"))
+		case s.authorized(w, r):
+			h(w, r, true)
+		}
+	}
 }
 
 // shopParam reads shop_id from the query, defaulting to the default shop.
@@ -66,7 +109,7 @@ func (s *Server) shopParam(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request, full bool) {
 	id, err := catalog.ParseProductIDText(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, errorf(http.StatusBadRequest, "product id: %v", err))
@@ -78,6 +121,9 @@ func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.store.Get(r.Context(), catalog.Key{ShopID: shop, ProductID: id})
+	if err == nil && !full && p.DeletedAt != nil {
+		err = catalog.ErrNotFound // gone for shoppers; the operator still sees the tombstone
+	}
 	if err != nil {
 		if statusOf(err) == http.StatusNotFound {
 			err = errorf(http.StatusNotFound, "product %s not found in shop %d", id, shop)
@@ -85,10 +131,16 @@ func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(&p))
+	writeJSON(w, http.StatusOK, view(&p, full))
 }
 
-func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request) {
+// listChunk is how many products a list reads from the store at a time. The
+// page is written product by product as it is read, so memory is bounded by
+// a chunk, not the page, and no read is held open while a slow client takes
+// its bytes.
+const listChunk = 4
+
+func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request, full bool) {
 	q := r.URL.Query()
 	shop, err := s.shopParam(r)
 	if err != nil {
@@ -120,20 +172,63 @@ func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request) {
 		}
 		o.After = id
 	}
-	list, more, err := s.store.List(r.Context(), o)
+	limit := o.Limit
+	o.Limit = min(limit, listChunk)
+	chunk, more, err := s.store.List(r.Context(), o)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := struct {
-		Products   []productJSON `json:"products"`
-		NextCursor string        `json:"next_cursor"`
-	}{Products: make([]productJSON, 0, len(list))}
-	for i := range list {
-		out.Products = append(out.Products, toJSON(&list[i]))
+	// From here the reply is 200 and streamed: a store error now can only
+	// cut the connection, so a client never takes a partial page for a
+	// whole one.
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	encode := func(v any) {
+		if err := enc.Encode(v); err != nil {
+			s.abortList(r, err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteString(`{"products":[`)
+	n, cursor := 0, ""
+	for {
+		for i := range chunk {
+			if n > 0 {
+				buf.WriteByte(',')
+			}
+			encode(view(&chunk[i], full))
+			n++
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return // the client went away
+			}
+			buf.Reset()
+		}
+		if !more || n >= limit {
+			break
+		}
+		o.After, o.Limit = chunk[len(chunk)-1].ProductID, min(limit-n, listChunk)
+		chunk = nil // let the written chunk go before reading the next
+		if chunk, more, err = s.store.List(r.Context(), o); err != nil {
+			s.abortList(r, err)
+		}
 	}
 	if more {
-		out.NextCursor = list[len(list)-1].ProductID.String()
+		cursor = chunk[len(chunk)-1].ProductID.String()
 	}
-	writeJSON(w, http.StatusOK, out)
+	buf.WriteString(`],"next_cursor":`)
+	encode(cursor)
+	buf.WriteString("}\n")
+	w.Write(buf.Bytes())
+}
+
+// abortList ends a list whose 200 is already sent: it logs why and cuts the
+// connection, so the client sees a broken reply, not a short page.
+func (s *Server) abortList(r *http.Request, err error) {
+	s.log.Error("product list cut short", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "err", err)
+	panic(http.ErrAbortHandler)
 }

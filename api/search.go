@@ -335,6 +335,7 @@ type resultJSON struct {
 	ImageURL    string            `json:"image_url"`
 	ImageSHA256 string            `json:"image_sha256"` // GET /images/{sha} serves the stored copy
 	IsAvailable bool              `json:"is_available"`
+	URL         string            `json:"url,omitempty"` // the product's page on the shop's site
 }
 
 // search asks the index, then checks each hit against the stored product so
@@ -360,9 +361,9 @@ func (s *Server) search(r *http.Request, eng Engine, vec []float32, q *searchQue
 		if !ok || !p.Searchable() || !stillMatches(&p, &q.filter) {
 			continue
 		}
-		j := toJSON(&p)
+		j := toPublicJSON(&p)
 		out = append(out, resultJSON{ProductID: p.ProductID, ShopID: p.ShopID, Score: h.Score, Title: p.Title,
-			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, IsAvailable: p.Available})
+			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, IsAvailable: p.Available, URL: j.URL})
 		if len(out) == q.limit {
 			break
 		}

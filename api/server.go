@@ -95,6 +95,8 @@ type Deps struct {
 	Metrics *metrics.Registry                                   // where request metrics go, and what /metrics serves; nil: none served
 	Thumbs  Thumbnailer                                         // stored product photos as thumbnails; nil: /images not served
 	UI      http.Handler                                        // the web pages (/, /admin, /static/); nil: none
+	// PublicUI is UI without the operator dashboard, for Public; nil: Public serves no pages.
+	PublicUI http.Handler
 }
 
 // Thumbnailer returns JPEG thumbnails of stored images.
@@ -115,8 +117,10 @@ type Server struct {
 	verify  func(ctx context.Context, repair bool) (any, error)
 	thumbs  Thumbnailer
 	ui      http.Handler
+	pubUI   http.Handler
 	limiter *rateLimiter
-	mux     *http.ServeMux
+	mux     *http.ServeMux // every endpoint
+	pub     *http.ServeMux // the public ones only (Public)
 
 	metrics     *metrics.Registry
 	webhooks    *metrics.CounterVec
@@ -147,7 +151,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.Currency = catalog.DefaultCurrency
 	}
 	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, fetcher: d.Fetcher, worker: d.Worker,
-		log: d.Log.With("subsystem", "api"), ready: d.Ready, health: d.Health, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, mux: http.NewServeMux()}
+		log: d.Log.With("subsystem", "api"), ready: d.Ready, health: d.Health, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, pubUI: d.PublicUI, mux: http.NewServeMux(), pub: http.NewServeMux()}
 	reg := d.Metrics
 	if reg == nil {
 		reg = metrics.NewRegistry()
@@ -166,11 +170,20 @@ func New(cfg Config, d Deps) *Server {
 	return s
 }
 
+// routes registers every endpoint on mux and the public ones on pub too.
+// What is internal (admin, reindex, stats, metrics, full product records)
+// is left off pub, where it falls through to a 404.
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /api/v1/webhooks/product-sync", s.handleWebhook)
-	s.mux.HandleFunc("GET /api/v1/products/{id}", s.handleGetProduct)
-	s.mux.HandleFunc("GET /api/v1/products", s.handleListProducts)
-	s.mux.HandleFunc("POST /api/v1/search", s.limited(s.handleSearch))
+	public := func(pattern string, h http.HandlerFunc) {
+		s.mux.HandleFunc(pattern, h)
+		s.pub.HandleFunc(pattern, h)
+	}
+	public("POST /api/v1/webhooks/product-sync", s.handleWebhook) // the CMS must reach it; authenticated by its secret
+	s.mux.HandleFunc("GET /api/v1/products/{id}", s.productRead(s.handleGetProduct, false))
+	s.mux.HandleFunc("GET /api/v1/products", s.productRead(s.handleListProducts, false))
+	s.pub.HandleFunc("GET /api/v1/products/{id}", s.productRead(s.handleGetProduct, true))
+	s.pub.HandleFunc("GET /api/v1/products", s.productRead(s.handleListProducts, true))
+	public("POST /api/v1/search", s.limited(s.handleSearch))
 	s.mux.Handle("POST /reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("GET /api/v1/admin/failed", s.admin(s.handleListFailed))
@@ -183,24 +196,40 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /stats", s.handleStats)
 	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
 	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.HandleFunc("GET /images/{sha}", s.handleImage)
+	public("GET /readyz", s.handleReady)
+	public("GET /images/{sha}", s.handleImage)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	}
-	s.mux.HandleFunc("/api/", notFound)
-	if s.ui != nil {
-		s.mux.Handle("/", s.ui)
-	} else {
-		s.mux.HandleFunc("/", notFound)
+	public("/api/", notFound)
+	for _, m := range []struct {
+		mux *http.ServeMux
+		ui  http.Handler
+	}{{s.mux, s.ui}, {s.pub, s.pubUI}} {
+		if m.ui != nil {
+			m.mux.Handle("/", m.ui)
+		} else {
+			m.mux.HandleFunc("/", notFound)
+		}
 	}
 }
 
-// ServeHTTP adds a request id, panic recovery and an access log line.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Public serves only the endpoints meant for the internet: the shop's
+// pages, search, images, the CMS webhook and health checks, and products in
+// their public view. Everything else answers 404 there; ServeHTTP, on the
+// admin address, serves it all.
+func (s *Server) Public() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, s.pub) })
+}
+
+// ServeHTTP serves every endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, s.mux) }
+
+// serve adds a request id, panic recovery and an access log line.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-Id")
 	if id == "" || len(id) > 64 {
@@ -233,7 +262,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, statusOf(err), errBody(err.Error())) // logged once where it began, not per request
 		return
 	}
-	s.mux.ServeHTTP(rec, r.WithContext(ctx))
+	mux.ServeHTTP(rec, r.WithContext(ctx))
 }
 
 // refuseWrite returns why a write (any request but GET, HEAD and search)
@@ -319,23 +348,31 @@ func humanBytes(n int64) string {
 // admin guards a handler with the bearer token.
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		refuse := s.failAdmin // the seed's {"success":false} shape for reindex-one
-		if !strings.HasSuffix(r.URL.Path, "/reindex-one") {
-			refuse = func(w http.ResponseWriter, r *http.Request, status int, msg string) {
-				s.fail(w, r, &Error{Status: status, Msg: msg})
-			}
+		if s.authorized(w, r) {
+			h(w, r)
 		}
-		if s.cfg.AdminToken == "" {
-			refuse(w, r, http.StatusForbidden, "admin endpoints are disabled: start the server with LOOKALIKE_ADMIN_TOKEN (or --admin-token) set, then send it as 'Authorization: Bearer <token>'")
-			return
-		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
-			refuse(w, r, http.StatusUnauthorized, "missing or wrong admin token: send 'Authorization: Bearer <LOOKALIKE_ADMIN_TOKEN>'")
-			return
-		}
-		h(w, r)
 	})
+}
+
+// authorized reports whether the request carries the admin token; when it
+// does not, it has answered 403 (no token configured) or 401.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	refuse := s.failAdmin // the seed's {"success":false} shape for reindex-one
+	if !strings.HasSuffix(r.URL.Path, "/reindex-one") {
+		refuse = func(w http.ResponseWriter, r *http.Request, status int, msg string) {
+			s.fail(w, r, &Error{Status: status, Msg: msg})
+		}
+	}
+	if s.cfg.AdminToken == "" {
+		refuse(w, r, http.StatusForbidden, "admin endpoints are disabled: start the server with LOOKALIKE_ADMIN_TOKEN (or --admin-token) set, then send it as 'Authorization: Bearer <token>'")
+		return false
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
+		refuse(w, r, http.StatusUnauthorized, "missing or wrong admin token: send 'Authorization: Bearer <LOOKALIKE_ADMIN_TOKEN>'")
+		return false
+	}
+	return true
 }
 
 // failAdmin answers in the seed's {"success":false,"error":...} shape that

@@ -37,6 +37,7 @@ import (
 // Defaults() is a working single-machine setup.
 type Config struct {
 	Addr              string   // listen address
+	AdminAddr         string   // when set, a second listen address for the internal endpoints, which the first then answers 404
 	DataDir           string   // database, images
 	WebhookSecrets    []string // X-Webhook-Secret values accepted
 	SigningSecrets    []string // Standard Webhooks "whsec_..." secrets; with neither, webhooks are refused
@@ -117,6 +118,15 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("LOOKALIKE_ADDR %q is not host:port: %w", c.Addr, err)
 	}
+	if c.AdminAddr != "" {
+		_, port, err := net.SplitHostPort(c.AdminAddr)
+		if err != nil {
+			return fmt.Errorf("LOOKALIKE_ADMIN_ADDR %q is not host:port (such as 127.0.0.1:8081): %w", c.AdminAddr, err)
+		}
+		if c.AdminAddr == c.Addr && port != "0" {
+			return fmt.Errorf("LOOKALIKE_ADMIN_ADDR %q must differ from LOOKALIKE_ADDR: the internal endpoints need an address of their own", c.AdminAddr)
+		}
+	}
 	if c.DefaultShopID <= 0 {
 		return fmt.Errorf("LOOKALIKE_DEFAULT_SHOP_ID must be a positive integer, got %d", c.DefaultShopID)
 	}
@@ -174,8 +184,10 @@ type App struct {
 	stopping bool
 	worker   *reindex.Worker
 	api      *api.Server
-	http     *http.Server
+	http     *http.Server // the public address (everything, without AdminAddr)
 	ln       net.Listener
+	adminSrv *http.Server // AdminAddr, when set: every endpoint
+	adminLn  net.Listener
 	ready    atomic.Bool
 	served   chan error
 	stopBG   chan struct{}
@@ -265,12 +277,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ThumbsDir)); err != nil {
 		return nil, err
 	}
+	var publicUI http.Handler // the pages without the dashboard, for the public address
+	if cfg.AdminAddr != "" {
+		publicUI = web.Handler(web.Options{NoAdmin: true})
+	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir)), UI: web.Handler(web.Options{})})
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir)), UI: web.Handler(web.Options{}), PublicUI: publicUI})
 	ok = true
 	return a, nil
 }
@@ -325,15 +341,16 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	a.ln = ln
-	a.http = &http.Server{
-		Handler:           a.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // a 20 MiB photo over a slow mobile link
-		WriteTimeout:      3 * time.Minute,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.With("subsystem", "http").Handler(), slog.LevelWarn),
+	public := http.Handler(a.api)
+	if a.cfg.AdminAddr != "" {
+		if a.adminLn, err = net.Listen("tcp", a.cfg.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on LOOKALIKE_ADMIN_ADDR %s: %w", a.cfg.AdminAddr, err)
+		}
+		a.adminSrv = a.newHTTPServer(a.api)
+		public = a.api.Public()
 	}
+	a.http = a.newHTTPServer(public)
 	a.worker.Start(ctx)
 	a.stopBG = make(chan struct{})
 	a.bg.Add(1)
@@ -342,11 +359,27 @@ func (a *App) Start(ctx context.Context) error {
 		a.bg.Add(1)
 		go a.migrate(a.target)
 	}
-	a.served = make(chan error, 1)
+	a.served = make(chan error, 2)
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.log.Info("listening", "subsystem", "http", "addr", ln.Addr().String(), "data_dir", a.cfg.DataDir,
 		"webhooks", len(a.cfg.WebhookSecrets)+len(a.cfg.SigningSecrets) > 0, "admin", a.cfg.AdminToken != "")
+	if a.adminSrv != nil {
+		go func() { a.served <- a.adminSrv.Serve(a.adminLn) }()
+		a.log.Info("listening for internal endpoints", "subsystem", "http", "admin_addr", a.adminLn.Addr().String())
+	}
 	return nil
+}
+
+func (a *App) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a 20 MiB photo over a slow mobile link
+		WriteTimeout:      3 * time.Minute,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.With("subsystem", "http").Handler(), slog.LevelWarn),
+	}
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -354,6 +387,15 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 
 // URL is the server's base URL.
 func (a *App) URL() string { return "http://" + a.Addr() }
+
+// AdminURL is the base URL of the internal endpoints: the admin address
+// when one is set, otherwise the same as URL.
+func (a *App) AdminURL() string {
+	if a.adminLn == nil {
+		return a.URL()
+	}
+	return "http://" + a.adminLn.Addr().String()
+}
 
 // Done is closed (with the server's error) if the server stops by itself.
 func (a *App) Done() <-chan error { return a.served }
@@ -365,11 +407,23 @@ func (a *App) Stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if a.http != nil {
-		if err := a.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, srv := range []*http.Server{a.http, a.adminSrv} { // both drain at once, within one timeout
+		if srv == nil {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	if a.stopBG != nil {
 		close(a.stopBG)
 	}

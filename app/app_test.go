@@ -20,6 +20,8 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		msg    string
 	}{
 		{func(c *Config) { c.Addr = "8080" }, "LOOKALIKE_ADDR"},
+		{func(c *Config) { c.AdminAddr = "8081" }, "LOOKALIKE_ADMIN_ADDR"},
+		{func(c *Config) { c.AdminAddr = c.Addr }, "LOOKALIKE_ADMIN_ADDR"},
 		{func(c *Config) { c.DefaultShopID = -1 }, "LOOKALIKE_DEFAULT_SHOP_ID"},
 		{func(c *Config) { c.ImageBaseURL = "cvety.kz" }, "LOOKALIKE_IMAGE_BASE_URL"},
 		{func(c *Config) { c.ImageBaseURL = "ftp://cvety.kz" }, "LOOKALIKE_IMAGE_BASE_URL"},

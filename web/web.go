@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,9 @@ type Options struct {
 	// DefaultLang is the language for visitors whose browser asks for none
 	// of Languages; "ru" when empty.
 	DefaultLang string
+	// NoAdmin leaves the operator dashboard out (/admin answers 404), for
+	// the public address when the dashboard is served on an admin address.
+	NoAdmin bool
 }
 
 // file is one prepared reply body: the bytes, their gzip form when that is
@@ -92,6 +96,10 @@ func Handler(o Options) http.Handler {
 
 func build(o Options) (*handler, error) {
 	h := &handler{defLang: Languages[0], assets: map[string]*file{}, pages: map[string]map[string]*file{}}
+	pages := []struct{ path, tmpl string }{{"/", "shop.html"}, {"/admin", "admin.html"}, {"", "notfound.html"}}
+	if o.NoAdmin {
+		pages = slices.Delete(pages, 1, 2)
+	}
 	if o.DefaultLang != "" {
 		if !isLang(o.DefaultLang) {
 			return nil, fmt.Errorf("DefaultLang %q is not one of %v", o.DefaultLang, Languages)
@@ -141,7 +149,7 @@ func build(o Options) (*handler, error) {
 		}
 	}
 
-	for _, pg := range []struct{ path, tmpl string }{{"/", "shop.html"}, {"/admin", "admin.html"}, {"", "notfound.html"}} {
+	for _, pg := range pages {
 		byLang := map[string]*file{}
 		if pg.path == "" {
 			h.notFound = byLang

@@ -121,6 +121,18 @@ func TestAssetsPlainNamesAndGzip(t *testing.T) {
 	}
 }
 
+func TestNoAdmin(t *testing.T) {
+	h := Handler(Options{NoAdmin: true})
+	for _, p := range []string{"/admin", "/admin/"} {
+		if r := get(t, h, p, map[string]string{"Accept": "text/html"}); r.StatusCode != 404 {
+			t.Errorf("%s without the dashboard: %d", p, r.StatusCode)
+		}
+	}
+	if r := get(t, h, "/", nil); r.StatusCode != 200 {
+		t.Errorf("/ without the dashboard: %d", r.StatusCode)
+	}
+}
+
 func TestNotFoundAndMethods(t *testing.T) {
 	h := Handler(Options{})
 	for _, p := range []string{"/nope", "/static/", "/static/nope.js", "/static/../web.go", "/admin/x", "/404"} {

@@ -246,7 +246,9 @@ func TestCrashRecovery(t *testing.T) {
 	// Let the queue drain (jobs of killed workers come back after their lease).
 	base := "http://" + addr
 	getJSON := func(path string, out any) int {
-		resp, err := http.Get(base + path)
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+testAdmin) // the full record, with deleted_at and the index state
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -199,9 +199,11 @@ func (s *server) webhook(body string) reply {
 		map[string]string{"Content-Type": "application/json", "X-Webhook-Secret": testSecret}, strings.NewReader(body))
 }
 
+// getJSON reads as the operator does, with the admin token (product reads
+// then give the full record); s.do(..., nil, nil) reads as anyone.
 func (s *server) getJSON(path string) reply {
 	s.t.Helper()
-	return s.do("GET", path, nil, nil)
+	return s.do("GET", path, map[string]string{"Authorization": "Bearer " + testAdmin}, nil)
 }
 
 func (s *server) postJSON(path string, v any, headers map[string]string) reply {

@@ -140,6 +140,7 @@ func TestFaultInjection(t *testing.T) {
 	p := startProc(t, bin, addr, map[string]string{
 		"LOOKALIKE_DATA_DIR":            t.TempDir(),
 		"WEBHOOK_SECRET":                testSecret,
+		"LOOKALIKE_ADMIN_TOKEN":         testAdmin, // srv.getJSON reads the full record
 		"LOOKALIKE_FETCH_ALLOW_PRIVATE": "false",
 		"LOOKALIKE_FETCH_ALLOW_HOSTS":   "127.0.0.1",
 		"LOOKALIKE_FETCH_TIMEOUT":       "1s",

@@ -118,10 +118,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	var secrets, signing, allowHosts, logFormat, logLevel string
 	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
+	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
 	ef.secret(&secrets, "webhook-secret", "WEBHOOK_SECRET", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
 	ef.secret(&signing, "webhook-signing-secret", "LOOKALIKE_WEBHOOK_SIGNING_SECRET", "Standard Webhooks secret(s) whsec_…, comma-separated; a valid webhook-signature authenticates a webhook")
-	ef.secret(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "bearer token for admin endpoints (reindex-one); they are disabled without one")
+	ef.secret(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "bearer token for admin endpoints and full product records; the admin endpoints are disabled without one")
 	ef.integer(&shop, "default-shop-id", "LOOKALIKE_DEFAULT_SHOP_ID", 1, "shop for webhooks and searches that carry no shop_id")
 	ef.str(&cfg.Currency, "currency", "LOOKALIKE_CURRENCY", "KZT", "the shop's ISO 4217 currency: of prices that name none, and of search price filters")
 	ef.str(&cfg.ImageBaseURL, "image-base-url", "LOOKALIKE_IMAGE_BASE_URL", "", "base URL for relative image paths such as /upload/a.jpg")

@@ -31,7 +31,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}))
 	dir := t.TempDir()
 	env := map[string]string{
-		"LOOKALIKE_DATA_DIR": dir, "WEBHOOK_SECRET": testSecret, "LOOKALIKE_FETCH_ALLOW_PRIVATE": "true",
+		"LOOKALIKE_DATA_DIR": dir, "WEBHOOK_SECRET": testSecret, "LOOKALIKE_ADMIN_TOKEN": testAdmin, "LOOKALIKE_FETCH_ALLOW_PRIVATE": "true",
 		"LOOKALIKE_JOB_LEASE": "1s", "LOOKALIKE_LOG_LEVEL": "info", "LOOKALIKE_WORKERS": "1",
 	}
 	addr := freePort(t)

@@ -295,6 +295,8 @@ func (s *syncBuffer) String() string {
 }
 
 // startService boots the real lookalike server on 127.0.0.1:0.
+const testAdminToken = "bitrix-test-admin-token"
+
 func startService(t *testing.T) *service {
 	t.Helper()
 	logs := &syncBuffer{}
@@ -304,6 +306,7 @@ func startService(t *testing.T) *service {
 		DataDir:           t.TempDir(),
 		WebhookSecrets:    []string{sharedSecret},
 		SigningSecrets:    []string{signingSecret()},
+		AdminToken:        testAdminToken,
 		FetchAllowPrivate: true,
 		RetryBaseDelay:    50 * time.Millisecond,
 	}
@@ -328,10 +331,12 @@ func startService(t *testing.T) *service {
 	return s
 }
 
-// product reads GET /api/v1/products/{id}?shop_id=8; nil when unknown.
+// product reads GET /api/v1/products/{id}?shop_id=8 as the operator; nil when unknown.
 func (s *service) product(id int) map[string]any {
 	s.t.Helper()
-	resp, err := http.Get(fmt.Sprintf("%s/api/v1/products/%d?shop_id=%d", s.url, id, shop))
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/products/%d?shop_id=%d", s.url, id, shop), nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken) // the full record: index state, deleted_at
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
