@@ -277,16 +277,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ThumbsDir)); err != nil {
 		return nil, err
 	}
-	var publicUI http.Handler // the pages without the dashboard, for the public address
+	sign := catalog.CurrencySign(cfg.Currency) // in the shop page's price filter
+	var publicUI http.Handler                  // the pages without the dashboard, for the public address
 	if cfg.AdminAddr != "" {
-		publicUI = web.Handler(web.Options{NoAdmin: true})
+		publicUI = web.Handler(web.Options{NoAdmin: true, CurrencySign: sign})
 	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir)), UI: web.Handler(web.Options{}), PublicUI: publicUI})
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir)), UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
 	ok = true
 	return a, nil
 }

@@ -109,6 +109,10 @@ func FormatPrice(p Price) string {
 	return b.String()
 }
 
+// CurrencySign is how FormatPrice writes a currency: its symbol ("₸", "₽",
+// "$", "€") or else its code ("UAH").
+func CurrencySign(code string) string { return symbolFor(code) }
+
 func symbolFor(code string) string {
 	if s, ok := currencySymbols[code]; ok {
 		return s

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -25,5 +26,21 @@ func TestMoneyDecimalsMatchCatalog(t *testing.T) {
 	}
 	if want := catalog.OddExponents(); !maps.Equal(inJS, want) {
 		t.Errorf("common.js lists currencies without two decimals as %v; ISO 4217: %v", inJS, want)
+	}
+}
+
+// The price filter's labels name the shop's currency.
+func TestPriceFilterLabelsNameTheCurrency(t *testing.T) {
+	for sign, want := range map[string][]string{"": {"Цена от, ₸", "Price up to, ₸"}, "₴": {"Цена от, ₴", "Price up to, ₴"}} {
+		h := Handler(Options{CurrencySign: sign})
+		page := body(t, get(t, h, "/?lang=ru", nil)) + body(t, get(t, h, "/?lang=en", nil))
+		for _, w := range want {
+			if !strings.Contains(page, w) {
+				t.Errorf("sign %q: the shop page has no %q", sign, w)
+			}
+		}
+		if strings.Contains(page, "{currency}") {
+			t.Errorf("sign %q: a {currency} placeholder is left on the page", sign)
+		}
 	}
 }

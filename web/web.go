@@ -65,6 +65,9 @@ type Options struct {
 	// NoAdmin leaves the operator dashboard out (/admin answers 404), for
 	// the public address when the dashboard is served on an admin address.
 	NoAdmin bool
+	// CurrencySign is how the shop's currency is written in the price
+	// filter's labels ("₸", "₴", "UAH"); "₸" when empty.
+	CurrencySign string
 }
 
 // file is one prepared reply body: the bytes, their gzip form when that is
@@ -143,9 +146,16 @@ func build(o Options) (*handler, error) {
 	if err := json.Unmarshal(raw, &dict); err != nil {
 		return nil, fmt.Errorf("i18n.json: %w", err)
 	}
+	sign := o.CurrencySign
+	if sign == "" {
+		sign = "₸"
+	}
 	for _, l := range Languages {
 		if dict[l] == nil {
 			return nil, fmt.Errorf("i18n.json has no %q strings", l)
+		}
+		for k, v := range dict[l] {
+			dict[l][k] = strings.ReplaceAll(v, "{currency}", sign)
 		}
 	}
 
