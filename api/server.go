@@ -184,6 +184,7 @@ func (s *Server) routes() {
 	s.pub.HandleFunc("GET /api/v1/products/{id}", s.productRead(s.handleGetProduct, true))
 	s.pub.HandleFunc("GET /api/v1/products", s.productRead(s.handleListProducts, true))
 	public("POST /api/v1/search", s.limited(s.handleSearch))
+	public("GET /api/v1/search/info", s.handleSearchInfo)
 	s.mux.Handle("POST /reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
 	s.mux.Handle("GET /api/v1/admin/failed", s.admin(s.handleListFailed))
@@ -420,6 +421,13 @@ func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) 
 		}
 	}
 	return out, nil
+}
+
+// handleSearchInfo tells the shopper's page what search can do (text
+// queries need a CLIP model), without the operational counts of /stats.
+func (s *Server) handleSearchInfo(w http.ResponseWriter, r *http.Request) {
+	eng := s.engine()
+	writeJSON(w, http.StatusOK, map[string]any{"model": eng.Embedder.Model(), "text_search": embed.CanEmbedText(eng.Embedder)})
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {

@@ -134,7 +134,7 @@ func TestAdminAddress(t *testing.T) {
 	}
 
 	// The public address still serves what shoppers and the CMS use.
-	for _, path := range []string{"/healthz", "/readyz", "/api/v1/products/601?shop_id=8", "/api/v1/products?shop_id=8"} {
+	for _, path := range []string{"/healthz", "/readyz", "/api/v1/products/601?shop_id=8", "/api/v1/products?shop_id=8", "/api/v1/search/info"} {
 		if r := srv.do("GET", path, nil, nil); r.status != 200 || strings.Contains(r.raw, "Опт") {
 			t.Errorf("public address: GET %s = %d %s", path, r.status, r.raw)
 		}
@@ -143,6 +143,10 @@ func TestAdminAddress(t *testing.T) {
 		if st, _ := hit(t, "GET", srv.url+path, nil); st != 200 {
 			t.Errorf("public address: GET %s = %d", path, st)
 		}
+	}
+	// The shopper's page asks whether text search works without /stats.
+	if r := srv.do("GET", "/api/v1/search/info", nil, nil); r.body["text_search"] != false || r.body["model"] != "builtin-v1" {
+		t.Errorf("search info: %d %s", r.status, r.raw)
 	}
 	r := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8"})
 	if r.status != 200 || len(r.body["results"].([]any)) != 1 {

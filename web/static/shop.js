@@ -1,5 +1,6 @@
 // The shopper's page: a photo (chosen, dropped, pasted or taken) or words
-// in, the most similar bouquets out. Talks to POST /api/v1/search only.
+// in, the most similar bouquets out. Talks to POST /api/v1/search (and
+// GET /api/v1/search/info, whether text queries work) only.
 'use strict';
 
 (function () {
@@ -359,8 +360,8 @@
   });
 
   // Text search needs a CLIP model; the built-in descriptor only compares photos.
-  LA.request('/stats').then(function (r) {
-    if (r.ok && r.body && r.body.model && !/^builtin/.test(r.body.model)) textForm.hidden = false;
+  LA.request('/api/v1/search/info').then(function (r) {
+    if (r.ok && r.body && r.body.text_search) textForm.hidden = false;
   });
 
   // ---- filters ----
