@@ -114,6 +114,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	available := fs.String("available", "true", "true, false or any")
 	priceMin := fs.String("price-min", "", "lowest price, in main units")
 	priceMax := fs.String("price-max", "", "highest price, in main units")
+	currency := fs.String("currency", "", "ISO 4217 currency of --price-min/--price-max (default: the server's LOOKALIKE_CURRENCY); only products priced in it match")
 	asJSON := fs.Bool("json", false, "print the server's JSON reply")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -139,6 +140,9 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	}
 	if *priceMin != "" {
 		fields["price_min"] = *priceMin
+	}
+	if *currency != "" {
+		fields["currency"] = *currency
 	}
 	if *priceMax != "" {
 		fields["price_max"] = *priceMax

@@ -138,6 +138,16 @@ func TestCurrenciesAndPriceFilter(t *testing.T) {
 			t.Errorf("search %v: %s, want %s", c.fields, got, c.want)
 		}
 	}
+	// The CLI passes the currency, and prints each price with its decimals.
+	query := filepath.Join(t.TempDir(), "query.jpg")
+	if err := os.WriteFile(query, photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cli(t, srv, "search", "--shop", "8", "--currency", "KWD", "--price-max", "2", query)
+	if err != nil || !strings.Contains(out, "1,250 KWD") || !strings.Contains(out, "1 results") {
+		t.Fatalf("lookalike search --currency KWD: %v\n%s", err, out)
+	}
+
 	for _, c := range []struct {
 		fields map[string]string
 		msg    string
