@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"image/color"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,6 +62,14 @@ func TestDecodeAnimatedWebP(t *testing.T) {
 				t.Fatalf("Decode = %v, %q, %v; want ErrUnsupported saying animated", img, format, err)
 			}
 		})
+	}
+	// And one libwebp's img2webp made.
+	real, err := os.ReadFile(filepath.Join("..", "testdata", "images", "animated.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Decode(real, Limits{}); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "not supported (animated)") {
+		t.Fatalf("img2webp's animation: %v", err)
 	}
 	// A still image in the same VP8X container decodes.
 	still := webpLossless(4, 3, red)

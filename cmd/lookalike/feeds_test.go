@@ -247,3 +247,33 @@ func TestRepeatImportOfFailedPhotos(t *testing.T) {
 		t.Fatalf("the retry fetched %d photos, want 1", n)
 	}
 }
+
+// An animated WebP (made by libwebp's img2webp) is refused as animated, not
+// as a corrupt file: as a product photo and as a search upload.
+func TestAnimatedWebPRefusedAsAnimated(t *testing.T) {
+	anim, err := os.ReadFile(filepath.Join("..", "..", "testdata", "images", "animated.webp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := newImageServer(t)
+	images.mu.Lock()
+	images.files["/img/anim.webp"] = anim
+	images.mu.Unlock()
+	srv := startServer(t, t.TempDir(), nil)
+	if r := srv.webhook(createBody(1, "Гифка", "1000", images.URL+"/img/anim.webp", "")); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.raw)
+	}
+	var idx map[string]any
+	srv.waitFor("the animated photo to fail", func() bool {
+		r := srv.do("GET", "/api/v1/products/1?shop_id=8", map[string]string{"Authorization": "Bearer " + testAdmin}, nil)
+		idx, _ = r.body["index"].(map[string]any)
+		return idx != nil && idx["state"] == "failed"
+	})
+	if msg, _ := idx["error"].(string); !strings.Contains(msg, "not supported (animated)") || strings.Contains(msg, "corrupt") {
+		t.Fatalf("failure reason: %q", msg)
+	}
+	r := srv.searchPhoto(anim, map[string]string{})
+	if msg, _ := r.body["error"].(string); r.status != 422 || !strings.Contains(msg, "not supported (animated)") {
+		t.Fatalf("search with an animated WebP: %d %s", r.status, r.raw)
+	}
+}
