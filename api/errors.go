@@ -53,6 +53,7 @@ var statusTable = []struct {
 	{imagedecode.ErrCorrupt, http.StatusUnprocessableEntity},
 	{imagedecode.ErrUnsupported, http.StatusUnprocessableEntity},
 	{imagedecode.ErrTimeout, http.StatusUnprocessableEntity},
+	{imagedecode.ErrBusy, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout},
 }
 

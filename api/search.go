@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -315,13 +314,13 @@ func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]flo
 		}
 		data = res.Body
 	}
-	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	img, _, err := imagedecode.DecodeContext(dctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels, MinSide: embed.DecodeSide(eng.Embedder)})
-	cancel()
+	img, err := imagedecode.DecodeContext(ctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels, MinSide: embed.DecodeSide(eng.Embedder),
+		Budget: s.cfg.DecodeBudget, Timeout: s.cfg.DecodeTimeout})
 	if err != nil {
 		return nil, err
 	}
-	return eng.Embedder.EmbedImage(ctx, img)
+	defer img.Release()
+	return eng.Embedder.EmbedImage(ctx, img.Image)
 }
 
 type resultJSON struct {

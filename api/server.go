@@ -21,6 +21,7 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/imagedecode"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/thumb"
@@ -63,13 +64,15 @@ type Config struct {
 	SigningKeys    [][]byte // Standard Webhooks keys (decoded whsec_ secrets); a valid signature authenticates too
 	AdminToken     string
 	DefaultShopID  int64
-	Currency       string  // ISO 4217 code of prices that name none and of search price filters (default KZT)
-	MaxWebhookBody int64   // default 1 MiB
-	MaxUploadBytes int64   // default 20 MiB
-	MaxPixels      int64   // default 50 MP
-	SearchRate     float64 // searches per second per client address; 0 disables the limit
-	SearchBurst    int     // searches a client may make at once before the rate applies
-	TrustProxy     bool    // take the client address from X-Forwarded-For
+	Currency       string              // ISO 4217 code of prices that name none and of search price filters (default KZT)
+	MaxWebhookBody int64               // default 1 MiB
+	MaxUploadBytes int64               // default 20 MiB
+	MaxPixels      int64               // default 50 MP
+	DecodeTimeout  time.Duration       // longest a search's decode waits for DecodeBudget, and then takes; default 20s
+	DecodeBudget   *imagedecode.Budget // decode memory shared with the workers; nil: the package's default
+	SearchRate     float64             // searches per second per client address; 0 disables the limit
+	SearchBurst    int                 // searches a client may make at once before the rate applies
+	TrustProxy     bool                // take the client address from X-Forwarded-For
 }
 
 // Engine is the model that answers searches and the index of its vectors.
@@ -101,7 +104,7 @@ type Deps struct {
 
 // Thumbnailer returns JPEG thumbnails of stored images.
 type Thumbnailer interface {
-	Get(sha string, width int) ([]byte, error)
+	Get(ctx context.Context, sha string, width int) ([]byte, error)
 }
 
 // Server serves the API.
@@ -143,6 +146,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 50_000_000
+	}
+	if cfg.DecodeTimeout <= 0 {
+		cfg.DecodeTimeout = 20 * time.Second
 	}
 	if cfg.DefaultShopID <= 0 {
 		cfg.DefaultShopID = 1
@@ -519,16 +525,19 @@ func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
 	}
 	sha := strings.TrimSuffix(r.PathValue("sha"), ".jpg")
 	etag := `"` + sha + "-" + strconv.Itoa(thumb.Width(width)) + `"`
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	b, err := s.thumbs.Get(sha, width)
+	// The thumbnail comes first (from the disk cache, usually): a 304 is
+	// only for an image that is there.
+	b, err := s.thumbs.Get(r.Context(), sha, width)
 	if err != nil {
 		if errors.Is(err, thumb.ErrNotFound) {
 			err = errorf(http.StatusNotFound, "no stored image %q", sha)
 		}
 		s.fail(w, r, err)
+		return
+	}
+	if r.Header.Get("If-None-Match") == etag {
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	w.Header().Set("Content-Type", "image/jpeg")

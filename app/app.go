@@ -24,6 +24,7 @@ import (
 	"github.com/lookalike/lookalike/datadir"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/fetch"
+	"github.com/lookalike/lookalike/imagedecode"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/sqlite"
@@ -59,7 +60,8 @@ type Config struct {
 	ModelDir          string        // a CLIP model directory; empty: the built-in descriptor
 	ORTLibrary        string        // path of libonnxruntime.so; empty: looked up
 	EmbedThreads      int           // ONNX Runtime intra-op threads; 0: all cores
-	DecodeTimeout     time.Duration // longest an image decode may take
+	DecodeTimeout     time.Duration // longest an image decode may wait for decode memory, and then take
+	DecodeMemory      int64         // bytes that image decodes may take at once (decoded pixels and decoder buffers)
 	SearchRate        float64       // searches per second per client address; 0 disables
 	SearchBurst       int
 	TrustProxy        bool // client address from X-Forwarded-For (behind a reverse proxy)
@@ -109,6 +111,9 @@ func (c *Config) Defaults() {
 	}
 	if c.DecodeTimeout == 0 {
 		c.DecodeTimeout = 20 * time.Second
+	}
+	if c.DecodeMemory == 0 {
+		c.DecodeMemory = imagedecode.DefaultBudget
 	}
 }
 
@@ -164,6 +169,9 @@ func (c *Config) Validate() error {
 	if c.MaxImageBytes < 1<<10 || c.MaxImagePixels < 1<<10 {
 		return errors.New("image limits are too small")
 	}
+	if c.DecodeMemory < 16<<20 {
+		return fmt.Errorf("LOOKALIKE_DECODE_MEMORY must be at least 16777216 (16 MiB), got %d", c.DecodeMemory)
+	}
 	return nil
 }
 
@@ -192,6 +200,10 @@ type App struct {
 	served   chan error
 	stopBG   chan struct{}
 	bg       sync.WaitGroup
+
+	// decodeBudget bounds the memory of every image decode at once:
+	// searches, workers, thumbnails and model migration share it.
+	decodeBudget *imagedecode.Budget
 }
 
 // housekeeping runs hourly: it forgets old webhook delivery ids and removes
@@ -223,7 +235,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, lock: lock}
+	a := &App{cfg: cfg, log: log, lock: lock, decodeBudget: imagedecode.NewBudget(cfg.DecodeMemory)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -273,7 +285,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.metrics = metrics.NewRegistry()
 	a.registerGauges()
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
-		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout}, store, fetcher, serving, blobs, log)
+		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget}, store, fetcher, serving, blobs, log)
 	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ThumbsDir)); err != nil {
 		return nil, err
 	}
@@ -284,10 +296,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
-		TrustProxy: cfg.TrustProxy},
+		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir)), UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
+			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir), a.decodeBudget), UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
 	ok = true
 	return a, nil
 }
@@ -488,6 +500,10 @@ func (a *App) registerGauges() {
 		return []metrics.Sample{{Labels: []string{"active"}, Value: float64(st.ActiveProducts)},
 			{Labels: []string{"deleted"}, Value: float64(st.Deleted)}}
 	}, "state")
+	a.metrics.GaugeFunc("lookalike_decode_memory_bytes", "Decode memory budget: bytes held by image decodes now, and the budget.", func() []metrics.Sample {
+		return []metrics.Sample{{Labels: []string{"in_use"}, Value: float64(a.decodeBudget.InUse())},
+			{Labels: []string{"budget"}, Value: float64(a.decodeBudget.Size())}}
+	}, "kind")
 	a.metrics.GaugeFunc("lookalike_index_vectors", "Vectors in the in-memory index.", func() []metrics.Sample {
 		return []metrics.Sample{{Value: float64(a.engine.Load().index.Len())}}
 	})

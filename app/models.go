@@ -246,11 +246,11 @@ func (a *App) embedMissing(ctx context.Context, target embed.Embedder, log inter
 		b, err := a.blobs.Get(sha)
 		if err == nil {
 			var vec []float32
-			dctx, cancel := context.WithTimeout(ctx, a.cfg.DecodeTimeout)
-			img, _, derr := imagedecode.DecodeContext(dctx, b, imagedecode.Limits{MaxPixels: a.cfg.MaxImagePixels, MinSide: embed.DecodeSide(target)})
-			cancel()
+			img, derr := imagedecode.DecodeContext(ctx, b, imagedecode.Limits{MaxPixels: a.cfg.MaxImagePixels, MinSide: embed.DecodeSide(target),
+				Budget: a.decodeBudget, Timeout: a.cfg.DecodeTimeout})
 			if derr == nil {
-				vec, err = target.EmbedImage(ctx, img)
+				vec, err = target.EmbedImage(ctx, img.Image)
+				img.Release()
 				if err == nil {
 					err = a.store.PutEmbedding(ctx, sha, target.Model(), vec, time.Now())
 				}

@@ -20,6 +20,12 @@ const (
 	maxImageURL   = 2048
 )
 
+// MaxExtraBytes bounds the product_data fields kept beyond the known ones
+// (Patch.Extra, and a product's Extra after merging events): at most this
+// many bytes of JSON, so a CMS (or whoever holds its secret) cannot make a
+// product, and every list of products, arbitrarily large.
+const MaxExtraBytes = 64 << 10
+
 var (
 	// ErrMalformed means the body is not a single JSON object (HTTP 400).
 	ErrMalformed = errors.New("malformed JSON")
@@ -147,6 +153,9 @@ func ParseEventWith(body []byte, o EventOptions) (Event, error) {
 	if ev.Product, err = parsePatch(fields, o); err != nil {
 		return Event{}, err
 	}
+	if err := checkExtra(ev.Product.Extra, "sends"); err != nil {
+		return Event{}, err
+	}
 	for _, key := range versionKeys {
 		raw, ok := ev.Product.Extra[key]
 		if !ok || isNull(raw) {
@@ -163,6 +172,44 @@ func ParseEventWith(body []byte, o EventOptions) (Event, error) {
 		return Event{}, fieldErr("product_data."+key, err)
 	}
 	return ev, nil
+}
+
+// MergeExtra returns the extra fields of a product after an event: old
+// with patch's fields set over it. It is a *FieldError (ErrInvalid) when
+// the result would be over MaxExtraBytes; old is never modified.
+func MergeExtra(old, patch map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(patch) == 0 {
+		return old, nil
+	}
+	merged := make(map[string]json.RawMessage, len(old)+len(patch))
+	for k, v := range old {
+		merged[k] = v
+	}
+	for k, v := range patch {
+		merged[k] = v
+	}
+	if err := checkExtra(merged, "would keep, with the fields stored before,"); err != nil {
+		return nil, err
+	}
+	return merged, nil
+}
+
+// checkExtra refuses extra fields over MaxExtraBytes of JSON (as stored:
+// compact). what says whose fields they are, for the message.
+func checkExtra(extra map[string]json.RawMessage, what string) error {
+	if len(extra) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(extra)
+	if err != nil {
+		return &FieldError{Field: "product_data", Msg: "extra fields are not valid JSON: " + err.Error()}
+	}
+	if len(b) <= MaxExtraBytes {
+		return nil
+	}
+	return &FieldError{Field: "product_data", Msg: fmt.Sprintf(
+		"this event %s %d extra fields in %d bytes of JSON, over the limit of %d bytes (%d KiB) kept beyond id, title, price, catalogHeight, isAvailable and image; send only the fields the shop needs",
+		what, len(extra), len(b), MaxExtraBytes, MaxExtraBytes>>10)}
 }
 
 // versionKeys name the product_data fields that order events, in order of

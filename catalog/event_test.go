@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -241,5 +242,89 @@ func TestParseEventVersion(t *testing.T) {
 	ev, _ := ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":1}}`))
 	if ev.Product.Version != nil {
 		t.Fatal("version without a version field")
+	}
+}
+
+func TestParseEventExtraLimit(t *testing.T) {
+	body := func(extra string) string {
+		return `{"event_type":"product.created","product_data":{"id":1,"title":"` + strings.Repeat("я", maxTitleRunes) + `"` + extra + `}}`
+	}
+	// {"notes":"…"} is the value's length plus 12 bytes.
+	notes := func(n int) string { return `,"notes":"` + strings.Repeat("a", n) + `"` }
+	var many strings.Builder
+	for i := range 60000 {
+		fmt.Fprintf(&many, `,"k%d":%d`, i, i)
+	}
+	tests := []struct {
+		name  string
+		extra string
+		ok    bool
+	}{
+		{"none", "", true},
+		{"at the limit", notes(MaxExtraBytes - 12), true},
+		{"one byte over", notes(MaxExtraBytes - 11), false},
+		{"spaces do not count", `,"notes"  :  ` + strings.Repeat(" ", 100000) + `"` + strings.Repeat("a", MaxExtraBytes-12) + `"`, true},
+		{"60,000 keys", many.String(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := ParseEvent([]byte(body(tt.extra)))
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if ev.Product.Title == nil {
+					t.Fatal("known fields lost")
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) || fe.Field != "product_data" {
+				t.Fatalf("error %v, want a FieldError on product_data", err)
+			}
+			if !strings.Contains(err.Error(), "over the limit of 65536 bytes (64 KiB)") {
+				t.Errorf("message does not name the limit: %q", err)
+			}
+		})
+	}
+}
+
+func TestMergeExtra(t *testing.T) {
+	big := func(prefix string, n int) map[string]json.RawMessage {
+		m := map[string]json.RawMessage{}
+		for i := range n {
+			m[fmt.Sprintf("%s%d", prefix, i)] = json.RawMessage(`"` + strings.Repeat("x", 1000) + `"`)
+		}
+		return m
+	}
+	old := big("a", 40) // about 40 KiB
+	tests := []struct {
+		name    string
+		old     map[string]json.RawMessage
+		patch   map[string]json.RawMessage
+		wantLen int // -1: an error
+	}{
+		{"no patch keeps old", old, nil, 40},
+		{"new keys", map[string]json.RawMessage{"a": json.RawMessage("1")}, map[string]json.RawMessage{"b": json.RawMessage("2")}, 2},
+		{"same keys replaced", old, big("a", 40), 40},
+		{"together over the limit", old, big("b", 30), -1},
+		{"nothing stored yet", nil, big("b", 30), 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MergeExtra(tt.old, tt.patch)
+			if tt.wantLen < 0 {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "with the fields stored before") {
+					t.Fatalf("MergeExtra = %d fields, %v; want an ErrInvalid", len(got), err)
+				}
+				return
+			}
+			if err != nil || len(got) != tt.wantLen {
+				t.Fatalf("MergeExtra = %d fields, %v; want %d", len(got), err, tt.wantLen)
+			}
+		})
+	}
+	if len(old) != 40 {
+		t.Fatal("old was modified")
 	}
 }

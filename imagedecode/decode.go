@@ -15,6 +15,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/image/webp"
 )
@@ -31,6 +32,12 @@ type Limits struct {
 	// of its size (when libjpeg-turbo is installed), keeping the short side
 	// at least MinSide. 0 means full size.
 	MinSide int
+	// Budget is the decode memory budget DecodeContext takes from; nil
+	// means a process-wide one of DefaultBudget bytes.
+	Budget *Budget
+	// Timeout bounds DecodeContext's wait for the budget, and then the
+	// decode itself; 0 means only the context does.
+	Timeout time.Duration
 }
 
 // Sentinel errors. Errors returned by this package wrap exactly one of them
@@ -62,11 +69,23 @@ func errorf(kind error, format string, args ...any) error {
 // lim.MaxPixels are refused with ErrTooLarge before pixels are decoded.
 // JPEG EXIF orientation is applied so photos come out upright. format is
 // set whenever sniffing succeeded, even if decoding then failed.
+//
+// Decode takes no decode memory budget: servers decoding untrusted input
+// use DecodeContext.
 func Decode(data []byte, lim Limits) (img image.Image, format string, err error) {
-	format, err = Sniff(data)
+	p, err := inspect(data, lim)
 	if err != nil {
-		return nil, "", err
+		return nil, p.format, err
 	}
+	img, err = decodePlanned(data, p, lim, nil)
+	return img, p.format, err
+}
+
+// decodePlanned decodes what inspect planned. When libjpeg-turbo declines
+// a JPEG that was planned for it, the standard decoder needs more memory:
+// grow (if not nil) must first get it from the budget.
+func decodePlanned(data []byte, p plan, lim Limits, grow func(peak int64) bool) (img image.Image, err error) {
+	format := p.format
 	maxPixels := lim.MaxPixels
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
@@ -78,42 +97,29 @@ func Decode(data []byte, lim Limits) (img image.Image, format string, err error)
 			img, err = nil, errorf(ErrCorrupt, "corrupt %s: decoder failed (%v)", format, r)
 		}
 	}()
-
-	if format == "webp" && webpAnimated(data) {
-		return nil, format, errorf(ErrUnsupported, "animated WebP is not supported (animated): save one frame as a still JPEG, PNG or WebP")
-	}
-	cfg, err := decodeConfig(format, data)
-	if err != nil {
-		return nil, format, corrupt(format, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, format, errorf(ErrCorrupt, "corrupt %s: image is %d×%d", format, cfg.Width, cfg.Height)
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
-		return nil, format, errorf(ErrTooLarge, "image is %d×%d = %s, over the %s limit",
-			cfg.Width, cfg.Height, megapixels(px), megapixels(maxPixels))
-	}
-
-	if format == "jpeg" {
-		img, _ = decodeJPEGScaled(data, cfg.Width, cfg.Height, lim.MinSide)
+	if p.denom > 1 {
+		img, _ = decodeJPEGTurbo(data, scaled(p.w, p.denom), scaled(p.h, p.denom))
+		if img == nil {
+			if grow != nil && !grow(p.fallback.peak) {
+				return nil, errorf(ErrBusy, "libjpeg-turbo declined the jpeg, and the decode memory budget has no room now to decode it at full size")
+			}
+		}
 	}
 	if img == nil {
 		img, err = decodeImage(format, data)
 		if err != nil {
-			return nil, format, corrupt(format, err)
+			return nil, corrupt(format, err)
 		}
 	}
 	// A decoder must not return more pixels than its header promised.
-	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > maxPixels {
-		return nil, format, errorf(ErrTooLarge, "image is %d×%d, over the %s limit",
+	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > maxPixels || b.Dx() > p.w || b.Dy() > p.h {
+		return nil, errorf(ErrTooLarge, "image is %d×%d, over the %s limit",
 			b.Dx(), b.Dy(), megapixels(maxPixels))
 	}
-	if format == "jpeg" {
-		if o := jpegOrientation(data); o > 1 {
-			img = orient(img, o)
-		}
+	if p.orient > 1 {
+		img = orient(img, p.orient)
 	}
-	return img, format, nil
+	return img, nil
 }
 
 func decodeConfig(format string, data []byte) (image.Config, error) {

@@ -66,28 +66,15 @@ func turboAvailable() bool {
 	return turboOK
 }
 
-// decodeJPEGScaled decodes a JPEG of w×h at the smallest of the scales 1/8,
-// 1/4, 1/2 that keeps the short side at least minSide (libjpeg-turbo
-// decodes at reduced size in the DCT, so a 12 MP photo needed at 448 px
-// costs a fraction of a full decode). ok is false when the library is not
-// there, the full size is needed, or it declined the image; the caller then
-// decodes as usual.
-func decodeJPEGScaled(data []byte, w, h, minSide int) (img image.Image, ok bool) {
-	if minSide <= 0 || len(data) == 0 || !turboAvailable() {
+// decodeJPEGTurbo decodes a JPEG with libjpeg-turbo at ow×oh, one of its
+// scaled sizes (1/2, 1/4, 1/8: the reduction happens in the DCT, so a
+// 12 MP photo needed at 448 px costs a fraction of a full decode; see
+// jpegScale). ok is false when the library is not there or declined the
+// image (CMYK, say); the caller then decodes as usual.
+func decodeJPEGTurbo(data []byte, ow, oh int) (img image.Image, ok bool) {
+	if len(data) == 0 || ow <= 0 || oh <= 0 || !turboAvailable() {
 		return nil, false
 	}
-	short := min(w, h)
-	denom := 1
-	for _, d := range []int{8, 4, 2} {
-		if (short+d-1)/d >= minSide {
-			denom = d
-			break
-		}
-	}
-	if denom == 1 {
-		return nil, false
-	}
-	ow, oh := (w+denom-1)/denom, (h+denom-1)/denom
 	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
 	rc := C.tj_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),
 		(*C.uchar)(unsafe.Pointer(&out.Pix[0])), C.int(ow), C.int(oh))

@@ -42,16 +42,17 @@ type Fetcher interface {
 
 // Config tunes the worker. Zero values take the defaults.
 type Config struct {
-	Workers       int               // concurrent jobs, default 2
-	Lease         time.Duration     // how long a claimed job is ours before another worker may take it, default 2m
-	MaxAttempts   int               // attempts before a transient failure becomes permanent, default 8
-	BaseBackoff   time.Duration     // first retry delay, default 2s; doubles each attempt
-	MaxBackoff    time.Duration     // cap on the retry delay, default 10m
-	PollInterval  time.Duration     // how often to look for due retries and expired leases, default 1s
-	ImageBaseURL  string            // base for relative image paths ("/upload/...")
-	MaxPixels     int64             // decode limit, default 50 MP
-	DecodeTimeout time.Duration     // longest a decode may take, default 20s
-	Metrics       *metrics.Registry // where job, fetch and embed metrics go; nil: nowhere
+	Workers       int                 // concurrent jobs, default 2
+	Lease         time.Duration       // how long a claimed job is ours before another worker may take it, default 2m
+	MaxAttempts   int                 // attempts before a transient failure becomes permanent, default 8
+	BaseBackoff   time.Duration       // first retry delay, default 2s; doubles each attempt
+	MaxBackoff    time.Duration       // cap on the retry delay, default 10m
+	PollInterval  time.Duration       // how often to look for due retries and expired leases, default 1s
+	ImageBaseURL  string              // base for relative image paths ("/upload/...")
+	MaxPixels     int64               // decode limit, default 50 MP
+	DecodeTimeout time.Duration       // longest a decode may wait for DecodeBudget, and then take; default 20s
+	DecodeBudget  *imagedecode.Budget // decode memory shared with searches; nil: the package's default
+	Metrics       *metrics.Registry   // where job, fetch and embed metrics go; nil: nowhere
 }
 
 func (c *Config) setDefaults() {
@@ -381,17 +382,19 @@ func (w *Worker) vectorFor(ctx context.Context, e embed.Embedder, body []byte) (
 			return vec, errReused
 		}
 		t0 := time.Now()
-		dctx, cancel := context.WithTimeout(ctx, w.cfg.DecodeTimeout)
-		img, _, err := imagedecode.DecodeContext(dctx, body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels, MinSide: embed.DecodeSide(e)})
-		cancel()
+		img, err := imagedecode.DecodeContext(ctx, body, imagedecode.Limits{MaxPixels: w.cfg.MaxPixels, MinSide: embed.DecodeSide(e),
+			Budget: w.cfg.DecodeBudget, Timeout: w.cfg.DecodeTimeout})
 		if err != nil {
-			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: ctx.Err() == nil, Err: err}
+			// Waiting for decode memory that other images hold is temporary.
+			permanent := ctx.Err() == nil && !errors.Is(err, imagedecode.ErrBusy)
+			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: permanent, Err: err}
 		}
+		defer img.Release()
 		if _, err := w.blobs.Put(body); err != nil {
 			return nil, err // disk trouble: transient
 		}
 		defer func() { w.embedTime.With().Observe(time.Since(t0).Seconds()) }()
-		vec, err := w.embed(ctx, e, img)
+		vec, err := w.embed(ctx, e, img.Image)
 		if err != nil {
 			return nil, err
 		}

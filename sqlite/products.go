@@ -245,7 +245,9 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 	if version != nil {
 		p.SourceVersion = version
 	}
-	applyPatch(&p, ev.Product)
+	if err := applyPatch(&p, ev.Product); err != nil {
+		return res, false, err
+	}
 
 	var prev *catalog.Product
 	var job catalog.StoredJob
@@ -312,7 +314,7 @@ func sameProduct(a, b catalog.Product) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-func applyPatch(p *catalog.Product, pt catalog.Patch) {
+func applyPatch(p *catalog.Product, pt catalog.Patch) error {
 	if pt.Title != nil {
 		p.Title = *pt.Title
 	}
@@ -336,16 +338,12 @@ func applyPatch(p *catalog.Product, pt catalog.Patch) {
 	if pt.Image != nil {
 		p.ImageURL = *pt.Image
 	}
-	if len(pt.Extra) > 0 {
-		merged := make(map[string]json.RawMessage, len(p.Extra)+len(pt.Extra))
-		for k, v := range p.Extra {
-			merged[k] = v
-		}
-		for k, v := range pt.Extra {
-			merged[k] = v
-		}
-		p.Extra = merged
+	extra, err := catalog.MergeExtra(p.Extra, pt.Extra)
+	if err != nil {
+		return err
 	}
+	p.Extra = extra
+	return nil
 }
 
 // Get returns one product, deleted or not; ErrNotFound if unknown.

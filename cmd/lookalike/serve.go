@@ -10,6 +10,7 @@ import (
 
 	"github.com/lookalike/lookalike/app"
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/imagedecode"
 )
 
 // envFlags registers flags whose defaults come from environment variables:
@@ -116,7 +117,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	var cfg app.Config
 	var secrets, signing, allowHosts, logFormat, logLevel string
-	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads int64
+	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
@@ -139,7 +140,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.float(&cfg.SearchRate, "search-rate", "LOOKALIKE_SEARCH_RATE", 10, "searches per second allowed per client address (0: no limit); over it, 429 with Retry-After")
 	ef.integer(&burst, "search-burst", "LOOKALIKE_SEARCH_BURST", 20, "searches a client may make at once before the rate applies")
 	ef.boolean(&cfg.TrustProxy, "trust-proxy", "LOOKALIKE_TRUST_PROXY", false, "take the client address from X-Forwarded-For (only behind a reverse proxy you run)")
-	ef.duration(&cfg.DecodeTimeout, "decode-timeout", "LOOKALIKE_DECODE_TIMEOUT", 20*time.Second, "longest an image decode may take; slower images end failed")
+	ef.duration(&cfg.DecodeTimeout, "decode-timeout", "LOOKALIKE_DECODE_TIMEOUT", 20*time.Second, "longest an image decode may wait for decode memory (then 503, or a retry), and then take (slower images end failed)")
+	ef.integer(&decodeMemory, "decode-memory", "LOOKALIKE_DECODE_MEMORY", imagedecode.DefaultBudget, "bytes that image decodes may take at once, computed from each image's header; an image that needs more is refused with 413")
 	ef.str(&cfg.ModelDir, "model-dir", "LOOKALIKE_MODEL_DIR", "", "a CLIP model directory (see `lookalike model`); empty: the built-in descriptor")
 	ef.str(&cfg.ORTLibrary, "ort-lib", "LOOKALIKE_ORT_LIB", "", "path of libonnxruntime.so (default: beside the executable, then the system library path)")
 	ef.integer(&embedThreads, "embed-threads", "LOOKALIKE_EMBED_THREADS", 0, "ONNX Runtime threads per model (0: all cores)")
@@ -161,7 +163,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.FetchAllowHosts = app.SplitSecrets(allowHosts)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
-	cfg.EmbedThreads = int(embedThreads)
+	cfg.EmbedThreads, cfg.DecodeMemory = int(embedThreads), decodeMemory
 	if code, ok := catalog.NormalizeCurrency(cfg.Currency); ok {
 		cfg.Currency = code // "uah" or "₴" too; Validate refuses the rest
 	}
