@@ -90,7 +90,7 @@ func TestBudgetRefusesWhatCannotFit(t *testing.T) {
 	}{
 		{"8-bit grey", pngHeader(6000, 6000, 8, 0), true},
 		{"8-bit RGBA", pngHeader(6000, 6000, 8, 6), false},
-		{"49 MP CMYK JPEG", imagetest.CMYKJPEG(7000, 7000), false},
+		{"49 MP CMYK JPEG", imagetest.CMYKJPEG(7000, 7000, [4]int{}), false},
 	} {
 		_, err := DecodeContext(context.Background(), tc.data, Limits{Budget: small})
 		if tc.fits {
@@ -166,7 +166,7 @@ func TestCostCoversDecoding(t *testing.T) {
 		{"png paletted", encodePNG(t, pal), Limits{}},
 		{"jpeg YCbCr", ycc, Limits{}},
 		{"jpeg grey", encodeJPEG(t, image.NewGray(image.Rect(0, 0, 800, 600))), Limits{}},
-		{"jpeg CMYK", imagetest.CMYKJPEG(800, 600), Limits{}},
+		{"jpeg CMYK", imagetest.CMYKJPEG(800, 600, [4]int{20, -24, 30, -16}), Limits{}},
 		{"jpeg rotated", withSegment(ycc, exifAPP1(binary.BigEndian, [][12]byte{orientationEntry(binary.BigEndian, 6)})), Limits{}},
 		{"gif", gifBuf.Bytes(), Limits{}},
 		{"webp lossless", webpLossless(800, 600, color.NRGBA{1, 2, 3, 255}), Limits{}},

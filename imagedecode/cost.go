@@ -20,8 +20,9 @@ type cost struct {
 type plan struct {
 	format string
 	w, h   int
-	denom  int // > 1: a JPEG that libjpeg-turbo decodes at 1/denom
-	orient int // EXIF orientation (JPEG), 1 when none
+	denom  int  // > 1: a JPEG that libjpeg-turbo decodes at 1/denom
+	orient int  // EXIF orientation (JPEG), 1 when none
+	cmyk   bool // a 4-component JPEG: libjpeg-turbo decodes it to CMYK
 	cost   cost
 	// fallback is the cost of the standard decoder when libjpeg-turbo
 	// declines a JPEG planned for it (denom > 1).
@@ -60,7 +61,10 @@ func inspect(data []byte, lim Limits) (plan, error) {
 	case "jpeg":
 		h := parseJPEGHeader(data)
 		p.orient = jpegOrientation(data)
-		if lim.MinSide > 0 && h.ncomp != 4 && turboAvailable() {
+		// A 4-component JPEG without Adobe's marker is refused by
+		// image/jpeg; libjpeg-turbo would guess, so it is not asked.
+		p.cmyk = h.ncomp == 4
+		if lim.MinSide > 0 && (!p.cmyk || h.adobe) && turboAvailable() {
 			p.denom = jpegScale(p.w, p.h, lim.MinSide)
 		}
 		p.cost = jpegPlanCost(h, p.w, p.h, p.denom, p.orient)

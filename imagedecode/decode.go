@@ -98,7 +98,7 @@ func decodePlanned(data []byte, p plan, lim Limits, grow func(peak int64) bool) 
 		}
 	}()
 	if p.denom > 1 {
-		img, _ = decodeJPEGTurbo(data, scaled(p.w, p.denom), scaled(p.h, p.denom))
+		img, _ = decodeJPEGTurbo(data, scaled(p.w, p.denom), scaled(p.h, p.denom), p.cmyk)
 		if img == nil {
 			if grow != nil && !grow(p.fallback.peak) {
 				return nil, errorf(ErrBusy, "libjpeg-turbo declined the jpeg, and the decode memory budget has no room now to decode it at full size")

@@ -6,4 +6,4 @@ import "image"
 
 func turboAvailable() bool { return false }
 
-func decodeJPEGTurbo(data []byte, ow, oh int) (image.Image, bool) { return nil, false }
+func decodeJPEGTurbo(data []byte, ow, oh int, cmyk bool) (image.Image, bool) { return nil, false }

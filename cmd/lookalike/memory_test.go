@@ -61,7 +61,7 @@ func TestDecodeMemoryUnderAttack(t *testing.T) {
 	client := &http.Client{Timeout: 2 * time.Minute}
 
 	deep := imagetest.StripedPNG(6480, 6480, 16)
-	cmyk := imagetest.CMYKJPEG(7000, 7000)
+	cmyk := imagetest.CMYKJPEG(7000, 7000, [4]int{})
 	t.Logf("16-bit PNG %d KB, CMYK JPEG %d KB", len(deep)>>10, len(cmyk)>>10)
 
 	wave := func(name string, photos [][]byte) map[int]int {

@@ -49,10 +49,13 @@ func StripedPNG(w, h, depth int) []byte {
 	return out.Bytes()
 }
 
-// CMYKJPEG is a real baseline 4-component (Adobe CMYK) JPEG of w×h, every
-// block flat: with one-code Huffman tables each 8×8 block of each component
-// costs two bits, so 49 MP is about 750 KB, and it decodes to a CMYK image.
-func CMYKJPEG(w, h int) []byte {
+// CMYKJPEG is a real baseline 4-component (Adobe CMYK) JPEG of w×h whose
+// components are flat: stored samples 128+level[i] (the levels all 0, or
+// all 16–31 in size, either sign), which image/jpeg decodes as C, M, Y, K =
+// 127-level[i] (Adobe files store ink inverted). With tiny Huffman tables
+// every 8×8 block after the first costs two bits a component, so 49 MP is
+// about 750 KB.
+func CMYKJPEG(w, h int, level [4]int) []byte {
 	var b bytes.Buffer
 	seg := func(marker byte, data []byte) {
 		b.Write([]byte{0xFF, marker})
@@ -67,15 +70,47 @@ func CMYKJPEG(w, h int) []byte {
 		sof = append(sof, c, 0x11, 0)
 	}
 	seg(0xC0, sof)
-	oneCode := func(class byte) []byte { // one code of length 1, symbol 0
-		t := []byte{class << 4, 1}
-		t = append(t, make([]byte, 15)...)
-		return append(t, 0)
-	}
-	seg(0xC4, append(oneCode(0), oneCode(1)...))
+	// DC: code 0 = no change, code 1000000 = a change of 8 bits (category
+	// 8; libjpeg allows no all-ones code); AC: code 0 = end of block.
+	dc := []byte{0x00, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	dc = append(dc, 0, 8)
+	ac := append([]byte{0x10, 1}, make([]byte, 15)...)
+	ac = append(ac, 0)
+	seg(0xC4, append(dc, ac...))
 	seg(0xDA, []byte{4, 1, 0, 2, 0, 3, 0, 4, 0, 0, 63, 0})
-	mcus := ((w + 7) / 8) * ((h + 7) / 8)
-	b.Write(make([]byte, mcus)) // per MCU: 4 blocks × (DC 0 + EOB) = 8 zero bits
+	// The first MCU sets each component's DC (8 × level: a flat block's
+	// samples are DC/8 + 128) in 2 or 16 bits a component, so a whole
+	// number of bytes; every other MCU repeats it in 8 zero bits.
+	var first uint64
+	n := 0
+	put := func(v, bits int) {
+		first = first<<bits | uint64(v)
+		n += bits
+	}
+	for _, l := range level {
+		if (l == 0) != (level[0] == 0) {
+			panic("imagetest.CMYKJPEG: levels must be all zero or all non-zero")
+		}
+		if l == 0 {
+			put(0, 2) // DC unchanged, end of block
+			continue
+		}
+		d := 8 * l // 128 <= |d| <= 255: category 8
+		if d < 0 {
+			d += 255
+		}
+		put(0x40, 7)
+		put(d, 8)
+		put(0, 1)
+	}
+	for i := n - 8; i >= 0; i -= 8 {
+		c := byte(first >> i)
+		b.WriteByte(c)
+		if c == 0xFF {
+			b.WriteByte(0) // byte stuffing
+		}
+	}
+	b.Write(make([]byte, ((w+7)/8)*((h+7)/8)-1))
 	b.Write([]byte{0xFF, 0xD9})
 	return b.Bytes()
 }
