@@ -17,6 +17,8 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/metrics"
+	"github.com/lookalike/lookalike/regions"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
@@ -31,6 +33,7 @@ type searchQuery struct {
 	imageURL  string
 	productID catalog.ProductID
 	text      string
+	crop      *regions.Box // the shopper's box around the product in the photo
 	filter    vectorindex.Filter
 	limit     int
 }
@@ -38,6 +41,7 @@ type searchQuery struct {
 // searchFields are the request's parameters, as text, from a form or JSON.
 var searchFields = map[string]bool{
 	"image_url": true, "image_base64": true, "product_id": true, "text": true,
+	"crop":    true,
 	"shop_id": true, "limit": true, "available": true, "price_min": true, "price_max": true, "currency": true,
 }
 
@@ -49,12 +53,12 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	eng := s.engine()
-	vec, err := s.queryVector(r, eng, q)
+	hits, err := s.queryHits(r, eng, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	results, err := s.search(r, eng, vec, q)
+	results, err := s.search(r, hits, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -145,6 +149,15 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (*searchQue
 				}
 			case bool:
 				fields[k] = strconv.FormatBool(v)
+			case map[string]any, []any:
+				if k != "crop" {
+					return nil, errorf(http.StatusBadRequest, "field %q must be a string or a number", k)
+				}
+				c, err := cropText(v)
+				if err != nil {
+					return nil, errorf(http.StatusUnprocessableEntity, "crop: %v", err)
+				}
+				fields[k] = c
 			default:
 				return nil, errorf(http.StatusBadRequest, "field %q must be a string or a number", k)
 			}
@@ -153,6 +166,37 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (*searchQue
 		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Type %q is not supported: send multipart/form-data with the photo in \"image\", or application/json", ct)
 	}
 	return s.buildQuery(fields, upload)
+}
+
+// cropText writes a JSON crop given as {"x":…,"y":…,"w":…,"h":…} or
+// [x, y, w, h] as the "x,y,w,h" text regions.ParseBox reads.
+func cropText(v any) (string, error) {
+	var nums []any
+	switch v := v.(type) {
+	case []any:
+		nums = v
+	case map[string]any:
+		for name := range v {
+			switch name {
+			case "x", "y", "w", "h":
+			default:
+				return "", fmt.Errorf("unknown key %q; want x, y, w and h (fractions 0..1 of the photo)", name)
+			}
+		}
+		nums = []any{v["x"], v["y"], v["w"], v["h"]}
+	}
+	if len(nums) != 4 {
+		return "", fmt.Errorf("want four numbers x, y, w, h (fractions 0..1 of the photo), got %d", len(nums))
+	}
+	parts := make([]string, 4)
+	for i, n := range nums {
+		num, ok := n.(json.Number)
+		if !ok {
+			return "", errors.New("x, y, w and h must all be numbers (fractions 0..1 of the photo)")
+		}
+		parts[i] = num.String()
+	}
+	return strings.Join(parts, ","), nil
 }
 
 func fieldList() string {
@@ -203,6 +247,16 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 	}
 	if sources != 1 {
 		return nil, errorf(http.StatusBadRequest, "give exactly one query: an uploaded photo in \"image\", image_url, image_base64, product_id or text (got %d)", sources)
+	}
+	if v := strings.TrimSpace(f["crop"]); v != "" {
+		if q.image == nil && q.imageURL == "" {
+			return nil, errorf(http.StatusUnprocessableEntity, "crop selects a region of a photo: send it with an uploaded image, image_base64 or image_url, not with text or product_id")
+		}
+		b, err := regions.ParseBox(v)
+		if err != nil {
+			return nil, errorf(http.StatusUnprocessableEntity, "crop: %v", err)
+		}
+		q.crop = &b
 	}
 	if v := f["shop_id"]; v != "" {
 		id, err := catalog.ParseID(v)
@@ -273,7 +327,52 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 	return q, nil
 }
 
-// queryVector turns the query into a vector of the current model.
+// queryHits turns the query into the index's hits: a photo through the
+// multi-region search (regions.Search: the whole frame and sub-windows, or
+// the shopper's crop only), text and product_id by their one vector.
+func (s *Server) queryHits(r *http.Request, eng Engine, q *searchQuery) ([]vectorindex.Hit, error) {
+	idx := timedIndex{eng.Index, s.lookupTime}
+	k := q.limit + 8 // a margin for hits dropped by the store check
+	if q.image == nil && q.imageURL == "" {
+		vec, err := s.queryVector(r, eng, q)
+		if err != nil {
+			return nil, err
+		}
+		return idx.Search(vec, k, q.filter)
+	}
+	ctx := r.Context()
+	data := q.image
+	if q.imageURL != "" {
+		res, err := s.fetcher.Fetch(ctx, q.imageURL)
+		if err != nil {
+			return nil, fmt.Errorf("fetch image_url: %w", err)
+		}
+		data = res.Body
+	}
+	img, err := imagedecode.DecodeContext(ctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels, MinSide: embed.DecodeSide(eng.Embedder),
+		Budget: s.cfg.DecodeBudget, Timeout: s.cfg.DecodeTimeout})
+	if err != nil {
+		return nil, err
+	}
+	defer img.Release()
+	return regions.Search(ctx, eng.Embedder, idx, regions.DefaultConfig(), regions.Query{Image: img.Image, Crop: q.crop, K: k, Filter: q.filter})
+}
+
+// timedIndex records the time of every index lookup.
+type timedIndex struct {
+	Index
+	h *metrics.HistogramVec
+}
+
+func (t timedIndex) Search(q []float32, k int, f vectorindex.Filter) ([]vectorindex.Hit, error) {
+	t0 := time.Now()
+	hits, err := t.Index.Search(q, k, f)
+	t.h.With().Observe(time.Since(t0).Seconds())
+	return hits, err
+}
+
+// queryVector turns a text or product_id query into a vector of the
+// current model.
 func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]float32, error) {
 	ctx := r.Context()
 	switch {
@@ -306,21 +405,7 @@ func (s *Server) queryVector(r *http.Request, eng Engine, q *searchQuery) ([]flo
 		q.filter.Exclude = &vk
 		return vec, nil
 	}
-	data := q.image
-	if q.imageURL != "" {
-		res, err := s.fetcher.Fetch(ctx, q.imageURL)
-		if err != nil {
-			return nil, fmt.Errorf("fetch image_url: %w", err)
-		}
-		data = res.Body
-	}
-	img, err := imagedecode.DecodeContext(ctx, data, imagedecode.Limits{MaxPixels: s.cfg.MaxPixels, MinSide: embed.DecodeSide(eng.Embedder),
-		Budget: s.cfg.DecodeBudget, Timeout: s.cfg.DecodeTimeout})
-	if err != nil {
-		return nil, err
-	}
-	defer img.Release()
-	return eng.Embedder.EmbedImage(ctx, img.Image)
+	return nil, errors.New("api: no text or product_id query")
 }
 
 type resultJSON struct {
@@ -339,13 +424,7 @@ type resultJSON struct {
 
 // search asks the index, then checks each hit against the stored product so
 // a result never shows a deleted product or stale filters.
-func (s *Server) search(r *http.Request, eng Engine, vec []float32, q *searchQuery) ([]resultJSON, error) {
-	t0 := time.Now()
-	hits, err := eng.Index.Search(vec, q.limit+8, q.filter)
-	s.lookupTime.With().Observe(time.Since(t0).Seconds())
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) search(r *http.Request, hits []vectorindex.Hit, q *searchQuery) ([]resultJSON, error) {
 	keys := make([]catalog.Key, len(hits))
 	for i, h := range hits {
 		keys[i] = catalog.Key(h.Key)

@@ -55,3 +55,16 @@ func DecodeSide(e Embedder) int {
 	}
 	return 0
 }
+
+// Batcher is implemented by embedders that run concurrent EmbedImage calls
+// as one batch (CLIP's micro-batching): a caller with several images to
+// embed at once should make all the calls concurrently.
+type Batcher interface {
+	BatchesConcurrentCalls() bool
+}
+
+// Batches reports whether e batches concurrent calls.
+func Batches(e Embedder) bool {
+	b, ok := e.(Batcher)
+	return ok && b.BatchesConcurrentCalls()
+}

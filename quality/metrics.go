@@ -33,39 +33,28 @@ type Query struct {
 // count as the right answer for each other's queries (nil: every item is its
 // own group). Evaluate splits the queries over workers goroutines.
 func Evaluate(catalogue [][]float32, labels []string, groups []int, queries []Query, workers int) Metrics {
-	m := Metrics{Queries: len(queries)}
 	if len(queries) == 0 || len(catalogue) == 0 {
-		return m
+		return Metrics{Queries: len(queries)}
 	}
 	if workers < 1 {
 		workers = 1
 	}
-	type result struct{ hit1, hit10, prec float64 }
-	results := make([]result, len(queries))
+	results := make([]judgement, len(queries))
 	next := make(chan int)
 	done := make(chan struct{})
 	for w := 0; w < workers; w++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			top := make([]scored, 0, 11)
+			ranked := make([]int, 0, 10)
 			for qi := range next {
 				q := queries[qi]
 				top = topK(top[:0], catalogue, q.Vector, 10)
-				var r result
-				for rank, s := range top {
-					right := s.i == q.Source || (groups != nil && groups[s.i] == groups[q.Source])
-					if right {
-						if rank == 0 {
-							r.hit1 = 1
-						}
-						r.hit10 = 1
-					}
-					if labels[s.i] == labels[q.Source] {
-						r.prec++
-					}
+				ranked = ranked[:0]
+				for _, s := range top {
+					ranked = append(ranked, s.i)
 				}
-				r.prec /= float64(len(top))
-				results[qi] = r
+				results[qi] = judge(ranked, q.Source, labels, groups)
 			}
 		}()
 	}
@@ -76,12 +65,48 @@ func Evaluate(catalogue [][]float32, labels []string, groups []int, queries []Qu
 	for w := 0; w < workers; w++ {
 		<-done
 	}
+	return summarize(results)
+}
+
+// judgement is how one query's first ten results fared.
+type judgement struct{ hit1, hit10, prec float64 }
+
+// judge scores the ranked catalogue indices of one query made from photo
+// source (see Metrics).
+func judge(ranked []int, source int, labels []string, groups []int) judgement {
+	var r judgement
+	if len(ranked) > 10 {
+		ranked = ranked[:10]
+	}
+	for rank, i := range ranked {
+		right := i == source || (groups != nil && groups[i] == groups[source])
+		if right {
+			if rank == 0 {
+				r.hit1 = 1
+			}
+			r.hit10 = 1
+		}
+		if labels[i] == labels[source] {
+			r.prec++
+		}
+	}
+	if len(ranked) > 0 {
+		r.prec /= float64(len(ranked))
+	}
+	return r
+}
+
+func summarize(results []judgement) Metrics {
+	m := Metrics{Queries: len(results)}
+	if len(results) == 0 {
+		return m
+	}
 	for _, r := range results {
 		m.RecallAt1 += r.hit1
 		m.RecallAt10 += r.hit10
 		m.SameKindPrecisionAt10 += r.prec
 	}
-	n := float64(len(queries))
+	n := float64(len(results))
 	m.RecallAt1 /= n
 	m.RecallAt10 /= n
 	m.SameKindPrecisionAt10 /= n

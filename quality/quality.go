@@ -1,8 +1,11 @@
 // Package quality measures how well an embedder finds products from shoppers'
 // photos. Every photo of a data set goes into the catalogue as it is; each
 // query photo is also "re-photographed" synthetically (cropped, rescaled,
-// brightened or darkened, mirrored, JPEG re-encoded; see Transform) and
-// searched for among the whole catalogue by cosine similarity, brute force.
+// brightened or darkened, mirrored, JPEG re-encoded; see Transform), or with
+// Options.Hard made into a shopper's photo (rotated, white balance drifted,
+// blurred, half of the time standing on another photo; see
+// RandomHardParams), and searched for among the whole catalogue the way the
+// search API does it (regions.Search over a vectorindex.Flat).
 //
 // Reported: recall@1 (the query's own source photo, or a listed
 // near-duplicate of it, comes first), recall@10, and same-kind precision@10
@@ -10,24 +13,30 @@
 package quality
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"image"
-	_ "image/gif"  // decoders for Discover's file types
-	_ "image/jpeg" // decoders for Discover's file types
-	_ "image/png"  // decoders for Discover's file types
+	_ "image/gif" // decoders for Discover's file types
+	"image/jpeg"
+	_ "image/png" // decoders for Discover's file types
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/regions"
+	"github.com/lookalike/lookalike/vectorindex"
 )
 
 // Options configure Run.
@@ -50,6 +59,15 @@ type Options struct {
 	// Progress, when set, is called after every photo is done (its catalogue
 	// entry, and its query if it has one), from one goroutine at a time.
 	Progress func(done, total int)
+	// QueryProgress, when set, is called after every query is searched.
+	QueryProgress func(done, total int)
+	// Hard makes shopper's photos instead of re-photographs (see
+	// RandomHardParams): rotated, in other light, blurred, half of them on
+	// another photo's background.
+	Hard bool
+	// Regions configures the multi-region search; nil means
+	// regions.DefaultConfig(), what the API uses.
+	Regions *regions.Config
 }
 
 // Report is the outcome of Run.
@@ -59,9 +77,15 @@ type Report struct {
 	// Catalogue and Queries count the catalogue photos and the queries.
 	Catalogue int `json:"catalogue"`
 	Queries   int `json:"queries"`
-	// Split and Seed echo the options.
-	Split string `json:"split"`
-	Seed  int64  `json:"seed"`
+	// Split and Seed echo the options; Protocol is "plain" (re-photographs)
+	// or "hard" (shopper's photos, Options.Hard), OnBackground how many hard
+	// queries stand on another photo.
+	Split        string `json:"split"`
+	Seed         int64  `json:"seed"`
+	Protocol     string `json:"protocol"`
+	OnBackground int    `json:"on_background"`
+	// Regions is how many regions of a query the search embeds.
+	Regions int `json:"regions"`
 
 	RecallAt1             float64 `json:"recall_at_1"`
 	RecallAt10            float64 `json:"recall_at_10"`
@@ -70,17 +94,32 @@ type Report struct {
 	// EmbedMsPerImage is the mean time of one EmbedImage call (decoded image
 	// in, vector out), in milliseconds, as measured while Workers ran at once.
 	EmbedMsPerImage float64 `json:"embed_ms_per_image"`
+	// SearchP50Ms and SearchP90Ms are quantiles of the time of one search
+	// (regions.Search on a decoded photo: embedding its regions, the index
+	// searches, the fusion), queries run one at a time.
+	SearchP50Ms float64 `json:"search_p50_ms"`
+	SearchP90Ms float64 `json:"search_p90_ms"`
 	// Elapsed is the wall time of the whole run.
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// Run measures e on the data set in opt.Dir.
+// Run measures e on the data set in opt.Dir: every photo goes into a
+// vectorindex.Flat, and every query is searched for with regions.Search, the
+// function the search API calls.
 func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 	start := time.Now()
-	rep := Report{Model: e.Model(), Dim: e.Dim(), Split: opt.QuerySplit, Seed: opt.Seed}
+	rep := Report{Model: e.Model(), Dim: e.Dim(), Split: opt.QuerySplit, Seed: opt.Seed, Protocol: "plain"}
+	if opt.Hard {
+		rep.Protocol = "hard"
+	}
 	if rep.Split == "" {
 		rep.Split = "all"
 	}
+	cfg := regions.DefaultConfig()
+	if opt.Regions != nil {
+		cfg = *opt.Regions
+	}
+	rep.Regions = len(cfg.Regions)
 	photos, err := Discover(opt.Dir)
 	if err != nil {
 		return rep, err
@@ -113,10 +152,11 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 	defer cancel()
 
 	catalogue := make([][]float32, len(photos))
-	queryVec := make([][]float32, len(photos))
+	queryJPEG := make([][]byte, len(photos))
 	var (
 		embedNanos atomic.Int64
 		embedCalls atomic.Int64
+		onBg       atomic.Int64
 		firstErr   error
 		errOnce    sync.Once
 		mu         sync.Mutex
@@ -124,16 +164,6 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 	)
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
-	}
-	embedOne := func(img image.Image) ([]float32, error) {
-		t := time.Now()
-		v, err := e.EmbedImage(ctx, img)
-		embedNanos.Add(int64(time.Since(t)))
-		embedCalls.Add(1)
-		if err == nil && len(v) != e.Dim() {
-			err = fmt.Errorf("embedder returned %d values, want Dim() = %d", len(v), e.Dim())
-		}
-		return v, err
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -151,24 +181,28 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 					fail(fmt.Errorf("quality: %s: %w", p.Path, err))
 					continue
 				}
-				v, err := embedOne(img)
+				t := time.Now()
+				v, err := e.EmbedImage(ctx, img)
+				embedNanos.Add(int64(time.Since(t)))
+				embedCalls.Add(1)
+				if err == nil && len(v) != e.Dim() {
+					err = fmt.Errorf("embedder returned %d values, want Dim() = %d", len(v), e.Dim())
+				}
 				if err != nil {
 					fail(fmt.Errorf("quality: embed %s: %w", p.Path, err))
 					continue
 				}
 				catalogue[i] = v
 				if queryOf[i] {
-					q, err := Transform(img, queryRand(opt.Seed, p.Path))
+					q, bg, err := makeQuery(photos, groups, i, img, opt)
 					if err != nil {
 						fail(fmt.Errorf("quality: transform %s: %w", p.Path, err))
 						continue
 					}
-					v, err := embedOne(q)
-					if err != nil {
-						fail(fmt.Errorf("quality: embed query %s: %w", p.Path, err))
-						continue
+					if bg {
+						onBg.Add(1)
 					}
-					queryVec[i] = v
+					queryJPEG[i] = q
 				}
 				if opt.Progress != nil {
 					mu.Lock()
@@ -196,23 +230,106 @@ feed:
 		return rep, err
 	}
 
-	var queries []Query
-	for i, v := range queryVec {
-		if v != nil {
-			queries = append(queries, Query{Vector: v, Source: i})
+	// The catalogue in the real index; the queries through the real search,
+	// one at a time, so that each is timed alone.
+	idx := vectorindex.NewFlat(e.Dim())
+	for i, v := range catalogue {
+		if err := idx.Upsert(photoKey(i), v, vectorindex.Meta{Available: true}); err != nil {
+			return rep, err
 		}
 	}
-	m := Evaluate(catalogue, labels, groups, queries, workers)
+	var (
+		results []judgement
+		took    []time.Duration
+		ranked  []int
+	)
+	for i, data := range queryJPEG {
+		if data == nil {
+			continue
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			return rep, fmt.Errorf("quality: query %s: %w", photos[i].Path, err)
+		}
+		t := time.Now()
+		hits, err := regions.Search(ctx, e, idx, cfg, regions.Query{Image: img, K: 10})
+		took = append(took, time.Since(t))
+		if err != nil {
+			return rep, fmt.Errorf("quality: search %s: %w", photos[i].Path, err)
+		}
+		ranked = ranked[:0]
+		for _, h := range hits {
+			j, err := strconv.Atoi(string(h.Key.ProductID))
+			if err != nil {
+				return rep, fmt.Errorf("quality: unexpected hit %v", h.Key)
+			}
+			ranked = append(ranked, j)
+		}
+		results = append(results, judge(ranked, i, labels, groups))
+		if opt.QueryProgress != nil {
+			opt.QueryProgress(len(results), nq)
+		}
+	}
+	m := summarize(results)
 	rep.Catalogue = len(photos)
 	rep.Queries = m.Queries
+	rep.OnBackground = int(onBg.Load())
 	rep.RecallAt1 = m.RecallAt1
 	rep.RecallAt10 = m.RecallAt10
 	rep.SameKindPrecisionAt10 = m.SameKindPrecisionAt10
 	if n := embedCalls.Load(); n > 0 {
 		rep.EmbedMsPerImage = float64(embedNanos.Load()) / float64(n) / 1e6
 	}
+	rep.SearchP50Ms, rep.SearchP90Ms = percentileMs(took, 0.5), percentileMs(took, 0.9)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// photoKey is the index key of catalogue photo i.
+func photoKey(i int) vectorindex.Key {
+	return vectorindex.Key{ShopID: 1, ProductID: catalog.ProductID(strconv.Itoa(i))}
+}
+
+// makeQuery makes the JPEG of the query photo i becomes: a re-photograph
+// (Transform) or, with opt.Hard, a shopper's photo (RandomHardParams), on
+// the background of another photo (not of i's scene) when the draw says so.
+func makeQuery(photos []Photo, groups []int, i int, img image.Image, opt Options) ([]byte, bool, error) {
+	rng := queryRand(opt.Seed, photos[i].Path)
+	if !opt.Hard {
+		data, err := transformJPEG(img, RandomParams(rng))
+		return data, false, err
+	}
+	p := RandomHardParams(rng)
+	var bg image.Image
+	if p.Background {
+		j := rng.Intn(len(photos))
+		for groups[j] == groups[i] {
+			j = (j + 1) % len(photos)
+			if j == i { // every photo is one scene
+				p.Background = false
+				break
+			}
+		}
+		if p.Background {
+			var err error
+			if bg, err = decodeFile(photos[j].File); err != nil {
+				return nil, false, fmt.Errorf("background %s: %w", photos[j].Path, err)
+			}
+		}
+	}
+	data, _, err := hardJPEG(img, bg, p)
+	return data, p.Background, err
+}
+
+// percentileMs is the q-quantile of d (nearest rank), in milliseconds.
+func percentileMs(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return float64(s[max(0, min(i, len(s)-1))]) / 1e6
 }
 
 // selectQueries marks the photos that become queries.

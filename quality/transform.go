@@ -57,6 +57,15 @@ func Transform(img image.Image, rng *rand.Rand) (image.Image, error) {
 // and JPEG-re-encodes img as p says, and returns the decoded result.
 // Transparent pixels are composited over white.
 func ApplyTransform(img image.Image, p TransformParams) (image.Image, error) {
+	data, err := transformJPEG(img, p)
+	if err != nil {
+		return nil, err
+	}
+	return jpeg.Decode(bytes.NewReader(data))
+}
+
+// transformJPEG is ApplyTransform's JPEG file.
+func transformJPEG(img image.Image, p TransformParams) ([]byte, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 {
@@ -115,15 +124,19 @@ func ApplyTransform(img image.Image, p TransformParams) (image.Image, error) {
 			out.Pix[di+3] = 0xff
 		}
 	}
-	q := p.Quality
+	return encodeJPEG(out, p.Quality)
+}
+
+// encodeJPEG encodes img at quality q (75 when q is out of 1..100).
+func encodeJPEG(img image.Image, q int) ([]byte, error) {
 	if q < 1 || q > 100 {
 		q = 75
 	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: q}); err != nil {
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
 		return nil, err
 	}
-	return jpeg.Decode(&buf)
+	return buf.Bytes(), nil
 }
 
 // resample resizes an interleaved RGB float image with a separable tent

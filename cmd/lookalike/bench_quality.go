@@ -26,16 +26,22 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	workers := fs.Int("workers", runtime.NumCPU(), "images decoded and embedded at once")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "show no progress")
+	hard := fs.Bool("hard", false, "shopper's photos instead of re-photographs: rotated up to ±12°, white balance ±12 %, blurred, half of them on another photo's background (filling 55–85 % of the frame)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: lookalike bench quality [flags] DIR\n\n"+
 			"DIR holds photos as DIR/<split>/<label>/*.jpg (or DIR/<label>/*.jpg), and\n"+
 			"optionally NEAR_DUPLICATES.tsv. Every photo is in the catalogue; each photo\n"+
 			"of --split is re-photographed synthetically (cropped, rescaled, lit\n"+
 			"differently, mirrored, JPEG re-encoded) and searched for. Reports\n"+
-			"recall@1, recall@10 and same-kind precision@10.\n\n"+
+			"recall@1, recall@10 and same-kind precision@10. With --hard the queries are\n"+
+			"shopper's photos instead: rotated, in other light, blurred, and half of them\n"+
+			"standing on another photo of the set. Queries go through the search API's\n"+
+			"multi-region search (package regions) over the in-memory index, one at a\n"+
+			"time; the p50 and p90 of a search are reported.\n\n"+
 			"Examples:\n"+
 			"  lookalike bench quality --split bench ../shared/data/flowers\n"+
-			"  lookalike bench quality --split dev --seed 2 --json ../shared/data/flowers\n\nFlags:\n")
+			"  lookalike bench quality --split dev --seed 2 --json ../shared/data/flowers\n"+
+			"  lookalike bench quality --hard --split bench ../shared/data/flowers\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	// Accept flags after DIR too.
@@ -78,6 +84,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		Seed:       *seed,
 		Limit:      *limit,
 		Workers:    *workers,
+		Hard:       *hard,
 	}
 	if !*quiet {
 		last := time.Time{}
@@ -85,6 +92,15 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 			if now := time.Now(); done == total || now.Sub(last) >= 250*time.Millisecond {
 				last = now
 				fmt.Fprintf(stderr, "\rembedding %d/%d photos", done, total)
+				if done == total {
+					fmt.Fprintln(stderr)
+				}
+			}
+		}
+		opt.QueryProgress = func(done, total int) {
+			if now := time.Now(); done == total || now.Sub(last) >= 250*time.Millisecond {
+				last = now
+				fmt.Fprintf(stderr, "\rsearching %d/%d queries", done, total)
 				if done == total {
 					fmt.Fprintln(stderr)
 				}
@@ -106,11 +122,16 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "model                      %s (%d dimensions)\n", rep.Model, rep.Dim)
 	fmt.Fprintf(stdout, "data                       %s\n", dir)
 	fmt.Fprintf(stdout, "catalogue                  %d photos\n", rep.Catalogue)
-	fmt.Fprintf(stdout, "queries                    %d (split %s, seed %d)\n", rep.Queries, rep.Split, rep.Seed)
+	fmt.Fprintf(stdout, "queries                    %d %s (split %s, seed %d", rep.Queries, rep.Protocol, rep.Split, rep.Seed)
+	if rep.Protocol == "hard" {
+		fmt.Fprintf(stdout, ", %d on a background", rep.OnBackground)
+	}
+	fmt.Fprintln(stdout, ")")
 	fmt.Fprintf(stdout, "recall@1                   %.4f\n", rep.RecallAt1)
 	fmt.Fprintf(stdout, "recall@10                  %.4f\n", rep.RecallAt10)
 	fmt.Fprintf(stdout, "same-kind precision@10     %.4f\n", rep.SameKindPrecisionAt10)
 	fmt.Fprintf(stdout, "embedding                  %.2f ms/image (%d workers)\n", rep.EmbedMsPerImage, *workers)
+	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, %d products, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Catalogue)
 	fmt.Fprintf(stdout, "elapsed                    %s\n", rep.Elapsed.Round(time.Millisecond))
 	return nil
 }

@@ -153,6 +153,10 @@ func (e *Embedder) HasText() bool { return e.text != nil }
 // Preprocessor is the model's image preprocessing.
 func (e *Embedder) Preprocessor() *Preprocessor { return e.pre }
 
+// BatchesConcurrentCalls reports that concurrent EmbedImage calls share a
+// batch (embed.Batcher).
+func (e *Embedder) BatchesConcurrentCalls() bool { return true }
+
 // Tokenizer is the model's tokenizer (nil without a text tower).
 func (e *Embedder) Tokenizer() *Tokenizer { return e.tok }
 
@@ -167,9 +171,10 @@ func (e *Embedder) Interface() embed.Embedder {
 
 type imageOnly struct{ e *Embedder }
 
-func (i imageOnly) Model() string  { return i.e.Model() }
-func (i imageOnly) Dim() int       { return i.e.Dim() }
-func (i imageOnly) InputSize() int { return i.e.InputSize() }
+func (i imageOnly) Model() string                { return i.e.Model() }
+func (i imageOnly) Dim() int                     { return i.e.Dim() }
+func (i imageOnly) InputSize() int               { return i.e.InputSize() }
+func (i imageOnly) BatchesConcurrentCalls() bool { return true }
 func (i imageOnly) EmbedImage(ctx context.Context, img image.Image) ([]float32, error) {
 	return i.e.EmbedImage(ctx, img)
 }

@@ -8,7 +8,6 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
-	"io"
 )
 
 // PNGChunk appends one PNG chunk (length, type, data, CRC) to b.
@@ -19,46 +18,35 @@ func PNGChunk(b *bytes.Buffer, typ string, data []byte) {
 	binary.Write(b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
 }
 
-// rgbaPNG is a w×h RGBA PNG of the given bit depth, interlaced (Adam7) or
-// not, whose filtered rows rows writes to the zlib stream.
-func rgbaPNG(w, h, depth int, adam7 bool, rows func(zw io.Writer)) []byte {
+// StripedPNG is a real, fully decodable w×h RGBA PNG of the given bit depth
+// (8 or 16) that compresses to almost nothing: the first row is a gradient,
+// every other row repeats it (filter "Up", so all zeros). A 42 MP 16-bit one
+// is about 440 KB and decodes to 336 MB.
+func StripedPNG(w, h, depth int) []byte {
 	var out bytes.Buffer
 	out.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
 	ihdr[8], ihdr[9] = byte(depth), 6 // RGBA
-	if adam7 {
-		ihdr[12] = 1
-	}
 	PNGChunk(&out, "IHDR", ihdr)
 	var idat bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
-	rows(zw)
+	rowBytes := w * 4 * depth / 8
+	row := make([]byte, 1+rowBytes)
+	for i := 1; i < len(row); i++ {
+		row[i] = byte(i * 7 / (depth / 2))
+	}
+	zw.Write(row)
+	zero := make([]byte, 1+rowBytes)
+	zero[0] = 2 // Up: the row above, unchanged
+	for y := 1; y < h; y++ {
+		zw.Write(zero)
+	}
 	zw.Close() // writes to a bytes.Buffer cannot fail
 	PNGChunk(&out, "IDAT", idat.Bytes())
 	PNGChunk(&out, "IEND", nil)
 	return out.Bytes()
-}
-
-// StripedPNG is a real, fully decodable w×h RGBA PNG of the given bit depth
-// (8 or 16) that compresses to almost nothing: the first row is a gradient,
-// every other row repeats it (filter "Up", so all zeros). A 42 MP 16-bit one
-// is about 440 KB and decodes to 336 MB.
-func StripedPNG(w, h, depth int) []byte {
-	return rgbaPNG(w, h, depth, false, func(zw io.Writer) {
-		rowBytes := w * 4 * depth / 8
-		row := make([]byte, 1+rowBytes)
-		for i := 1; i < len(row); i++ {
-			row[i] = byte(i * 7 / (depth / 2))
-		}
-		zw.Write(row)
-		zero := make([]byte, 1+rowBytes)
-		zero[0] = 2 // Up: the row above, unchanged
-		for y := 1; y < h; y++ {
-			zw.Write(zero)
-		}
-	})
 }
 
 // CMYKJPEG is a real baseline 4-component (Adobe CMYK) JPEG of w×h whose
@@ -125,23 +113,4 @@ func CMYKJPEG(w, h int, level [4]int) []byte {
 	b.Write(make([]byte, ((w+7)/8)*((h+7)/8)-1))
 	b.Write([]byte{0xFF, 0xD9})
 	return b.Bytes()
-}
-
-// InterlacedPNG is a real Adam7-interlaced w×h RGBA PNG of the given bit
-// depth, all transparent black: image/png decodes each of its seven passes
-// into an image of its own before merging them.
-func InterlacedPNG(w, h, depth int) []byte {
-	return rgbaPNG(w, h, depth, true, func(zw io.Writer) {
-		for _, p := range [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}} {
-			pw := (w - p[0] + p[2] - 1) / p[2]
-			ph := (h - p[1] + p[3] - 1) / p[3]
-			if pw <= 0 || ph <= 0 {
-				continue
-			}
-			row := make([]byte, 1+pw*4*depth/8) // filter None, zero pixels
-			for range ph {
-				zw.Write(row)
-			}
-		}
-	})
 }

@@ -1,0 +1,277 @@
+// Package regions turns a query photo into search hits: it embeds the photo
+// at several regions (the whole frame and sub-windows that frame an object
+// covering most of it), searches the index with each and fuses the hits per
+// product. A shopper's photo of a bouquet on a table is found by the window
+// that holds the bouquet, a plain re-photograph by the whole frame.
+//
+// Both the search API and the quality harness call Search, so what the
+// harness measures is what the API does.
+package regions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+// Box is a region of a photo in relative coordinates: X, Y the top-left
+// corner, W, H the size, all fractions of the photo's width and height.
+type Box struct{ X, Y, W, H float64 }
+
+// Whole is the whole frame.
+var Whole = Box{0, 0, 1, 1}
+
+// MinSide is the smallest side a crop box may have (a fraction of the photo).
+const MinSide = 0.02
+
+// ParseBox reads "x,y,w,h" (relative 0..1 coordinates of the photo, the
+// top-left corner and the size) and checks it with Validate.
+func ParseBox(s string) (Box, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return Box{}, fmt.Errorf("want four numbers x,y,w,h (fractions 0..1 of the photo's width and height), got %q", s)
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return Box{}, fmt.Errorf("%q is not a number (want x,y,w,h as fractions 0..1)", strings.TrimSpace(p))
+		}
+		v[i] = f
+	}
+	b := Box{v[0], v[1], v[2], v[3]}
+	return b, b.Validate()
+}
+
+// Validate checks that b lies inside the photo and is not degenerate.
+func (b Box) Validate() error {
+	for _, f := range []float64{b.X, b.Y, b.W, b.H} {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return errors.New("the box must be finite numbers")
+		}
+	}
+	if b.X < 0 || b.Y < 0 || b.X > 1 || b.Y > 1 {
+		return fmt.Errorf("x and y must be between 0 and 1 (got %g, %g)", b.X, b.Y)
+	}
+	if b.W < MinSide || b.H < MinSide {
+		return fmt.Errorf("w and h must be at least %g of the photo (got %g, %g)", MinSide, b.W, b.H)
+	}
+	const eps = 1e-6
+	if b.X+b.W > 1+eps || b.Y+b.H > 1+eps {
+		return fmt.Errorf("the box must lie inside the photo: x+w and y+h at most 1 (got %g, %g)", b.X+b.W, b.Y+b.H)
+	}
+	return nil
+}
+
+// String formats b as ParseBox reads it.
+func (b Box) String() string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+	return f(b.X) + "," + f(b.Y) + "," + f(b.W) + "," + f(b.H)
+}
+
+// Rect maps b onto the pixel rectangle r, at least one pixel each way.
+func (b Box) Rect(r image.Rectangle) image.Rectangle {
+	w, h := float64(r.Dx()), float64(r.Dy())
+	x0 := r.Min.X + int(math.Round(b.X*w))
+	y0 := r.Min.Y + int(math.Round(b.Y*h))
+	x1 := r.Min.X + int(math.Round((b.X+b.W)*w))
+	y1 := r.Min.Y + int(math.Round((b.Y+b.H)*h))
+	out := image.Rect(x0, y0, max(x1, x0+1), max(y1, y0+1)).Intersect(r)
+	if out.Empty() {
+		return r
+	}
+	return out
+}
+
+// Crop returns the part of img inside b (sharing img's pixels where img
+// can make sub-images).
+func Crop(img image.Image, b Box) image.Image {
+	r := b.Rect(img.Bounds())
+	if r == img.Bounds() {
+		return img
+	}
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	return subImage{img, r}
+}
+
+type subImage struct {
+	image.Image
+	r image.Rectangle
+}
+
+func (s subImage) Bounds() image.Rectangle { return s.r }
+
+// Region is one window a query is embedded at, and the handicap its score
+// takes in the fusion: a sub-window matches many things a little, so it
+// must beat the whole frame by a margin to count.
+type Region struct {
+	Box     Box
+	Penalty float32
+}
+
+// Config chooses the regions and the fusion.
+type Config struct {
+	// Regions are embedded and searched; the first should be Whole.
+	Regions []Region
+	// Depth is how many hits each region's search keeps (at least k).
+	Depth int
+}
+
+// DefaultConfig is the search of an uploaded photo: the whole frame and the
+// windows of side Side at the four corners and the centre, which frame an
+// object covering 55–85 % of the photo well (see quality's hard protocol,
+// on which the side and penalty were chosen, dev split only).
+func DefaultConfig() Config {
+	const side, pen = 0.75, 0.0
+	c := Config{Regions: []Region{{Box: Whole}}, Depth: 50}
+	for _, xy := range [][2]float64{{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0.5, 0.5}} {
+		c.Regions = append(c.Regions, Region{Box: Box{xy[0] * (1 - side), xy[1] * (1 - side), side, side}, Penalty: pen})
+	}
+	return c
+}
+
+// Index is what Search asks: vectorindex.Flat, or anything that searches
+// like it.
+type Index interface {
+	Search(q []float32, k int, f vectorindex.Filter) ([]vectorindex.Hit, error)
+}
+
+// Query is one search.
+type Query struct {
+	Image image.Image
+	// Crop, when set, is the region the shopper chose: only it is embedded
+	// and searched.
+	Crop *Box
+	K    int
+	// Filter is passed to every index search.
+	Filter vectorindex.Filter
+}
+
+// Search embeds q.Image at the configured regions (or at q.Crop only),
+// searches idx with each, and returns up to q.K products, best first, each
+// with its best region's score less that region's penalty. The regions are
+// embedded concurrently, so an embedder that batches concurrent calls (CLIP)
+// runs them as one batch.
+func Search(ctx context.Context, e embed.Embedder, idx Index, cfg Config, q Query) ([]vectorindex.Hit, error) {
+	if q.Image == nil || q.Image.Bounds().Empty() {
+		return nil, errors.New("regions: empty image")
+	}
+	if q.K <= 0 {
+		return nil, nil
+	}
+	regs := cfg.Regions
+	if q.Crop != nil {
+		if err := q.Crop.Validate(); err != nil {
+			return nil, fmt.Errorf("regions: crop: %w", err)
+		}
+		regs = []Region{{Box: *q.Crop}}
+	}
+	if len(regs) == 0 {
+		regs = []Region{{Box: Whole}}
+	}
+	vecs, err := EmbedRegions(ctx, e, q.Image, regs)
+	if err != nil {
+		return nil, err
+	}
+	depth := max(cfg.Depth, q.K)
+	if len(regs) == 1 {
+		depth = q.K
+	}
+	lists := make([][]vectorindex.Hit, len(regs))
+	for i, v := range vecs {
+		hits, err := idx.Search(v, depth, q.Filter)
+		if err != nil {
+			return nil, err
+		}
+		lists[i] = hits
+	}
+	return Fuse(lists, regs, q.K), nil
+}
+
+// EmbedRegions embeds the regions of img, concurrently (at most
+// GOMAXPROCS at once for an embedder that computes in the calling
+// goroutine; all at once for one that batches, see embed.Batcher).
+func EmbedRegions(ctx context.Context, e embed.Embedder, img image.Image, regs []Region) ([][]float32, error) {
+	vecs := make([][]float32, len(regs))
+	if len(regs) == 1 {
+		v, err := e.EmbedImage(ctx, Crop(img, regs[0].Box))
+		if err != nil {
+			return nil, err
+		}
+		vecs[0] = v
+		return vecs, nil
+	}
+	par := runtime.GOMAXPROCS(0)
+	if embed.Batches(e) {
+		par = len(regs)
+	}
+	errs := make([]error, len(regs))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i := range regs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			vecs[i], errs[i] = e.EmbedImage(ctx, Crop(img, regs[i].Box))
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return vecs, nil
+}
+
+// Fuse merges per-region hit lists: a product's score is the best, over
+// regions, of its score there less the region's penalty. Ties go to the
+// lower key, as in vectorindex.
+func Fuse(lists [][]vectorindex.Hit, regs []Region, k int) []vectorindex.Hit {
+	if len(lists) == 1 {
+		if len(lists[0]) > k {
+			return lists[0][:k]
+		}
+		return lists[0]
+	}
+	best := make(map[vectorindex.Key]float32, len(lists)*len(lists[0]))
+	for i, hits := range lists {
+		pen := regs[i].Penalty
+		for _, h := range hits {
+			s := h.Score - pen
+			if old, ok := best[h.Key]; !ok || s > old {
+				best[h.Key] = s
+			}
+		}
+	}
+	out := make([]vectorindex.Hit, 0, len(best))
+	for key, s := range best {
+		out = append(out, vectorindex.Hit{Key: key, Score: s})
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Score != out[b].Score {
+			return out[a].Score > out[b].Score
+		}
+		if out[a].Key.ShopID != out[b].Key.ShopID {
+			return out[a].Key.ShopID < out[b].Key.ShopID
+		}
+		return out[a].Key.ProductID < out[b].Key.ProductID
+	})
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}

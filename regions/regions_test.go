@@ -1,0 +1,351 @@
+package regions
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/vectorindex"
+)
+
+func TestParseBox(t *testing.T) {
+	good := map[string]Box{
+		"0,0,1,1":             Whole,
+		" 0.1, 0.2 ,0.5,0.4 ": {0.1, 0.2, 0.5, 0.4},
+		"0.5,0.5,0.5,0.5":     {0.5, 0.5, 0.5, 0.5},
+	}
+	for in, want := range good {
+		b, err := ParseBox(in)
+		if err != nil || b != want {
+			t.Errorf("ParseBox(%q) = %v, %v; want %v", in, b, err, want)
+		}
+	}
+	bad := map[string]string{
+		"":                "four numbers",
+		"0,0,1":           "four numbers",
+		"0,0,1,1,1":       "four numbers",
+		"a,0,1,1":         "not a number",
+		"-0.1,0,0.5,0.5":  "between 0 and 1",
+		"0,1.5,0.5,0.5":   "between 0 and 1",
+		"0,0,0,0.5":       "at least",
+		"0,0,0.01,0.5":    "at least",
+		"0.6,0,0.5,0.5":   "inside the photo",
+		"0,0.7,0.5,0.4":   "inside the photo",
+		"NaN,0,0.5,0.5":   "finite",
+		"0,0,Inf,0.5":     "finite",
+		"0,0,0.5,1e309":   "not a number",
+		"0x1p-2,0,0.5,.5": "", // hex floats are numbers too: accepted
+	}
+	for in, msg := range bad {
+		_, err := ParseBox(in)
+		if msg == "" {
+			if err != nil {
+				t.Errorf("ParseBox(%q): %v", in, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("ParseBox(%q) error %v, want one saying %q", in, err, msg)
+		}
+	}
+	if b, _ := ParseBox("0.1,0.2,0.5,0.4"); b.String() != "0.1,0.2,0.5,0.4" {
+		t.Errorf("String: %s", b)
+	}
+}
+
+func TestBoxRectAndCrop(t *testing.T) {
+	r := image.Rect(10, 20, 110, 70) // 100×50 at an offset
+	if got := (Box{0.5, 0, 0.5, 1}).Rect(r); got != image.Rect(60, 20, 110, 70) {
+		t.Errorf("right half: %v", got)
+	}
+	if got := (Box{0.999, 0.999, 0.001, 0.001}).Rect(r); got.Dx() < 1 || got.Dy() < 1 || !got.In(r) {
+		t.Errorf("tiny box: %v", got)
+	}
+	img := image.NewRGBA(r)
+	if Crop(img, Whole) != image.Image(img) {
+		t.Error("the whole frame is not the image itself")
+	}
+	c := Crop(img, Box{0, 0, 0.5, 0.5})
+	if c.Bounds() != image.Rect(10, 20, 60, 45) {
+		t.Errorf("crop bounds %v", c.Bounds())
+	}
+	// An image type without SubImage gets a view with the crop's bounds.
+	type plain struct{ image.Image }
+	if c := Crop(plain{img}, Box{0.5, 0.5, 0.5, 0.5}); c.Bounds() != image.Rect(60, 45, 110, 70) {
+		t.Errorf("generic crop bounds %v", c.Bounds())
+	}
+}
+
+func key(id string) vectorindex.Key {
+	return vectorindex.Key{ShopID: 1, ProductID: catalog.ProductID(id)}
+}
+
+func hit(id string, s float32) vectorindex.Hit { return vectorindex.Hit{Key: key(id), Score: s} }
+
+func TestFuse(t *testing.T) {
+	whole := []vectorindex.Hit{hit("a", 0.90), hit("b", 0.80), hit("c", 0.70)}
+	window := []vectorindex.Hit{hit("c", 0.93), hit("d", 0.85), hit("a", 0.60)}
+	regs := []Region{{Box: Whole}, {Box: Box{0, 0, 0.5, 0.5}}}
+	got := Fuse([][]vectorindex.Hit{whole, window}, regs, 10)
+	want := []string{"c", "a", "d", "b"} // each product once, at its best score
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i, id := range want {
+		if got[i].Key != key(id) {
+			t.Fatalf("rank %d: %v, want %s (%v)", i, got[i].Key, id, got)
+		}
+	}
+	if got[0].Score != 0.93 || got[1].Score != 0.90 {
+		t.Errorf("scores %v", got)
+	}
+	// A penalty makes a window beat the whole frame only by a margin.
+	regs[1].Penalty = 0.05
+	got = Fuse([][]vectorindex.Hit{whole, window}, regs, 2)
+	if len(got) != 2 || got[0].Key != key("a") || got[1].Key != key("c") || got[1].Score != 0.88 {
+		t.Errorf("with penalty: %v", got)
+	}
+	// Equal scores: the lower key first, as vectorindex orders them.
+	tie := Fuse([][]vectorindex.Hit{{hit("z", 0.5)}, {hit("y", 0.5)}}, []Region{{}, {}}, 5)
+	if tie[0].Key != key("y") {
+		t.Errorf("tie order %v", tie)
+	}
+	// One list passes through, cut to k.
+	if one := Fuse([][]vectorindex.Hit{whole}, regs[:1], 2); len(one) != 2 || one[0].Key != key("a") {
+		t.Errorf("single list %v", one)
+	}
+}
+
+// recorder embeds an image as its mean colour and records the bounds it
+// was asked to embed.
+type recorder struct {
+	mu      sync.Mutex
+	bounds  []image.Rectangle
+	batches bool
+	active  atomic.Int32
+	peak    atomic.Int32
+}
+
+func (r *recorder) Model() string { return "test" }
+func (r *recorder) Dim() int      { return 3 }
+func (r *recorder) BatchesConcurrentCalls() bool {
+	return r.batches
+}
+func (r *recorder) EmbedImage(_ context.Context, img image.Image) ([]float32, error) {
+	n := r.active.Add(1)
+	defer r.active.Add(-1)
+	for {
+		p := r.peak.Load()
+		if n <= p || r.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	r.mu.Lock()
+	r.bounds = append(r.bounds, img.Bounds())
+	r.mu.Unlock()
+	time.Sleep(2 * time.Millisecond) // lets concurrent calls overlap
+	var s [3]float64
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			s[0] += float64(c.R)
+			s[1] += float64(c.G)
+			s[2] += float64(c.B)
+		}
+	}
+	v := []float32{float32(s[0]), float32(s[1]), float32(s[2])}
+	norm := float32(0)
+	for _, x := range v {
+		norm += x * x
+	}
+	if norm == 0 {
+		return []float32{1, 0, 0}, nil
+	}
+	for i := range v {
+		v[i] /= sqrt32(norm)
+	}
+	return v, nil
+}
+
+func sqrt32(x float32) float32 {
+	z := x
+	for i := 0; i < 30; i++ {
+		z = (z + x/z) / 2
+	}
+	return z
+}
+
+func TestSearchRegionsAndCrop(t *testing.T) {
+	// Left half red, right half blue.
+	img := image.NewRGBA(image.Rect(0, 0, 100, 80))
+	draw.Draw(img, image.Rect(0, 0, 50, 80), image.NewUniform(color.RGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
+	draw.Draw(img, image.Rect(50, 0, 100, 80), image.NewUniform(color.RGBA{0, 0, 255, 255}), image.Point{}, draw.Src)
+	idx := vectorindex.NewFlat(3)
+	idx.Upsert(key("red"), []float32{1, 0, 0}, vectorindex.Meta{Available: true})
+	idx.Upsert(key("blue"), []float32{0, 0, 1}, vectorindex.Meta{Available: true})
+	idx.Upsert(key("green"), []float32{0, 1, 0}, vectorindex.Meta{Available: false})
+	yes := true
+	filter := vectorindex.Filter{Available: &yes}
+	ctx := context.Background()
+
+	e := &recorder{}
+	cfg := DefaultConfig()
+	hits, err := Search(ctx, e, idx, cfg, Query{Image: img, K: 5, Filter: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.bounds) != len(cfg.Regions) {
+		t.Errorf("embedded %d regions, want %d", len(e.bounds), len(cfg.Regions))
+	}
+	if len(hits) != 2 {
+		t.Fatalf("hits %v (the filter drops green)", hits)
+	}
+	// A window that is mostly one half matches that colour better than the
+	// whole frame does.
+	for _, h := range hits {
+		if h.Score < 0.85 { // the whole frame alone: 0.71
+			t.Errorf("%v: fused score %v, want a window's (> 0.85)", h.Key, h.Score)
+		}
+	}
+	if p := e.peak.Load(); p > 2 && p > int32(len(cfg.Regions)) {
+		t.Errorf("peak concurrency %d", p)
+	}
+
+	// The shopper's crop: only that region is embedded and searched.
+	for _, c := range []struct {
+		box  Box
+		want string
+	}{{Box{0, 0, 0.5, 1}, "red"}, {Box{0.5, 0, 0.5, 1}, "blue"}} {
+		e := &recorder{}
+		box := c.box
+		hits, err := Search(ctx, e, idx, cfg, Query{Image: img, Crop: &box, K: 5, Filter: filter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(e.bounds) != 1 || e.bounds[0] != box.Rect(img.Bounds()) {
+			t.Errorf("crop %v embedded %v", box, e.bounds)
+		}
+		if hits[0].Key != key(c.want) || hits[0].Score < 0.999 {
+			t.Errorf("crop %v: %v, want %s first", box, hits, c.want)
+		}
+	}
+	bad := Box{0.8, 0, 0.5, 1}
+	if _, err := Search(ctx, e, idx, cfg, Query{Image: img, Crop: &bad, K: 5}); err == nil || !strings.Contains(err.Error(), "inside the photo") {
+		t.Errorf("bad crop: %v", err)
+	}
+	if _, err := Search(ctx, e, idx, cfg, Query{Image: image.NewRGBA(image.Rect(0, 0, 0, 0)), K: 5}); err == nil {
+		t.Error("empty image: no error")
+	}
+	if h, err := Search(ctx, e, idx, cfg, Query{Image: img, K: 0}); err != nil || h != nil {
+		t.Errorf("k=0: %v %v", h, err)
+	}
+
+	// An embedder that batches gets every region at once.
+	b := &recorder{batches: true}
+	if _, err := Search(ctx, b, idx, cfg, Query{Image: img, K: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.peak.Load(); p < 2 {
+		t.Errorf("batching embedder: peak concurrency %d, want the regions at once", p)
+	}
+}
+
+func photo(tb testing.TB, name string) image.Image {
+	tb.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", "photos", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	img, err := jpeg.Decode(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return img
+}
+
+// A bouquet photo standing on another photo, filling about 65 % of the
+// frame, is found by the built-in descriptor through the windows.
+func TestSearchFindsPhotoOnBackground(t *testing.T) {
+	e := builtin.New()
+	ctx := context.Background()
+	names := []string{"daisy_100080576_f52e8ee070_n.jpg", "dandelion_10443973_aeb97513fc_m.jpg",
+		"roses_102501987_3cdb8e5394_n.jpg", "sunflowers_147804446_ef9244c8ce_m.jpg", "tulips_100930342_92e8746431_n.jpg"}
+	idx := vectorindex.NewFlat(e.Dim())
+	imgs := map[string]image.Image{}
+	for _, n := range names {
+		img := photo(t, n)
+		imgs[n] = img
+		v, _ := e.EmbedImage(ctx, img)
+		idx.Upsert(key(n), v, vectorindex.Meta{})
+	}
+	obj, bg := imgs[names[2]], imgs[names[0]]
+	ob := obj.Bounds()
+	fw, fh := ob.Dx()*5/4, ob.Dy()*5/4 // the photo covers 64 % of the frame
+	frame := image.NewRGBA(image.Rect(0, 0, fw, fh))
+	draw.Draw(frame, frame.Rect, bg, bg.Bounds().Min, draw.Src)
+	draw.Draw(frame, ob.Sub(ob.Min).Add(image.Pt(fw-ob.Dx(), 0)), obj, ob.Min, draw.Src) // top right
+	hits, err := Search(ctx, e, idx, DefaultConfig(), Query{Image: frame, K: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits[0].Key != key(names[2]) {
+		t.Errorf("first hit %v, want the roses", hits)
+	}
+	// The whole frame alone sees the roses through the daisies: the window
+	// that frames them matches much better.
+	whole, _ := Search(ctx, e, idx, Config{Regions: []Region{{Box: Whole}}}, Query{Image: frame, K: 5})
+	for _, h := range whole {
+		if h.Key == key(names[2]) {
+			t.Logf("roses: whole frame %.4f, regions %.4f", h.Score, hits[0].Score)
+			if hits[0].Score < 0.99 || hits[0].Score < h.Score+0.015 {
+				t.Errorf("roses: the regions' score %.4f is not well above the whole frame's %.4f", hits[0].Score, h.Score)
+			}
+		}
+	}
+}
+
+// BenchmarkSearch is one search of a photo with the built-in descriptor
+// among 1,500 products.
+func BenchmarkSearch(b *testing.B) {
+	e := builtin.New()
+	ctx := context.Background()
+	idx := vectorindex.NewFlat(e.Dim())
+	rng := rand.New(rand.NewSource(1))
+	img := photo(b, "roses_102501987_3cdb8e5394_n.jpg")
+	base, _ := e.EmbedImage(ctx, img)
+	for i := 0; i < 1500; i++ {
+		v := make([]float32, len(base))
+		var n float32
+		for j := range v {
+			v[j] = base[j] * (0.5 + rng.Float32())
+			n += v[j] * v[j]
+		}
+		for j := range v {
+			v[j] /= sqrt32(n)
+		}
+		idx.Upsert(key(fmt.Sprint(i)), v, vectorindex.Meta{Available: true})
+	}
+	cfg := DefaultConfig()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Search(ctx, e, idx, cfg, Query{Image: img, K: 18}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
