@@ -134,11 +134,30 @@ func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request, full b
 	writeJSON(w, http.StatusOK, view(&p, full))
 }
 
-// listChunk is how many products a list reads from the store at a time. The
-// page is written product by product as it is read, so memory is bounded by
-// a chunk, not the page, and no read is held open while a slow client takes
-// its bytes.
-const listChunk = 4
+// A list reads the store a chunk at a time and writes each product as it
+// goes, so memory is bounded by a chunk, not the page, and no read is held
+// open while a slow client takes its bytes. A chunk is as many products as
+// fit in listChunkBytes of decoded extra fields, judged by the largest of
+// the chunk before (the first is one product): a catalogue of ordinary
+// products goes listChunkMax at a time, one whose products carry
+// megabytes of extra fields one at a time.
+const (
+	listChunkBytes = 1 << 20
+	listChunkMax   = 32
+)
+
+// nextChunk is how many products to read after prev, with left still to go.
+func nextChunk(prev []catalog.Product, left int) int {
+	most := 1
+	for i := range prev {
+		cost := 0
+		for k, v := range prev[i].Extra {
+			cost += len(k) + len(v) + 64 // the map entry and the two headers, roughly
+		}
+		most = max(most, cost)
+	}
+	return min(left, listChunkMax, max(1, listChunkBytes/most))
+}
 
 func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request, full bool) {
 	q := r.URL.Query()
@@ -173,7 +192,7 @@ func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request, full
 		o.After = id
 	}
 	limit := o.Limit
-	o.Limit = min(limit, listChunk)
+	o.Limit = 1
 	chunk, more, err := s.store.List(r.Context(), o)
 	if err != nil {
 		s.fail(w, r, err)
@@ -211,7 +230,7 @@ func (s *Server) handleListProducts(w http.ResponseWriter, r *http.Request, full
 		if !more || n >= limit {
 			break
 		}
-		o.After, o.Limit = chunk[len(chunk)-1].ProductID, min(limit-n, listChunk)
+		o.After, o.Limit = chunk[len(chunk)-1].ProductID, nextChunk(chunk, limit-n)
 		chunk = nil // let the written chunk go before reading the next
 		if chunk, more, err = s.store.List(r.Context(), o); err != nil {
 			s.abortList(r, err)

@@ -33,7 +33,7 @@ func (s *listStore) List(ctx context.Context, o catalog.ListOptions) ([]catalog.
 	return s.Store.List(ctx, o)
 }
 
-func listServer(t *testing.T, products int) (*listStore, string) {
+func listServer(t testing.TB, products int) (*listStore, string) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "list.db"))
 	if err != nil {
@@ -46,7 +46,7 @@ func listServer(t *testing.T, products int) (*listStore, string) {
 	t.Cleanup(srv.Close)
 	for id := 1; id <= products; id++ {
 		body := fmt.Sprintf(`{"event_type":"product.created","product_data":{"id":%d,"title":"p%d","price":"100","secret_cost":"%d","notes":"%s"}}`,
-			id, id, id, strings.Repeat("n", 2000)) // a chunk is more than the server's write buffer
+			id, id, id, strings.Repeat("n", 5000)) // one product is more than the server's write buffer
 		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/webhooks/product-sync", strings.NewReader(body))
 		req.Header.Set("X-Webhook-Secret", "list-secret-123")
 		resp, err := http.DefaultClient.Do(req)
@@ -61,7 +61,7 @@ func listServer(t *testing.T, products int) (*listStore, string) {
 	return ls, srv.URL
 }
 
-func getList(t *testing.T, url string, token string) (int, string, error) {
+func getList(t testing.TB, url string, token string) (int, string, error) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	if token != "" {
@@ -133,5 +133,42 @@ func TestListCutOnStoreError(t *testing.T) {
 	ls.failAt = 1
 	if status, body, err := getList(t, url+"/api/v1/products?limit=10", "list-admin"); err != nil || status != 500 || !strings.Contains(body, `"status":"error"`) {
 		t.Fatalf("failure on the first read: %d %v %s", status, err, body)
+	}
+}
+
+// BenchmarkListPage lists a full page of 500 products with the admin token.
+func BenchmarkListPage(b *testing.B) {
+	_, url := listServer(b, 500)
+	b.ResetTimer()
+	for range b.N {
+		if status, _, err := getList(b, url+"/api/v1/products?limit=500", "list-admin"); status != 200 || err != nil {
+			b.Fatal(status, err)
+		}
+	}
+}
+
+// TestNextChunk: products with megabytes of extra fields are read one at a
+// time, ordinary ones many at a time.
+func TestNextChunk(t *testing.T) {
+	extra := func(keys, size int) catalog.Product {
+		p := catalog.Product{Extra: map[string]json.RawMessage{}}
+		for k := range keys {
+			p.Extra[fmt.Sprintf("k%06d", k)] = json.RawMessage(strings.Repeat("1", size))
+		}
+		return p
+	}
+	for _, c := range []struct {
+		prev       []catalog.Product
+		left, want int
+	}{
+		{nil, 500, listChunkMax},
+		{[]catalog.Product{{}}, 3, 3},
+		{[]catalog.Product{extra(10, 10)}, 500, listChunkMax},
+		{[]catalog.Product{extra(10, 10), extra(60000, 5)}, 500, 1},
+		{[]catalog.Product{extra(1, 200<<10)}, 500, 5},
+	} {
+		if got := nextChunk(c.prev, c.left); got != c.want {
+			t.Errorf("nextChunk(%d products, %d left) = %d, want %d", len(c.prev), c.left, got, c.want)
+		}
 	}
 }

@@ -404,7 +404,12 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 	}
 	defer rows.Close()
 	var out []catalog.Product
+	more := false
 	for rows.Next() {
+		if len(out) == o.Limit { // the row after the page only says that more follow: not decoded
+			more = true
+			break
+		}
 		p, err := scanProduct(rows)
 		if err != nil {
 			return nil, false, s.note(fmt.Errorf("list products: %w", err))
@@ -413,10 +418,6 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, s.note(fmt.Errorf("list products: %w", err))
-	}
-	more := len(out) > o.Limit
-	if more {
-		out = out[:o.Limit]
 	}
 	return out, more, nil
 }
