@@ -191,18 +191,26 @@ func (s *Server) routes() {
 	s.pub.HandleFunc("GET /api/v1/products", s.productRead(s.handleListProducts, true))
 	public("POST /api/v1/search", s.limited(s.handleSearch))
 	public("GET /api/v1/search/info", s.handleSearchInfo)
-	s.mux.Handle("POST /reindex-one", s.admin(s.handleReindexOne))
-	s.mux.Handle("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
-	s.mux.Handle("GET /api/v1/admin/failed", s.admin(s.handleListFailed))
-	s.mux.Handle("POST /api/v1/admin/retry", s.admin(s.handleRetry))
-	s.mux.Handle("POST /api/v1/admin/retry-failed", s.admin(s.handleRetryAll(true)))
-	s.mux.Handle("POST /api/v1/admin/reindex-all", s.admin(s.handleRetryAll(false)))
-	s.mux.Handle("GET /api/v1/admin/overview", s.admin(s.handleOverview))
-	s.mux.Handle("GET /api/v1/admin/verify", s.admin(s.handleVerify))
-	s.mux.Handle("POST /api/v1/admin/verify", s.admin(s.handleVerify))
-	s.mux.HandleFunc("GET /stats", s.handleStats)
-	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
-	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
+	// On the public address the internal endpoints answer 404, saying where they are.
+	elsewhere := func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errorf(http.StatusNotFound, "%s %s is served on the admin address (LOOKALIKE_ADMIN_ADDR) only", r.Method, r.URL.Path))
+	}
+	internal := func(pattern string, h http.Handler) {
+		s.mux.Handle(pattern, h)
+		s.pub.HandleFunc(pattern, elsewhere)
+	}
+	internal("POST /reindex-one", s.admin(s.handleReindexOne))
+	internal("POST /api/v1/reindex-one", s.admin(s.handleReindexOne))
+	internal("GET /api/v1/admin/failed", s.admin(s.handleListFailed))
+	internal("POST /api/v1/admin/retry", s.admin(s.handleRetry))
+	internal("POST /api/v1/admin/retry-failed", s.admin(s.handleRetryAll(true)))
+	internal("POST /api/v1/admin/reindex-all", s.admin(s.handleRetryAll(false)))
+	internal("GET /api/v1/admin/overview", s.admin(s.handleOverview))
+	internal("GET /api/v1/admin/verify", s.admin(s.handleVerify))
+	internal("POST /api/v1/admin/verify", s.admin(s.handleVerify))
+	internal("GET /stats", http.HandlerFunc(s.handleStats))
+	internal("GET /api/v1/stats", http.HandlerFunc(s.handleStats))
+	internal("GET /metrics", http.HandlerFunc(s.handleMetrics))
 	public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
