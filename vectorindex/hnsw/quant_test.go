@@ -1,0 +1,71 @@
+package hnsw
+
+import (
+	"github.com/lookalike/lookalike/vectorindex/vectorgen"
+	"math/rand"
+	"testing"
+)
+
+func BenchmarkDotInt8(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	x := make([]int8, 512)
+	y := make([]int8, 512)
+	for i := range x {
+		x[i], y[i] = int8(rng.Intn(255)-127), int8(rng.Intn(255)-127)
+	}
+	b.ReportAllocs()
+	var s int32
+	for b.Loop() {
+		s += dotInt8(x, y)
+	}
+	_ = s
+}
+
+func BenchmarkSearch(b *testing.B) {
+	f := newFixture(b, 20000, 512, config(512))
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		f.x.Search(f.queries.At(i%f.queries.Len()), 10, Filter[key, meta]{})
+		i++
+	}
+}
+
+func BenchmarkInsert(b *testing.B) {
+	base := vectorgen.Clustered(20000, 512, 400, 7)
+	x, err := New(config(512))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Upsert(keyOf(i), base.At(i%base.Len()), metaOf(i))
+		i++
+	}
+}
+
+func TestDotInt8MatchesPortableLoop(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 512, 515} {
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i], b[i] = int8(rng.Intn(255)-127), int8(rng.Intn(255)-127)
+		}
+		if n > 0 {
+			a[0], b[0] = -127, -127
+		}
+		if got, want := dotInt8(a, b), dotInt8Go(a, b); got != want {
+			t.Errorf("n=%d: dotInt8 = %d, portable loop %d", n, got, want)
+		}
+	}
+}
+
+func BenchmarkDotInt8Go(b *testing.B) {
+	x := make([]int8, 512)
+	for b.Loop() {
+		dotInt8Go(x, x)
+	}
+}
