@@ -36,6 +36,11 @@ type searchQuery struct {
 	crop      *regions.Box // the shopper's box around the product in the photo
 	filter    vectorindex.Filter
 	limit     int
+	offset    int        // results skipped: the pages before ("show more")
+	minBand   embed.Band // the weakest band returned
+	// soldOutExact: availability was not asked for, so the in-stock
+	// results follow the sold-out products of the exact band.
+	soldOutExact bool
 }
 
 // searchFields are the request's parameters, as text, from a form or JSON.
@@ -43,7 +48,12 @@ var searchFields = map[string]bool{
 	"image_url": true, "image_base64": true, "product_id": true, "text": true,
 	"crop":    true,
 	"shop_id": true, "limit": true, "available": true, "price_min": true, "price_max": true, "currency": true,
+	"min_band": true, "offset": true, "height_min": true, "height_max": true,
 }
+
+// maxOffset bounds "show more": a shopper pages through a few screens, not
+// the whole catalogue.
+const maxOffset = 500
 
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -53,21 +63,25 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	eng := s.engine()
-	hits, err := s.queryHits(r, eng, q)
+	find, err := s.queryFinder(r, eng, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	results, err := s.search(r, hits, q)
+	results, more, err := s.search(r, eng, find, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	reply := map[string]any{
 		"results": results,
 		"took_ms": float64(time.Since(start).Microseconds()) / 1000,
 		"model":   eng.Embedder.Model(),
-	})
+	}
+	if more {
+		reply["next_offset"] = q.offset + len(results)
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (*searchQuery, error) {
@@ -272,8 +286,40 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 		}
 		q.limit = min(n, maxLimit)
 	}
+	if v := f["offset"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxOffset {
+			return nil, errorf(http.StatusBadRequest, "offset must be an integer from 0 to %d, got %q", maxOffset, v)
+		}
+		q.offset = n
+	}
+	band, err := embed.ParseMinBand(strings.TrimSpace(f["min_band"]))
+	if err != nil {
+		return nil, errorf(http.StatusUnprocessableEntity, "%v", err)
+	}
+	q.minBand = band
+	for _, name := range []string{"height_min", "height_max"} {
+		v := strings.TrimSpace(f[name])
+		if v == "" {
+			continue
+		}
+		cm, err := catalog.ParseHeight(v)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "%s: %v", name, err)
+		}
+		if name == "height_min" {
+			q.filter.HeightMin = &cm
+		} else {
+			q.filter.HeightMax = &cm
+		}
+	}
+	if q.filter.HeightMin != nil && q.filter.HeightMax != nil && *q.filter.HeightMin > *q.filter.HeightMax {
+		return nil, errorf(http.StatusBadRequest, "height_min is above height_max")
+	}
 	switch v := strings.ToLower(f["available"]); v {
-	case "", "true", "1", "y":
+	case "":
+		q.soldOutExact = true
+	case "true", "1", "y":
 	case "false", "0", "n":
 		no := false
 		q.filter.Available = &no
@@ -327,18 +373,21 @@ func (s *Server) buildQuery(f map[string]string, upload []byte) (*searchQuery, e
 	return q, nil
 }
 
-// queryHits turns the query into the index's hits: a photo through the
-// multi-region search (regions.Search: the whole frame and sub-windows, or
-// the shopper's crop only), text and product_id by their one vector.
-func (s *Server) queryHits(r *http.Request, eng Engine, q *searchQuery) ([]vectorindex.Hit, error) {
+// finder searches the index for the query: up to k products under filter
+// f, best first. One query may search with several filters.
+type finder func(k int, f vectorindex.Filter) ([]vectorindex.Hit, error)
+
+// queryFinder embeds the query once: a photo through the multi-region
+// search (regions.Embed: the whole frame and sub-windows, or the shopper's
+// crop only), text and product_id as their one vector.
+func (s *Server) queryFinder(r *http.Request, eng Engine, q *searchQuery) (finder, error) {
 	idx := timedIndex{eng.Index, s.lookupTime}
-	k := q.limit + 8 // a margin for hits dropped by the store check
 	if q.image == nil && q.imageURL == "" {
 		vec, err := s.queryVector(r, eng, q)
 		if err != nil {
 			return nil, err
 		}
-		return idx.Search(vec, k, q.filter)
+		return func(k int, f vectorindex.Filter) ([]vectorindex.Hit, error) { return idx.Search(vec, k, f) }, nil
 	}
 	ctx := r.Context()
 	data := q.image
@@ -355,7 +404,11 @@ func (s *Server) queryHits(r *http.Request, eng Engine, q *searchQuery) ([]vecto
 		return nil, err
 	}
 	defer img.Release()
-	return regions.Search(ctx, eng.Embedder, idx, regions.DefaultConfig(), regions.Query{Image: img.Image, Crop: q.crop, K: k, Filter: q.filter})
+	em, err := regions.Embed(ctx, eng.Embedder, regions.DefaultConfig(), img.Image, q.crop)
+	if err != nil {
+		return nil, err
+	}
+	return func(k int, f vectorindex.Filter) ([]vectorindex.Hit, error) { return em.Search(idx, k, f) }, nil
 }
 
 // timedIndex records the time of every index lookup.
@@ -419,48 +472,88 @@ type resultJSON struct {
 	ImageURL    string            `json:"image_url"`
 	ImageSHA256 string            `json:"image_sha256"` // GET /images/{sha} serves the stored copy
 	IsAvailable bool              `json:"is_available"`
-	URL         string            `json:"url,omitempty"` // the product's page on the shop's site
+	URL         string            `json:"url,omitempty"`        // the product's page on the shop's site, absolute when the site is known
+	NotifyURL   string            `json:"notify_url,omitempty"` // the shop's "notify me" page; sold-out products only
+	Band        embed.Band        `json:"band"`                 // exact, similar or (asked for with min_band=any) weak
 }
 
 // search asks the index, then checks each hit against the stored product so
-// a result never shows a deleted product or stale filters.
-func (s *Server) search(r *http.Request, hits []vectorindex.Hit, q *searchQuery) ([]resultJSON, error) {
-	keys := make([]catalog.Key, len(hits))
-	for i, h := range hits {
-		keys[i] = catalog.Key(h.Key)
+// a result never shows a deleted product or stale filters. Results weaker
+// than the query's min_band are left out. Unless the request asked for an
+// availability, sold-out products of the exact band come first (a shopper
+// who photographed this very bouquet should learn it is sold out), then
+// the in-stock results. more reports results beyond this page.
+func (s *Server) search(r *http.Request, eng Engine, find finder, q *searchQuery) (out []resultJSON, more bool, err error) {
+	th := embed.ThresholdsOf(eng.Embedder)
+	if q.text != "" {
+		th = embed.TextThresholds
+	}
+	want := q.offset + q.limit + 1
+	var all []resultJSON
+	if q.soldOutExact {
+		f := q.filter
+		no := false
+		f.Available = &no
+		if all, err = s.lookup(r, find, f, want, th, embed.BandExact); err != nil {
+			return nil, false, err
+		}
+	}
+	rest, err := s.lookup(r, find, q.filter, want-len(all), th, q.minBand)
+	if err != nil {
+		return nil, false, err
+	}
+	all = append(all, rest...)
+	if len(all) <= q.offset {
+		return []resultJSON{}, false, nil
+	}
+	all = all[q.offset:]
+	if len(all) > q.limit {
+		return all[:q.limit], true, nil
+	}
+	return all, false, nil
+}
+
+// lookup returns up to n results under filter f of band least or closer,
+// best first.
+func (s *Server) lookup(r *http.Request, find finder, f vectorindex.Filter, n int, th embed.Thresholds, least embed.Band) ([]resultJSON, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	hits, err := find(n+8, f) // a margin for hits dropped by the store check
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]catalog.Key, 0, len(hits))
+	for _, h := range hits {
+		if !th.Band(h.Score).AtLeast(least) {
+			break // hits are best first
+		}
+		keys = append(keys, catalog.Key(h.Key))
+	}
+	if len(keys) == 0 {
+		return nil, nil
 	}
 	products, err := s.store.GetMany(r.Context(), keys)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]resultJSON, 0, q.limit)
-	for _, h := range hits {
+	out := make([]resultJSON, 0, min(n, len(keys)))
+	for _, h := range hits[:len(keys)] {
 		p, ok := products[catalog.Key(h.Key)]
-		if !ok || !p.Searchable() || !stillMatches(&p, &q.filter) {
+		if !ok || !p.Searchable() || !f.Match(h.Key, vectorindex.MetaOf(&p)) {
 			continue
 		}
 		j := toPublicJSON(&p)
-		out = append(out, resultJSON{ProductID: p.ProductID, ShopID: p.ShopID, Score: h.Score, Title: p.Title,
-			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, IsAvailable: p.Available, URL: j.URL})
-		if len(out) == q.limit {
+		res := resultJSON{ProductID: p.ProductID, ShopID: p.ShopID, Score: h.Score, Title: p.Title,
+			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, IsAvailable: p.Available,
+			URL: catalog.AbsoluteLink(p.PageURL(), s.cfg.SiteURL), Band: th.Band(h.Score)}
+		if !p.Available {
+			res.NotifyURL = catalog.AbsoluteLink(p.NotifyURL(), s.cfg.SiteURL)
+		}
+		out = append(out, res)
+		if len(out) == n {
 			break
 		}
 	}
 	return out, nil
-}
-
-func stillMatches(p *catalog.Product, f *vectorindex.Filter) bool {
-	if f.Available != nil && p.Available != *f.Available {
-		return false
-	}
-	if (f.PriceMin != nil || f.PriceMax != nil) && (p.Price == nil || p.Price.CurrencyCode() != f.Currency) {
-		return false
-	}
-	if f.PriceMin != nil && p.Price.Minor < *f.PriceMin {
-		return false
-	}
-	if f.PriceMax != nil && p.Price.Minor > *f.PriceMax {
-		return false
-	}
-	return true
 }

@@ -73,6 +73,7 @@ type Config struct {
 	SearchRate     float64             // searches per second per client address; 0 disables the limit
 	SearchBurst    int                 // searches a client may make at once before the rate applies
 	TrustProxy     bool                // take the client address from X-Forwarded-For
+	SiteURL        string              // the shop's site (LOOKALIKE_IMAGE_BASE_URL): page links that are paths resolve against it
 }
 
 // Engine is the model that answers searches and the index of its vectors.

@@ -296,7 +296,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
-		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget},
+		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget,
+		SiteURL: cfg.ImageBaseURL},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
 			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir), a.decodeBudget), UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
@@ -313,7 +314,7 @@ func (a *App) applyToIndex(p catalog.Product, vec []float32) {
 		eng.index.Delete(k)
 		return
 	}
-	m := metaOf(&p)
+	m := vectorindex.MetaOf(&p)
 	if vec != nil {
 		if err := eng.index.Upsert(k, vec, m); err != nil {
 			a.log.Error("index upsert", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
@@ -329,14 +330,6 @@ func (a *App) applyToIndex(p catalog.Product, vec []float32) {
 		}
 		eng.index.Upsert(k, v, m)
 	}
-}
-
-func metaOf(p *catalog.Product) vectorindex.Meta {
-	m := vectorindex.Meta{Available: p.Available}
-	if p.Price != nil {
-		m.HasPrice, m.PriceMinor, m.Currency = true, p.Price.Minor, p.Price.CurrencyCode()
-	}
-	return m
 }
 
 // Start loads the index, starts the workers and begins serving.
@@ -471,7 +464,7 @@ func SplitSecrets(s string) []string {
 // with repair, fixes what differs.
 func (a *App) Verify(ctx context.Context, repair bool) (verify.Report, error) {
 	eng := a.engine.Load()
-	rep, err := verify.Run(ctx, a.store, eng.index, a.blobs, eng.embedder.Model(), metaOf, repair)
+	rep, err := verify.Run(ctx, a.store, eng.index, a.blobs, eng.embedder.Model(), vectorindex.MetaOf, repair)
 	if err == nil {
 		a.log.Info("verify", "subsystem", "verify", "products", rep.Products, "problems", len(rep.Problems), "repaired", rep.Repaired)
 	}

@@ -129,7 +129,7 @@ func (a *App) chooseModels(ctx context.Context) (embed.Embedder, error) {
 
 func (a *App) loadIndex(ctx context.Context, model string, idx *vectorindex.Flat) error {
 	return a.store.LoadIndex(ctx, model, func(p catalog.Product, vec []float32) error {
-		return idx.Upsert(vectorindex.Key(p.Key), vec, metaOf(&p))
+		return idx.Upsert(vectorindex.Key(p.Key), vec, vectorindex.MetaOf(&p))
 	})
 }
 

@@ -156,6 +156,9 @@ func ParseEventWith(body []byte, o EventOptions) (Event, error) {
 	if err := checkExtra(ev.Product.Extra, "sends"); err != nil {
 		return Event{}, err
 	}
+	if err := checkLinks(ev.Product.Extra); err != nil {
+		return Event{}, err
+	}
 	for _, key := range versionKeys {
 		raw, ok := ev.Product.Extra[key]
 		if !ok || isNull(raw) {

@@ -99,6 +99,8 @@ type Report struct {
 	// searches, the fusion), queries run one at a time.
 	SearchP50Ms float64 `json:"search_p50_ms"`
 	SearchP90Ms float64 `json:"search_p90_ms"`
+	// Bands is the score distribution and the band thresholds it gives.
+	Bands Calibration `json:"bands"`
 	// Elapsed is the wall time of the whole run.
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
@@ -242,6 +244,7 @@ feed:
 		results []judgement
 		took    []time.Duration
 		ranked  []int
+		scores  []QueryScores
 	)
 	for i, data := range queryJPEG {
 		if data == nil {
@@ -252,11 +255,33 @@ feed:
 			return rep, fmt.Errorf("quality: query %s: %w", photos[i].Path, err)
 		}
 		t := time.Now()
-		hits, err := regions.Search(ctx, e, idx, cfg, regions.Query{Image: img, K: 10})
+		em, err := regions.Embed(ctx, e, cfg, img, nil)
+		var hits []vectorindex.Hit
+		if err == nil {
+			hits, err = em.Search(idx, 10, vectorindex.Filter{})
+		}
 		took = append(took, time.Since(t))
 		if err != nil {
 			return rep, fmt.Errorf("quality: search %s: %w", photos[i].Path, err)
 		}
+		// Every catalogue photo's score, as the search scores it, for the
+		// band calibration (untimed).
+		all, err := em.Search(idx, len(catalogue), vectorindex.Filter{})
+		if err != nil {
+			return rep, err
+		}
+		sc := QueryScores{Source: i, Scores: make([]float32, len(catalogue))}
+		for j := range sc.Scores {
+			sc.Scores[j] = float32(math.Inf(-1))
+		}
+		for _, h := range all {
+			j, err := strconv.Atoi(string(h.Key.ProductID))
+			if err != nil {
+				return rep, fmt.Errorf("quality: unexpected hit %v", h.Key)
+			}
+			sc.Scores[j] = h.Score
+		}
+		scores = append(scores, sc)
 		ranked = ranked[:0]
 		for _, h := range hits {
 			j, err := strconv.Atoi(string(h.Key.ProductID))
@@ -277,6 +302,7 @@ feed:
 	rep.RecallAt1 = m.RecallAt1
 	rep.RecallAt10 = m.RecallAt10
 	rep.SameKindPrecisionAt10 = m.SameKindPrecisionAt10
+	rep.Bands = Calibrate(scores, labels, groups)
 	if n := embedCalls.Load(); n > 0 {
 		rep.EmbedMsPerImage = float64(embedNanos.Load()) / float64(n) / 1e6
 	}

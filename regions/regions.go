@@ -173,33 +173,62 @@ func Search(ctx context.Context, e embed.Embedder, idx Index, cfg Config, q Quer
 	if q.K <= 0 {
 		return nil, nil
 	}
+	em, err := Embed(ctx, e, cfg, q.Image, q.Crop)
+	if err != nil {
+		return nil, err
+	}
+	return em.Search(idx, q.K, q.Filter)
+}
+
+// Embedded is a query photo embedded at its regions, to search with as
+// many filters as needed without embedding it again.
+type Embedded struct {
+	regs  []Region
+	vecs  [][]float32
+	depth int // Config.Depth
+}
+
+// Embed embeds img at cfg's regions, or at crop only when crop is set.
+func Embed(ctx context.Context, e embed.Embedder, cfg Config, img image.Image, crop *Box) (*Embedded, error) {
+	if img == nil || img.Bounds().Empty() {
+		return nil, errors.New("regions: empty image")
+	}
 	regs := cfg.Regions
-	if q.Crop != nil {
-		if err := q.Crop.Validate(); err != nil {
+	if crop != nil {
+		if err := crop.Validate(); err != nil {
 			return nil, fmt.Errorf("regions: crop: %w", err)
 		}
-		regs = []Region{{Box: *q.Crop}}
+		regs = []Region{{Box: *crop}}
 	}
 	if len(regs) == 0 {
 		regs = []Region{{Box: Whole}}
 	}
-	vecs, err := EmbedRegions(ctx, e, q.Image, regs)
+	vecs, err := EmbedRegions(ctx, e, img, regs)
 	if err != nil {
 		return nil, err
 	}
-	depth := max(cfg.Depth, q.K)
-	if len(regs) == 1 {
-		depth = q.K
+	return &Embedded{regs: regs, vecs: vecs, depth: cfg.Depth}, nil
+}
+
+// Search searches idx with each region's vector under filter f and fuses
+// the lists (Fuse): up to k products, best first.
+func (q *Embedded) Search(idx Index, k int, f vectorindex.Filter) ([]vectorindex.Hit, error) {
+	if k <= 0 {
+		return nil, nil
 	}
-	lists := make([][]vectorindex.Hit, len(regs))
-	for i, v := range vecs {
-		hits, err := idx.Search(v, depth, q.Filter)
+	depth := max(q.depth, k)
+	if len(q.regs) == 1 {
+		depth = k
+	}
+	lists := make([][]vectorindex.Hit, len(q.regs))
+	for i, v := range q.vecs {
+		hits, err := idx.Search(v, depth, f)
 		if err != nil {
 			return nil, err
 		}
 		lists[i] = hits
 	}
-	return Fuse(lists, regs, q.K), nil
+	return Fuse(lists, q.regs, k), nil
 }
 
 // EmbedRegions embeds the regions of img, concurrently (at most

@@ -2,7 +2,7 @@
 //
 // Flat is the embedded implementation: an exact, in-memory brute-force scan
 // over one contiguous []float32 slab, with the filters (shop, availability,
-// price) applied before the top-k selection. It holds no durable state: the
+// price, height) applied before the top-k selection. It holds no durable state: the
 // store owns the vectors and the index is rebuilt from it at start.
 package vectorindex
 
@@ -27,6 +27,20 @@ type Meta struct {
 	HasPrice   bool
 	PriceMinor int64  // in minor units of Currency
 	Currency   string // ISO 4217 code of the price
+	HasHeight  bool
+	HeightCM   float64
+}
+
+// MetaOf is the filters' view of a product.
+func MetaOf(p *catalog.Product) Meta {
+	m := Meta{Available: p.Available}
+	if p.Price != nil {
+		m.HasPrice, m.PriceMinor, m.Currency = true, p.Price.Minor, p.Price.CurrencyCode()
+	}
+	if p.HeightCM != nil {
+		m.HasHeight, m.HeightCM = true, *p.HeightCM
+	}
+	return m
 }
 
 // Filter restricts a search. Zero values mean "any".
@@ -39,10 +53,15 @@ type Filter struct {
 	// price bound set, only products priced in it match: prices in two
 	// currencies are never compared.
 	Currency string
-	Exclude  *Key // e.g. the product a "more like this" query starts from
+	// HeightMin and HeightMax bound the height in centimetres, inclusive;
+	// with either set, products of unknown height do not match.
+	HeightMin *float64
+	HeightMax *float64
+	Exclude   *Key // e.g. the product a "more like this" query starts from
 }
 
-func (f *Filter) match(k Key, m Meta) bool {
+// Match reports whether the product k with metadata m passes f.
+func (f *Filter) Match(k Key, m Meta) bool {
 	if f.ShopID != 0 && k.ShopID != f.ShopID {
 		return false
 	}
@@ -56,6 +75,15 @@ func (f *Filter) match(k Key, m Meta) bool {
 		return false
 	}
 	if f.PriceMax != nil && m.PriceMinor > *f.PriceMax {
+		return false
+	}
+	if (f.HeightMin != nil || f.HeightMax != nil) && !m.HasHeight {
+		return false
+	}
+	if f.HeightMin != nil && m.HeightCM < *f.HeightMin {
+		return false
+	}
+	if f.HeightMax != nil && m.HeightCM > *f.HeightMax {
 		return false
 	}
 	if f.Exclude != nil && *f.Exclude == k {
@@ -215,7 +243,7 @@ func (x *Flat) scan(q []float32, k int, f *Filter, from, to int) topK {
 	dim := x.dim
 	for i := from; i < to; i++ {
 		key := x.keys[i]
-		if !f.match(key, x.metas[i]) {
+		if !f.Match(key, x.metas[i]) {
 			continue
 		}
 		top.offer(Hit{key, Dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])}, k)

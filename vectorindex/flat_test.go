@@ -29,7 +29,7 @@ func randUnit(rng *rand.Rand, dim int) []float32 {
 func bruteForce(vecs map[Key][]float32, metas map[Key]Meta, q []float32, k int, f Filter) []Hit {
 	var all []Hit
 	for key, v := range vecs {
-		if f.match(key, metas[key]) {
+		if f.Match(key, metas[key]) {
 			all = append(all, Hit{key, Dot(q, v)})
 		}
 	}
@@ -100,7 +100,7 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 				if got[i].Key != want[i].Key {
 					t.Fatalf("filter %d hit %d: %v, want %v", fi, i, got[i], want[i])
 				}
-				if !f.match(got[i].Key, metas[got[i].Key]) {
+				if !f.Match(got[i].Key, metas[got[i].Key]) {
 					t.Fatalf("filter %d: hit %v does not match", fi, got[i].Key)
 				}
 			}

@@ -130,6 +130,12 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "recall@1                   %.4f\n", rep.RecallAt1)
 	fmt.Fprintf(stdout, "recall@10                  %.4f\n", rep.RecallAt10)
 	fmt.Fprintf(stdout, "same-kind precision@10     %.4f\n", rep.SameKindPrecisionAt10)
+	b := rep.Bands
+	fmt.Fprintf(stdout, "own product score          p5 %.4f  p50 %.4f\n", b.TrueMatchP5, b.TrueMatchP50)
+	fmt.Fprintf(stdout, "best other product score   p50 %.4f  p95 %.4f  p99 %.4f\n", b.BestOtherP50, b.BestOtherP95, b.BestOtherP99)
+	fmt.Fprintf(stdout, "same kind / other kind     p50 %.4f / %.4f, other kind p99 %.4f\n", b.SameKindP50, b.OtherKindP50, b.OtherKindP99)
+	fmt.Fprintf(stdout, "bands                      exact >= %.4f (%.1f%% of own products, %.1f%% of best others), similar >= %.4f\n",
+		b.Exact, 100*b.ExactRecall, 100*b.FalseExact, b.Similar)
 	fmt.Fprintf(stdout, "embedding                  %.2f ms/image (%d workers)\n", rep.EmbedMsPerImage, *workers)
 	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, %d products, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Catalogue)
 	fmt.Fprintf(stdout, "elapsed                    %s\n", rep.Elapsed.Round(time.Millisecond))

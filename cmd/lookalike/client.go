@@ -111,7 +111,8 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 	product := productFlag(fs, "find products like this product id")
 	shop := fs.Int64("shop", 0, "shop id (default: the server's default shop)")
 	limit := fs.Int("limit", 10, "how many results (at most 100)")
-	available := fs.String("available", "true", "true, false or any")
+	available := fs.String("available", "", "true, false or any (default: in stock, after sold-out exact matches)")
+	minBand := fs.String("min-band", "", "weakest band shown: exact, similar (default) or any")
 	priceMin := fs.String("price-min", "", "lowest price, in main units")
 	priceMax := fs.String("price-max", "", "highest price, in main units")
 	currency := fs.String("currency", "", "ISO 4217 currency of --price-min/--price-max (default: the server's LOOKALIKE_CURRENCY); only products priced in it match")
@@ -134,7 +135,13 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 		fs.Usage()
 		return &usageError{"give exactly one of: a photo or URL, --text, --product"}
 	}
-	fields := map[string]string{"limit": strconv.Itoa(*limit), "available": *available}
+	fields := map[string]string{"limit": strconv.Itoa(*limit)}
+	if *available != "" {
+		fields["available"] = *available
+	}
+	if *minBand != "" {
+		fields["min_band"] = *minBand
+	}
 	if *shop != 0 {
 		fields["shop_id"] = strconv.FormatInt(*shop, 10)
 	}
@@ -158,6 +165,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 			Currency    *string           `json:"currency"`
 			HeightCM    *float64          `json:"height_cm"`
 			IsAvailable bool              `json:"is_available"`
+			Band        string            `json:"band"`
 		} `json:"results"`
 		TookMS float64 `json:"took_ms"`
 		Model  string  `json:"model"`
@@ -208,7 +216,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tSCORE\tPRODUCT\tTITLE\tPRICE\tHEIGHT\tAVAILABLE")
+	fmt.Fprintln(tw, "#\tBAND\tSCORE\tPRODUCT\tTITLE\tPRICE\tHEIGHT\tAVAILABLE")
 	for i, r := range reply.Results {
 		price, height := "—", "—"
 		if r.Price != nil {
@@ -225,7 +233,7 @@ func (m *Main) runSearch(ctx context.Context, args []string) error {
 		if !r.IsAvailable {
 			avail = "no"
 		}
-		fmt.Fprintf(tw, "%d\t%.3f\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Score, r.ProductID, truncate(r.Title, 40), price, height, avail)
+		fmt.Fprintf(tw, "%d\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Band, r.Score, r.ProductID, truncate(r.Title, 40), price, height, avail)
 	}
 	tw.Flush()
 	fmt.Fprintf(m.Stdout, "%d results, model %s, %.0f ms\n", len(reply.Results), reply.Model, reply.TookMS)

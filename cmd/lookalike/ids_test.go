@@ -54,14 +54,14 @@ func TestStringProductIDs(t *testing.T) {
 	}
 
 	// Search results carry the code as a string, the number as a number.
-	s := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8", "limit": "2"})
+	s := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8", "limit": "2", "min_band": "any"})
 	if s.status != 200 || !strings.Contains(s.raw, `"product_id":"`+code+`"`) || !strings.Contains(s.raw, `"product_id":888888,`) {
 		t.Fatalf("search: %d %s", s.status, s.raw)
 	}
 	if res := s.body["results"].([]any); res[0].(map[string]any)["product_id"] != code {
 		t.Fatalf("roses are not first: %s", s.raw)
 	}
-	s = srv.postJSON("/api/v1/search", map[string]any{"product_id": code, "shop_id": 8, "limit": 1}, nil)
+	s = srv.postJSON("/api/v1/search", map[string]any{"product_id": code, "shop_id": 8, "limit": 1, "min_band": "any"}, nil)
 	if s.status != 200 || !strings.Contains(s.raw, `"product_id":888888,`) {
 		t.Fatalf("search by a code product: %d %s", s.status, s.raw)
 	}
@@ -78,7 +78,7 @@ func TestStringProductIDs(t *testing.T) {
 	waitSettled(srv, 2)
 
 	// The CLI takes codes too.
-	if out, err := cli(t, srv, "search", "--shop", "8", "--product", code); err != nil || !strings.Contains(out, "888888") {
+	if out, err := cli(t, srv, "search", "--shop", "8", "--product", code, "--min-band", "any"); err != nil || !strings.Contains(out, "888888") {
 		t.Fatalf("search --product %s: %v\n%s", code, err, out)
 	}
 	if out, err := cli(t, srv, "reindex", "--shop", "8", "--product", code); err != nil {
@@ -195,7 +195,7 @@ func TestOpensOldDatabase(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	s := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8"})
+	s := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8", "min_band": "any"})
 	if res, _ := s.body["results"].([]any); len(res) != 2 || !strings.Contains(s.raw, `"product_id":2001,`) || res[0].(map[string]any)["product_id"] != 2001.0 {
 		t.Fatalf("search after migration: %s", s.raw)
 	}

@@ -59,7 +59,7 @@ func TestPrivateFieldsStayPrivate(t *testing.T) {
 		t.Fatalf("anonymous list: %d %s", list.status, list.raw)
 	}
 	leaks("GET /api/v1/products", list.raw)
-	s := srv.postJSON("/api/v1/search", map[string]any{"product_id": 501, "shop_id": 8}, nil)
+	s := srv.postJSON("/api/v1/search", map[string]any{"product_id": 501, "shop_id": 8, "min_band": "any"}, nil)
 	if s.status != 200 || len(s.body["results"].([]any)) != 1 || s.body["results"].([]any)[0].(map[string]any)["url"] != "/catalog/roses/501/" {
 		t.Fatalf("search: %d %s", s.status, s.raw)
 	}

@@ -265,9 +265,15 @@ var uiCatalogue = []struct {
 
 func seedUICatalogue(t *testing.T, srv *server, images *imageServer, shop int) {
 	t.Helper()
+	seedUICatalogueWith(t, srv, images, shop, func(int) string { return "" })
+}
+
+// seedUICatalogueWith adds extra(id) to each product's fields (`,"url":…`).
+func seedUICatalogueWith(t *testing.T, srv *server, images *imageServer, shop int, extra func(id int) string) {
+	t.Helper()
 	for _, p := range uiCatalogue {
-		body := fmt.Sprintf(`{"event_type":"product.created","shop_id":%d,"product_data":{"id":%d,"title":%q,"price":%q,"isAvailable":%t,"image":%q,"catalogHeight":%q}}`,
-			shop, p.id, p.title, p.price, p.available, images.URL+"/img/"+p.class+".jpg", p.height)
+		body := fmt.Sprintf(`{"event_type":"product.created","shop_id":%d,"product_data":{"id":%d,"title":%q,"price":%q,"isAvailable":%t,"image":%q,"catalogHeight":%q%s}}`,
+			shop, p.id, p.title, p.price, p.available, images.URL+"/img/"+p.class+".jpg", p.height, extra(p.id))
 		if r := srv.webhook(body); r.status != 200 {
 			t.Fatalf("create %s: %d %s", p.class, r.status, r.raw)
 		}
@@ -333,13 +339,14 @@ func TestUIShopperSearch(t *testing.T) {
 		})`)
 	}
 	got := cards()
-	if len(got) != 4 || got[0].ID != 201 {
+	// The roses, "this is it"; the other bouquets are not alike enough to show.
+	if len(got) != 1 || got[0].ID != 201 {
 		t.Fatalf("results for a photo of roses: %+v%s", got, b.report())
 	}
 	first := got[0]
 	first.Text = nbsp(first.Text)
 	if nbsp(first.Price) != "9 900 ₸" || !strings.Contains(first.Text, "60 см") || !strings.Contains(first.Text, "В наличии") ||
-		!strings.Contains(first.Text, "сходство") || !strings.Contains(first.Text, "%") || !strings.Contains(first.Text, "Розы «Классика»") {
+		!strings.Contains(first.Text, "Это он") || strings.Contains(first.Text, "%") || !strings.Contains(first.Text, "Розы «Классика»") {
 		t.Fatalf("first card: %q price %q", first.Text, first.Price)
 	}
 	if !strings.HasPrefix(first.Src, "/images/") || !strings.HasSuffix(first.Src, "?w=320") || first.Alt != "Розы «Классика»" || first.Lazy != "lazy" {
@@ -353,7 +360,7 @@ func TestUIShopperSearch(t *testing.T) {
 			t.Fatalf("price of 5 000,50 ₸ shown as %q", c.Price)
 		}
 	}
-	if src := eval[string](b, `document.getElementById('query-img').src`); !strings.HasPrefix(src, "blob:") {
+	if src := eval[string](b, `document.getElementById('crop-img').src`); !strings.HasPrefix(src, "blob:") {
 		t.Fatalf("the query photo is not shown: %q", src)
 	}
 	b.waitJS("thumbnails to load", `Array.from(document.querySelectorAll('#grid img')).slice(0, 2).every(i => i.complete && i.naturalWidth > 0)`, 10*time.Second)
@@ -367,10 +374,15 @@ func TestUIShopperSearch(t *testing.T) {
 
 	// A price limit re-runs the search: the 9 900 ₸ roses go.
 	b.do("price up to 5000", chromedp.SendKeys(chromedp.ID("price-max"), "5000"))
-	b.waitJS("results without the roses", `document.getElementById('results').dataset.state === 'done' &&
+	b.waitJS("results without the roses", `['done', 'closest'].includes(document.getElementById('results').dataset.state) &&
 		!document.querySelector('#grid > li[data-product-id="201"]')`, 10*time.Second)
 	got = cards()
-	if len(got) != 2 { // the daisies and the sunflowers; the dandelions are out of stock
+	// Nothing close under 5000 ₸: the closest in stock (the daisies and the
+	// sunflowers; the dandelions are out of stock) under their heading.
+	if h := eval[string](b, `document.getElementById('closest').hidden ? '' : document.getElementById('closest').textContent`); h != "Ближе всего из того, что есть" {
+		t.Fatalf("closest heading %q", h)
+	}
+	if len(got) != 2 {
 		t.Fatalf("results up to 5000 ₸: %+v", got)
 	}
 	for _, c := range got {
@@ -381,7 +393,7 @@ func TestUIShopperSearch(t *testing.T) {
 
 	// Availability "all" brings the out-of-stock dandelions in.
 	eval[bool](b, `(() => { const s = document.getElementById('available'); s.value = 'any'; s.dispatchEvent(new Event('change')); return true; })()`)
-	b.waitJS("the out-of-stock bouquet", `document.getElementById('results').dataset.state === 'done' &&
+	b.waitJS("the out-of-stock bouquet", `['done', 'closest'].includes(document.getElementById('results').dataset.state) &&
 		!!document.querySelector('#grid > li[data-product-id="205"]')`, 10*time.Second)
 	if txt := eval[string](b, `document.querySelector('#grid > li[data-product-id="205"]').innerText`); !strings.Contains(txt, "Нет в наличии") {
 		t.Fatalf("out-of-stock card: %q", txt)
@@ -391,7 +403,7 @@ func TestUIShopperSearch(t *testing.T) {
 	firstID := eval[int](b, `+document.querySelector('#grid > li').dataset.productId`)
 	firstTitle := eval[string](b, `document.querySelector('#grid > li h3').textContent`)
 	b.do("more like this", chromedp.Click(chromedp.CSS("#grid > li:first-child button.more")))
-	b.waitJS("similar results", fmt.Sprintf(`document.getElementById('results').dataset.state === 'done' &&
+	b.waitJS("similar results", fmt.Sprintf(`['done', 'closest'].includes(document.getElementById('results').dataset.state) &&
 		document.getElementById('query-label').textContent.includes('Похожие на') &&
 		!document.querySelector('#grid > li[data-product-id="%d"]')`, firstID), 10*time.Second)
 	if label := eval[string](b, `document.getElementById('query-label').textContent`); label != "Похожие на «"+firstTitle+"»" {
@@ -406,7 +418,7 @@ func TestUIShopperSearch(t *testing.T) {
 	if label := eval[string](b, `document.getElementById('query-label').textContent`); label != "Like “"+firstTitle+"”" {
 		t.Fatalf("query label in English: %q", label)
 	}
-	if txt := eval[string](b, `document.querySelector('#grid > li button.more').textContent + '|' + document.documentElement.lang + '|' + document.getElementById('status').textContent`); !strings.HasPrefix(txt, "More like this|en|Found: ") {
+	if txt := eval[string](b, `document.querySelector('#grid > li button.more').textContent + '|' + document.documentElement.lang + '|' + document.getElementById('status').textContent`); !strings.HasPrefix(txt, "More like this|en|No bouquet like this one.") && !strings.HasPrefix(txt, "More like this|en|Found: ") {
 		t.Fatalf("English page: %q", txt)
 	}
 	b.do("reload", chromedp.Navigate(srv.url+"/?shop=8"), chromedp.WaitVisible(chromedp.ID("drop")))

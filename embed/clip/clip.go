@@ -160,6 +160,10 @@ func (e *Embedder) BatchesConcurrentCalls() bool { return true }
 // Tokenizer is the model's tokenizer (nil without a text tower).
 func (e *Embedder) Tokenizer() *Tokenizer { return e.tok }
 
+// Thresholds returns the manifest's band thresholds, or
+// embed.FallbackThresholds when it has none.
+func (e *Embedder) Thresholds() embed.Thresholds { return e.man.Thresholds() }
+
 // Interface returns e as an embed.Embedder that implements
 // embed.TextEmbedder exactly when the model has a text tower.
 func (e *Embedder) Interface() embed.Embedder {
@@ -175,6 +179,7 @@ func (i imageOnly) Model() string                { return i.e.Model() }
 func (i imageOnly) Dim() int                     { return i.e.Dim() }
 func (i imageOnly) InputSize() int               { return i.e.InputSize() }
 func (i imageOnly) BatchesConcurrentCalls() bool { return true }
+func (i imageOnly) Thresholds() embed.Thresholds { return i.e.Thresholds() }
 func (i imageOnly) EmbedImage(ctx context.Context, img image.Image) ([]float32, error) {
 	return i.e.EmbedImage(ctx, img)
 }

@@ -30,6 +30,7 @@ func (e *Embedder) HasText() bool                                              {
 func (e *Embedder) Preprocessor() *Preprocessor                                { return nil }
 func (e *Embedder) Tokenizer() *Tokenizer                                      { return nil }
 func (e *Embedder) Interface() embed.Embedder                                  { return e }
+func (e *Embedder) Thresholds() embed.Thresholds                               { return embed.FallbackThresholds }
 func (e *Embedder) Close() error                                               { return nil }
 func (e *Embedder) EmbedImage(context.Context, image.Image) ([]float32, error) { return nil, errNoCgo }
 func (e *Embedder) EmbedText(context.Context, string) ([]float32, error)       { return nil, errNoCgo }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lookalike/lookalike/embed"
 )
 
 // ManifestFile is the name of a model directory's description.
@@ -31,10 +33,12 @@ var ErrInvalidModel = errors.New("invalid CLIP model")
 //	  "std": [0.26862954, 0.26130258, 0.27577711],
 //	  "visual": {"file": "visual.onnx", "sha256": "…", "input": "pixel_values", "output": "image_embeds"},
 //	  "text": {"file": "text.onnx", "sha256": "…", "input": "input_ids", "output": "text_embeds"},
-//	  "vocab": {"file": "bpe_simple_vocab_16e6.txt.gz", "sha256": "…"}
+//	  "vocab": {"file": "bpe_simple_vocab_16e6.txt.gz", "sha256": "…"},
+//	  "bands": {"exact": 0.92, "similar": 0.8}
 //	}
 //
-// text and vocab are optional (an image-only model), but come together.
+// text and vocab are optional (an image-only model), but come together;
+// bands is optional (embed.FallbackThresholds without it).
 type Manifest struct {
 	// Name is the model's name and version; every vector records it and
 	// vectors of different names are never compared, so weights that
@@ -47,6 +51,10 @@ type Manifest struct {
 	Visual     Tower      `json:"visual"`
 	Text       *Tower     `json:"text,omitempty"`
 	Vocab      *FileRef   `json:"vocab,omitempty"`
+	// Bands are the model's relevance band thresholds (cosine scores of a
+	// query photo against a product photo), from the quality benchmark;
+	// absent: embed.FallbackThresholds.
+	Bands *embed.Thresholds `json:"bands,omitempty"`
 	// Source says where the model came from (informational).
 	Source string `json:"source,omitempty"`
 }
@@ -148,10 +156,23 @@ func (m *Manifest) Validate() error {
 	if m.Vocab != nil {
 		checkFile("vocab", *m.Vocab)
 	}
+	if m.Bands != nil {
+		if err := m.Bands.Validate(); err != nil {
+			bad("bands: %v", err)
+		}
+	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// Thresholds returns Bands, or embed.FallbackThresholds when absent.
+func (m *Manifest) Thresholds() embed.Thresholds {
+	if m.Bands != nil {
+		return *m.Bands
+	}
+	return embed.FallbackThresholds
 }
 
 // Files lists the files the manifest names, with their roles ("visual",

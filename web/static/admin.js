@@ -405,7 +405,7 @@
       renderProduct();
       var my = product;
       return api('/api/v1/search', {
-        method: 'POST', json: { product_id: r.body.product_id, shop_id: r.body.shop_id, available: 'any', limit: 12 }
+        method: 'POST', json: { product_id: r.body.product_id, shop_id: r.body.shop_id, available: 'any', min_band: 'any', limit: 12 }
       }).then(function (s) {
         if (product !== my) return;
         if (s.ok && s.body) my.neighbours = s.body.results || [];
