@@ -338,7 +338,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &mbe) {
 		msg = "request body is larger than the limit of " + humanBytes(mbe.Limit)
 	}
-	if errors.Is(err, catalog.ErrStorageCorrupt) || errors.Is(err, catalog.ErrStorageFull) {
+	if errors.Is(err, imagedecode.ErrBusy) {
+		// Other images hold the decode memory for a moment: a retry soon works.
+		w.Header().Set("Retry-After", "2")
+		s.log.Warn("request refused: decode memory busy", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "reason", msg)
+	} else if errors.Is(err, catalog.ErrStorageCorrupt) || errors.Is(err, catalog.ErrStorageFull) {
 		s.log.Warn("request failed: storage", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "err", err)
 	} else if status >= 500 {
 		s.log.Error("request failed", "request_id", r.Context().Value(requestIDKey{}), "path", r.URL.Path, "status", status, "err", err)

@@ -163,6 +163,7 @@ func TestCostCoversDecoding(t *testing.T) {
 		{"png 8-bit RGBA", encodePNG(t, rgba), Limits{}},
 		{"png 16-bit RGBA", imagetest.StripedPNG(800, 600, 16), Limits{}},
 		{"png 16-bit grey", encodePNG(t, gray16), Limits{}},
+		{"png interlaced", imagetest.InterlacedPNG(800, 600, 16), Limits{}},
 		{"png paletted", encodePNG(t, pal), Limits{}},
 		{"jpeg YCbCr", ycc, Limits{}},
 		{"jpeg grey", encodeJPEG(t, image.NewGray(image.Rect(0, 0, 800, 600))), Limits{}},

@@ -55,10 +55,13 @@ func TestDecodeMemoryUnderAttack(t *testing.T) {
 		"LOOKALIKE_DATA_DIR":  t.TempDir(),
 		"WEBHOOK_SECRET":      testSecret,
 		"LOOKALIKE_LOG_LEVEL": "warn",
+		// Memory settings stay at their defaults; a loaded test machine
+		// gets more time to decode and to wait for decode memory.
+		"LOOKALIKE_DECODE_TIMEOUT": "60s",
 	})
 	defer p.kill()
 	base := "http://" + addr
-	client := &http.Client{Timeout: 2 * time.Minute}
+	client := &http.Client{Timeout: 5 * time.Minute}
 
 	deep := imagetest.StripedPNG(6480, 6480, 16)
 	cmyk := imagetest.CMYKJPEG(7000, 7000, [4]int{})
