@@ -44,6 +44,7 @@ Usage:
   lookalike bench webhook          load-test webhook acknowledgement (throughput, p50/p99/p999)
   lookalike bench reindex          index N products from a local image host, then time searches
   lookalike bench embed [flags]    time decoding, preprocessing and inference per photo
+  lookalike bench index [flags]    recall, latency, build rate and memory of the vector indexes
   lookalike model fetch|info|testgen
                                    download, describe or generate CLIP model directories
   lookalike import [flags] FEED    backfill a YML or CSV product feed into a running server
@@ -110,7 +111,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 
 func (m *Main) runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return &usageError{"bench needs a subcommand: quality, webhook, embed or reindex"}
+		return &usageError{"bench needs a subcommand: quality, webhook, embed, reindex or index"}
 	}
 	switch args[0] {
 	case "quality":
@@ -121,8 +122,10 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 		return m.runBenchWebhook(ctx, args[1:])
 	case "reindex":
 		return m.runBenchReindex(ctx, args[1:])
+	case "index":
+		return m.runBenchIndex(args[1:])
 	}
-	return &usageError{fmt.Sprintf("unknown bench %q (have: quality, webhook, embed, reindex)", args[0])}
+	return &usageError{fmt.Sprintf("unknown bench %q (have: quality, webhook, embed, reindex, index)", args[0])}
 }
 
 // parseFlags parses a subcommand's flags, turning flag errors into usage

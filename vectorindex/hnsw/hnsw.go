@@ -288,6 +288,9 @@ func (x *Index[K, M]) publish(k K, id uint32) {
 }
 
 func (x *Index[K, M]) joinGroup(id uint32) {
+	if x.cfg.Group == nil {
+		return
+	}
 	c, s := x.chunk(id)
 	g := c.groups[s]
 	c.groupPos[s] = uint32(len(x.groups[g]))
@@ -295,6 +298,9 @@ func (x *Index[K, M]) joinGroup(id uint32) {
 }
 
 func (x *Index[K, M]) leaveGroup(id uint32) {
+	if x.cfg.Group == nil {
+		return
+	}
 	c, s := x.chunk(id)
 	g := c.groups[s]
 	list := x.groups[g]

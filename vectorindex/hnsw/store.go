@@ -19,7 +19,7 @@ const (
 )
 
 const (
-	chunkBits = 14
+	chunkBits = 12
 	chunkSize = 1 << chunkBits // nodes per chunk (and per mapped region of the vector file)
 )
 
@@ -36,7 +36,7 @@ type chunk[K comparable, M any] struct {
 	locks    []sync.Mutex
 	keys     []K
 	metas    []M
-	groups   []int64
+	groups   []int64 // only with Config.Group
 	groupPos []uint32
 	vecs     []float32 // chunkSize*dim float32 in the mapped vector file
 	mapped   []byte
@@ -52,9 +52,9 @@ type vecFile struct {
 func (x *Index[K, M]) chunkBytes() int64 { return int64(chunkSize) * int64(x.dim) * 4 }
 
 // newChunk maps the chunk's region of the vector file, growing the file.
-func (x *Index[K, M]) newChunk(c int) (*chunk[K, M], error) {
+func (x *Index[K, M]) newChunk(i int) (*chunk[K, M], error) {
 	cb := x.chunkBytes()
-	off := int64(c) * cb
+	off := int64(i) * cb
 	if x.vf.size < off+cb {
 		if err := x.vf.f.Truncate(off + cb); err != nil {
 			return nil, fmt.Errorf("hnsw: grow vector file: %w", err)
@@ -65,21 +65,24 @@ func (x *Index[K, M]) newChunk(c int) (*chunk[K, M], error) {
 	if err != nil {
 		return nil, fmt.Errorf("hnsw: map vector file: %w", err)
 	}
-	return &chunk[K, M]{
-		codes:    make([]int8, chunkSize*x.dim),
-		bias:     make([]float32, chunkSize),
-		level:    make([]uint8, chunkSize),
-		state:    make([]atomic.Uint32, chunkSize),
-		links0:   make([]uint32, chunkSize*(x.m0+1)),
-		upper:    make([][]uint32, chunkSize),
-		locks:    make([]sync.Mutex, chunkSize),
-		keys:     make([]K, chunkSize),
-		metas:    make([]M, chunkSize),
-		groups:   make([]int64, chunkSize),
-		groupPos: make([]uint32, chunkSize),
-		vecs:     unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(mapped))), chunkSize*x.dim),
-		mapped:   mapped,
-	}, nil
+	c := &chunk[K, M]{
+		codes:  make([]int8, chunkSize*x.dim),
+		bias:   make([]float32, chunkSize),
+		level:  make([]uint8, chunkSize),
+		state:  make([]atomic.Uint32, chunkSize),
+		links0: make([]uint32, chunkSize*(x.m0+1)),
+		upper:  make([][]uint32, chunkSize),
+		locks:  make([]sync.Mutex, chunkSize),
+		keys:   make([]K, chunkSize),
+		metas:  make([]M, chunkSize),
+		vecs:   unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(mapped))), chunkSize*x.dim),
+		mapped: mapped,
+	}
+	if x.cfg.Group != nil {
+		c.groups = make([]int64, chunkSize)
+		c.groupPos = make([]uint32, chunkSize)
+	}
+	return c, nil
 }
 
 func (x *Index[K, M]) chunk(id uint32) (*chunk[K, M], int) {

@@ -193,7 +193,7 @@ func ReadIvecs(path string) ([][]int32, error) {
 // deciding which base vectors count (nil: all).
 func GroundTruth(base, queries Set, k int, keep func(i int) bool) [][]int32 {
 	out := make([][]int32, queries.Len())
-	parallelFor(queries.Len(), func(qi int) {
+	Parallel(queries.Len(), func(qi int) {
 		q := queries.At(qi)
 		type hit struct {
 			s float32
@@ -253,7 +253,9 @@ func Recall(truth, got [][]int32) float64 {
 	return sum / float64(len(truth))
 }
 
-func parallelFor(n int, f func(i int)) {
+// Parallel calls f(0), …, f(n-1) from as many goroutines as cores, each
+// taking the next i, and returns when all have returned.
+func Parallel(n int, f func(i int)) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	next := 0

@@ -1,0 +1,300 @@
+// Package indexbench is "lookalike bench index": it builds each index over
+// the same base vectors (generated clustered ones or an .fvecs file),
+// computes the exact top 10 of every query, and reports build rate, heap
+// bytes per vector, recall@10 and query latency on one and on all cores.
+package indexbench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/vectorindex"
+	"github.com/lookalike/lookalike/vectorindex/hnsw"
+	"github.com/lookalike/lookalike/vectorindex/vectorgen"
+)
+
+// Options are the bench's inputs.
+type Options struct {
+	Indexes     []string // "flat", "hnsw"
+	N           int      // generated base vectors
+	Dim         int
+	Queries     int
+	Clusters    int // 0: N/100
+	Seed        uint64
+	VectorsPath string // .fvecs base vectors instead of generated ones
+	QueriesPath string // .fvecs queries (with VectorsPath)
+	Neighbors   string // .ivecs file for the last index's top 10 per query
+	M           int    // HNSW settings (0: the package defaults)
+	EfConstruct int
+	EfSearch    int
+	JSON        bool
+	Log         io.Writer // progress; nil: none
+}
+
+// Result is one index's line.
+type Result struct {
+	Index         string  `json:"index"`
+	N             int     `json:"n"`
+	Dim           int     `json:"dim"`
+	RecallAt10    float64 `json:"recall_at_10"`
+	P50ms         float64 `json:"p50_ms"`
+	P99ms         float64 `json:"p99_ms"`
+	P50AllCoresMs float64 `json:"p50_all_cores_ms"`
+	P99AllCoresMs float64 `json:"p99_all_cores_ms"`
+	QPSAllCores   float64 `json:"qps_all_cores"`
+	Cores         int     `json:"cores"`
+	BuildPerS     float64 `json:"build_per_s"`
+	BuildPerCPUs  float64 `json:"build_per_cpu_s"` // vectors per second of process CPU time, which a loaded machine does not hide
+	HeapPerVector float64 `json:"heap_bytes_per_vector"`
+	SpeedupVsFlat float64 `json:"speedup_vs_flat,omitempty"`
+	neighbours    [][]int32
+}
+
+// searcher is one built index.
+type searcher interface {
+	search(q []float32) ([]int32, error)
+	close()
+}
+
+// Run runs the bench and prints one line (or JSON object) per index.
+func Run(o Options, stdout io.Writer) ([]Result, error) {
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", a...)
+		}
+	}
+	base, queries, err := load(o)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range o.Indexes {
+		if name != "flat" && name != "hnsw" {
+			return nil, fmt.Errorf("unknown index %q (have: flat, hnsw)", name)
+		}
+	}
+	logf("exact top 10 of %d queries over %d×%d vectors", queries.Len(), base.Len(), base.Dim)
+	truth := vectorgen.GroundTruth(base, queries, 10, nil)
+	var results []Result
+	var flatP50 float64
+	for _, name := range o.Indexes {
+		logf("building %s", name)
+		r, err := measure(name, o, base, queries, truth)
+		if err != nil {
+			return nil, err
+		}
+		if name == "flat" {
+			flatP50 = r.P50ms
+		}
+		if flatP50 > 0 && r.P50ms > 0 {
+			r.SpeedupVsFlat = flatP50 / r.P50ms
+		}
+		results = append(results, r)
+	}
+	// speed-ups of indexes run before flat
+	for i := range results {
+		if flatP50 > 0 && results[i].P50ms > 0 {
+			results[i].SpeedupVsFlat = flatP50 / results[i].P50ms
+		}
+	}
+	if o.Neighbors != "" && len(results) > 0 {
+		if err := vectorgen.WriteIvecs(o.Neighbors, results[len(results)-1].neighbours); err != nil {
+			return nil, err
+		}
+	}
+	print(stdout, results, o.JSON)
+	return results, nil
+}
+
+func load(o Options) (base, queries vectorgen.Set, err error) {
+	if o.VectorsPath != "" {
+		if o.QueriesPath == "" {
+			return base, queries, fmt.Errorf("--vectors needs --queries")
+		}
+		if base, err = vectorgen.ReadFvecs(o.VectorsPath, o.N); err != nil {
+			return base, queries, err
+		}
+		if queries, err = vectorgen.ReadFvecs(o.QueriesPath, o.Queries); err != nil {
+			return base, queries, err
+		}
+		if queries.Dim != base.Dim {
+			return base, queries, fmt.Errorf("queries have %d dimensions, vectors %d", queries.Dim, base.Dim)
+		}
+		return base, queries, nil
+	}
+	if o.N <= 0 || o.Dim <= 0 || o.Queries <= 0 {
+		return base, queries, fmt.Errorf("need n, dim and queries > 0")
+	}
+	clusters := o.Clusters
+	if clusters <= 0 {
+		clusters = max(1, o.N/100)
+	}
+	return vectorgen.Clustered(o.N, o.Dim, clusters, o.Seed), vectorgen.Queries(o.Queries, o.Dim, clusters, o.Seed), nil
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+func measure(name string, o Options, base, queries vectorgen.Set, truth [][]int32) (Result, error) {
+	r := Result{Index: name, N: base.Len(), Dim: base.Dim, Cores: runtime.GOMAXPROCS(0)}
+	before := heapInUse()
+	start, cpu := time.Now(), cpuTime()
+	s, err := build(name, o, base)
+	if err != nil {
+		return r, err
+	}
+	defer s.close()
+	r.BuildPerS = float64(base.Len()) / time.Since(start).Seconds()
+	r.BuildPerCPUs = float64(base.Len()) / (cpuTime() - cpu).Seconds()
+	r.HeapPerVector = float64(int64(heapInUse())-int64(before)) / float64(base.Len())
+
+	// One core: queries one after another.
+	lat := make([]time.Duration, queries.Len())
+	r.neighbours = make([][]int32, queries.Len())
+	for i := range lat {
+		t := time.Now()
+		got, err := s.search(queries.At(i))
+		lat[i] = time.Since(t)
+		if err != nil {
+			return r, err
+		}
+		r.neighbours[i] = got
+	}
+	r.RecallAt10 = vectorgen.Recall(truth, r.neighbours)
+	r.P50ms, r.P99ms = percentiles(lat)
+
+	// All cores: as many searching goroutines as cores.
+	all := make([]time.Duration, queries.Len())
+	t0 := time.Now()
+	vectorgen.Parallel(queries.Len(), func(i int) {
+		t := time.Now()
+		s.search(queries.At(i))
+		all[i] = time.Since(t)
+	})
+	r.QPSAllCores = float64(queries.Len()) / time.Since(t0).Seconds()
+	r.P50AllCoresMs, r.P99AllCoresMs = percentiles(all)
+	return r, nil
+}
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func percentiles(lat []time.Duration) (p50, p99 float64) {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Nanoseconds()) / 1e6
+	}
+	return at(0.50), at(0.99)
+}
+
+func build(name string, o Options, base vectorgen.Set) (searcher, error) {
+	switch name {
+	case "flat":
+		x := vectorindex.NewFlat(base.Dim)
+		for i := 0; i < base.Len(); i++ {
+			k := vectorindex.Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i) + 1)}
+			if err := x.Upsert(k, base.At(i), vectorindex.Meta{}); err != nil {
+				return nil, err
+			}
+		}
+		return flatSearcher{x}, nil
+	default:
+		dir, err := os.MkdirTemp("", "bench-hnsw-")
+		if err != nil {
+			return nil, err
+		}
+		x, err := hnsw.New(hnsw.Config[int32, struct{}]{
+			Dim: base.Dim, M: o.M, EfConstruction: o.EfConstruct, EfSearch: o.EfSearch, Dir: dir,
+		})
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		var mu sync.Mutex
+		var first error
+		vectorgen.Parallel(base.Len(), func(i int) {
+			if err := x.Upsert(int32(i), base.At(i), struct{}{}); err != nil {
+				mu.Lock()
+				first = err
+				mu.Unlock()
+			}
+		})
+		if first != nil {
+			x.Close()
+			os.RemoveAll(dir)
+			return nil, first
+		}
+		return hnswSearcher{x, dir}, nil
+	}
+}
+
+type flatSearcher struct{ x *vectorindex.Flat }
+
+func (s flatSearcher) search(q []float32) ([]int32, error) {
+	hits, err := s.x.Search(q, 10, vectorindex.Filter{})
+	out := make([]int32, len(hits))
+	for i, h := range hits {
+		n, _ := strconv.Atoi(h.Key.ProductID.String())
+		out[i] = int32(n - 1)
+	}
+	return out, err
+}
+
+func (flatSearcher) close() {}
+
+type hnswSearcher struct {
+	x   *hnsw.Index[int32, struct{}]
+	dir string
+}
+
+func (s hnswSearcher) search(q []float32) ([]int32, error) {
+	hits, err := s.x.Search(q, 10, hnsw.Filter[int32, struct{}]{})
+	out := make([]int32, len(hits))
+	for i, h := range hits {
+		out[i] = h.Key
+	}
+	return out, err
+}
+
+func (s hnswSearcher) close() {
+	s.x.Close()
+	os.RemoveAll(s.dir)
+}
+
+func print(w io.Writer, results []Result, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, r := range results {
+			enc.Encode(r)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%-6s %9s %5s %10s %9s %9s %13s %13s %10s %12s %12s %9s\n",
+		"index", "n", "dim", "recall@10", "p50 ms", "p99 ms", "p50 ms (all)", "p99 ms (all)", "qps (all)", "build/s", "build/cpu-s", "heap B/v")
+	for _, r := range results {
+		fmt.Fprintf(w, "%-6s %9d %5d %10.4f %9.3f %9.3f %13.3f %13.3f %10.0f %12.0f %12.0f %9.0f",
+			r.Index, r.N, r.Dim, r.RecallAt10, r.P50ms, r.P99ms, r.P50AllCoresMs, r.P99AllCoresMs, r.QPSAllCores, r.BuildPerS, r.BuildPerCPUs, r.HeapPerVector)
+		if r.SpeedupVsFlat > 0 && r.Index != "flat" {
+			fmt.Fprintf(w, "  %.1f× flat", r.SpeedupVsFlat)
+		}
+		fmt.Fprintln(w)
+	}
+}
