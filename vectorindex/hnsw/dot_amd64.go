@@ -27,3 +27,14 @@ func dotInt8(a, b []int8) int32 {
 	}
 	return s
 }
+
+// prefetch asks for the n bytes at p to be brought into the cache.
+//
+//go:noescape
+func prefetch(p *int8, n int)
+
+// prefetchCodes starts loading node id's codes before they are needed.
+func (x *Index[K, M]) prefetchCodes(id uint32) {
+	c, s := x.chunk(id)
+	prefetch(&c.codes[s*x.dim], x.dim)
+}

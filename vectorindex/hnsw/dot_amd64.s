@@ -35,3 +35,18 @@ done:
 	VZEROUPPER
 	MOVL AX, ret+24(FP)
 	RET
+
+// func prefetch(p *int8, n int)
+// Asks for the n bytes at p to be brought into the cache.
+TEXT ·prefetch(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+ploop:
+	CMPQ CX, $0
+	JLE pdone
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	SUBQ $64, CX
+	JMP ploop
+pdone:
+	RET

@@ -4,3 +4,5 @@ package hnsw
 
 // dotInt8 is the integer inner product of two equal-length code vectors.
 func dotInt8(a, b []int8) int32 { return dotInt8Go(a, b) }
+
+func (x *Index[K, M]) prefetchCodes(id uint32) {}

@@ -16,6 +16,7 @@ type searchCtx struct {
 	cand    minHeap
 	res     maxHeap
 	buf     []uint32
+	todo    []uint32
 	qcodes  []int8
 	sorted  []item
 	sel     []item
@@ -118,10 +119,17 @@ func (x *Index[K, M]) searchLayer(c *searchCtx, qc []int8, qb float32, ep item, 
 			break
 		}
 		c.cand.pop()
-		for _, nb := range x.neighbours(c, cur.id, l) {
-			if c.visit(nb) {
-				continue
+		nbs := x.neighbours(c, cur.id, l)
+		// Keep the unvisited ones, and start loading their codes.
+		todo := c.todo[:0]
+		for _, nb := range nbs {
+			if !c.visit(nb) {
+				todo = append(todo, nb)
+				x.prefetchCodes(nb)
 			}
+		}
+		c.todo = todo
+		for _, nb := range todo {
 			d := x.dist(qc, qb, nb)
 			if len(c.res) < ef || d < bound {
 				c.cand.push(item{d, nb})
