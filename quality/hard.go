@@ -24,9 +24,9 @@ type HardParams struct {
 	Blur float64
 	// Background places the rotated photo on another image (passed to
 	// ApplyHard) instead of cropping it to the rotated photo's inner
-	// rectangle. Fill is then the fraction of the frame's area the photo
-	// covers, PosX and PosY place it (0 = flush left/top, 1 = flush
-	// right/bottom).
+	// rectangle. Fill is then the fraction of the frame's width and height
+	// that the (unrotated) photo spans, PosX and PosY place it (0 = flush
+	// left/top, 1 = flush right/bottom).
 	Background       bool
 	Fill, PosX, PosY float64
 	// Scale resizes the result (relative to the source photo's size).
@@ -41,7 +41,8 @@ type HardParams struct {
 // order: rotation ±12°, white balance drift ±12 % (colour temperature: red
 // and blue gains moving apart, plus a ±4 % green tint), exposure ±10 %,
 // Gaussian blur σ 0.4–1.2 px, on a background with probability 0.5 (then
-// filling 55–85 % of the frame at a random position), rescale by 0.6–1.4,
+// spanning 55–85 % of the frame's width and height, at a random position),
+// rescale by 0.6–1.4,
 // mirror with probability 0.5, JPEG quality 45–85.
 func RandomHardParams(rng *rand.Rand) HardParams {
 	var p HardParams
@@ -111,8 +112,9 @@ func hardJPEG(img, bg image.Image, p HardParams) ([]byte, [4]float64, error) {
 			return nil, whole, errors.New("quality: a background is needed")
 		}
 		fill := math.Min(1, math.Max(0.05, p.Fill))
-		// The frame has the photo's aspect; the photo covers fill of it.
-		side := math.Sqrt(fill)
+		// The frame has the photo's aspect; the photo's sides are fill of
+		// the frame's.
+		side := fill
 		ow = max(1, int(math.Round(float64(w)*scale/side)))
 		oh = max(1, int(math.Round(float64(h)*scale/side)))
 		k = scale

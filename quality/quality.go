@@ -68,6 +68,10 @@ type Options struct {
 	// Regions configures the multi-region search; nil means
 	// regions.DefaultConfig(), what the API uses.
 	Regions *regions.Config
+	// TimeSingle also times, right after each query's search, the same
+	// query searched with the whole frame only (Report.SingleP50Ms), so that
+	// the cost of the regions is measured under the same load.
+	TimeSingle bool
 }
 
 // Report is the outcome of Run.
@@ -101,6 +105,9 @@ type Report struct {
 	SearchP90Ms float64 `json:"search_p90_ms"`
 	// Bands is the score distribution and the band thresholds it gives.
 	Bands Calibration `json:"bands"`
+	// SingleP50Ms is the p50 of the whole-frame-only search of the same
+	// queries (Options.TimeSingle; 0 otherwise).
+	SingleP50Ms float64 `json:"single_region_p50_ms,omitempty"`
 	// Elapsed is the wall time of the whole run.
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
@@ -241,10 +248,12 @@ feed:
 		}
 	}
 	var (
-		results []judgement
-		took    []time.Duration
-		ranked  []int
-		scores  []QueryScores
+		results    []judgement
+		took       []time.Duration
+		tookSingle []time.Duration
+		ranked     []int
+		scores     []QueryScores
+		single     = regions.Config{Regions: []regions.Region{{Box: regions.Whole}}}
 	)
 	for i, data := range queryJPEG {
 		if data == nil {
@@ -263,6 +272,13 @@ feed:
 		took = append(took, time.Since(t))
 		if err != nil {
 			return rep, fmt.Errorf("quality: search %s: %w", photos[i].Path, err)
+		}
+		if opt.TimeSingle {
+			t := time.Now()
+			if _, err := regions.Search(ctx, e, idx, single, regions.Query{Image: img, K: 10}); err != nil {
+				return rep, fmt.Errorf("quality: search %s: %w", photos[i].Path, err)
+			}
+			tookSingle = append(tookSingle, time.Since(t))
 		}
 		// Every catalogue photo's score, as the search scores it, for the
 		// band calibration (untimed).
@@ -307,6 +323,7 @@ feed:
 		rep.EmbedMsPerImage = float64(embedNanos.Load()) / float64(n) / 1e6
 	}
 	rep.SearchP50Ms, rep.SearchP90Ms = percentileMs(took, 0.5), percentileMs(took, 0.9)
+	rep.SingleP50Ms = percentileMs(tookSingle, 0.5)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }

@@ -41,7 +41,7 @@ func TestTuneRegions(t *testing.T) {
 	// The grid: whole, and windows of several sides at 9 positions.
 	var grid []regions.Box
 	grid = append(grid, regions.Whole)
-	for _, side := range []float64{0.65, 0.75, 0.85} {
+	for _, side := range []float64{0.55, 0.65, 0.75} {
 		for _, py := range []float64{0, 0.5, 1} {
 			for _, px := range []float64{0, 0.5, 1} {
 				grid = append(grid, regions.Box{X: px * (1 - side), Y: py * (1 - side), W: side, H: side})
@@ -124,13 +124,17 @@ func TestTuneRegions(t *testing.T) {
 		}
 		return s
 	}
+	corners := func(side int) []int { return five(side)[:4] }
 	sets := map[string][]int{"whole": {0}}
-	for s, name := range []string{"0.65", "0.75", "0.85"} {
+	for s, name := range []string{"0.55", "0.65", "0.75"} {
 		sets["whole+5@"+name] = append([]int{0}, five(s)...)
 		sets["whole+9@"+name] = append([]int{0}, nine(s)...)
 	}
-	sets["whole+5@0.75+5@0.85"] = append(append([]int{0}, five(1)...), five(2)...)
-	sets["whole+5@0.65+5@0.85"] = append(append([]int{0}, five(0)...), five(2)...)
+	sets["whole+5@0.75+4@0.55"] = append(append([]int{0}, five(2)...), corners(0)...)
+	sets["whole+5@0.75+4@0.6"] = append(append([]int{0}, five(2)...), corners(1)...)
+	sets["whole+5@0.75+5@0.55"] = append(append([]int{0}, five(2)...), five(0)...)
+	sets["whole+4@0.75+5@0.6"] = append(append([]int{0}, corners(2)...), five(1)...)
+	sets["whole+9@0.65+c@0.75"] = append(append([]int{0}, nine(1)...), at(2, 1, 1))
 	sets["all"] = func() []int {
 		s := make([]int, len(grid))
 		for i := range s {

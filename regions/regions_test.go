@@ -349,3 +349,20 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
+
+func TestPrescale(t *testing.T) {
+	big := image.NewRGBA(image.Rect(5, 5, 1005, 805))
+	draw.Draw(big, big.Rect, image.NewUniform(color.RGBA{10, 200, 30, 255}), image.Point{}, draw.Src)
+	small := Prescale(big, 100)
+	if b := small.Bounds(); b != image.Rect(0, 0, 125, 100) {
+		t.Errorf("prescaled to %v, want 125×100", b)
+	}
+	if c := color.RGBAModel.Convert(small.At(60, 50)).(color.RGBA); c.G < 195 || c.R > 15 {
+		t.Errorf("colour %v", c)
+	}
+	for _, side := range []int{0, 400, 500} { // no side, or not more than twice it
+		if got := Prescale(big, side); got != image.Image(big) {
+			t.Errorf("side %d: reduced to %v", side, got.Bounds())
+		}
+	}
+}

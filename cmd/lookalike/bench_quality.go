@@ -10,14 +10,18 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/embed/clip"
 	"github.com/lookalike/lookalike/quality"
+	"github.com/lookalike/lookalike/regions"
 )
 
 // runBenchQuality implements "lookalike bench quality [flags] DIR": it
-// measures how well the builtin descriptor finds synthetic re-photographs
-// of the photos in DIR among all of them (see package quality).
-func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// measures how well the builtin descriptor (or a CLIP model) finds synthetic
+// re-photographs or shopper's photos of the photos in DIR among all of them
+// (see package quality).
+func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("bench quality", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	split := fs.String("split", "bench", "photos to make queries from: bench, dev or all (the catalogue always holds every photo)")
@@ -26,7 +30,12 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	workers := fs.Int("workers", runtime.NumCPU(), "images decoded and embedded at once")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "show no progress")
-	hard := fs.Bool("hard", false, "shopper's photos instead of re-photographs: rotated up to ±12°, white balance ±12 %, blurred, half of them on another photo's background (filling 55–85 % of the frame)")
+	modelDir := fs.String("model-dir", "", "a CLIP model directory to measure instead of the built-in descriptor")
+	ortLib := fs.String("ort-lib", getenv(clip.LibraryEnv), "ONNX Runtime library, for --model-dir [$"+clip.LibraryEnv+"]")
+	threads := fs.Int("threads", runtime.NumCPU(), "ONNX Runtime intra-op threads, for --model-dir")
+	timeSingle := fs.Bool("time-single", false, "also time each query searched with the whole frame only, under the same load")
+	wholeOnly := fs.Bool("whole-only", false, "search with the whole frame only (no sub-windows), to compare")
+	hard := fs.Bool("hard", false, "shopper's photos instead of re-photographs: rotated up to ±12°, white balance ±12 %, blurred, half of them on another photo's background (spanning 55–85 % of the frame's width and height)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: lookalike bench quality [flags] DIR\n\n"+
 			"DIR holds photos as DIR/<split>/<label>/*.jpg (or DIR/<label>/*.jpg), and\n"+
@@ -77,7 +86,15 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		*workers = 1
 	}
 
-	e := builtin.New()
+	var e embed.Embedder = builtin.New()
+	if *modelDir != "" {
+		cl, err := clip.Load(*modelDir, clip.Options{LibraryPath: *ortLib, Threads: max(1, *threads)})
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		e = cl.Interface()
+	}
 	opt := quality.Options{
 		Dir:        dir,
 		QuerySplit: querySplit,
@@ -85,6 +102,10 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		Limit:      *limit,
 		Workers:    *workers,
 		Hard:       *hard,
+		TimeSingle: *timeSingle,
+	}
+	if *wholeOnly {
+		opt.Regions = &regions.Config{Regions: []regions.Region{{Box: regions.Whole}}}
 	}
 	if !*quiet {
 		last := time.Time{}
@@ -138,6 +159,9 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		b.Exact, 100*b.ExactRecall, 100*b.FalseExact, b.Similar)
 	fmt.Fprintf(stdout, "embedding                  %.2f ms/image (%d workers)\n", rep.EmbedMsPerImage, *workers)
 	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, %d products, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Catalogue)
+	if rep.SingleP50Ms > 0 {
+		fmt.Fprintf(stdout, "whole frame only           p50 %.2f ms (the same queries, timed right after; regions cost %.2f×)\n", rep.SingleP50Ms, rep.SearchP50Ms/rep.SingleP50Ms)
+	}
 	fmt.Fprintf(stdout, "elapsed                    %s\n", rep.Elapsed.Round(time.Millisecond))
 	return nil
 }

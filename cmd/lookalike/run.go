@@ -115,7 +115,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "quality":
-		return runBenchQuality(ctx, args[1:], m.Stdout, m.Stderr)
+		return runBenchQuality(ctx, args[1:], m.Stdout, m.Stderr, m.Getenv)
 	case "embed":
 		return m.runBenchEmbed(ctx, args[1:])
 	case "webhook":
