@@ -12,9 +12,10 @@ import (
 )
 
 // DefaultBudget is the decode memory budget, in bytes, of decodes that name
-// no Budget: with Go's garbage collector keeping up to as much again, the
-// process's peak stays under about 768 MiB however many uploads arrive.
-const DefaultBudget = 256 << 20
+// no Budget: with Go's garbage collector keeping up to as much again, and
+// the embedders' working buffers (a search embeds several regions at once),
+// the process's peak stays well under 768 MiB however many uploads arrive.
+const DefaultBudget = 192 << 20
 
 // ErrBusy means the decode memory budget stayed taken by other images for
 // the whole wait: a temporary condition, worth retrying.

@@ -71,12 +71,12 @@ func pngHeader(w, h uint32, depth, ctype byte) []byte {
 
 func TestBudgetRefusesWhatCannotFit(t *testing.T) {
 	// 42 MP of 16-bit RGBA decodes to NRGBA64, 8 bytes a pixel: 320 MiB,
-	// more than the default 256 MiB, although the pixel cap allows it.
+	// more than the default 192 MiB, although the pixel cap allows it.
 	_, err := DecodeContext(context.Background(), pngHeader(6480, 6480, 16, 6), Limits{})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("42 MP 16-bit PNG: %v", err)
 	}
-	for _, want := range []string{"6480×6480", "16-bit RGBA", "decodes to 320 MiB", "256 MiB decode memory budget"} {
+	for _, want := range []string{"6480×6480", "16-bit RGBA", "decodes to 320 MiB", "192 MiB decode memory budget"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q lacks %q", err, want)
 		}

@@ -42,7 +42,7 @@ func uploadSearch(client *http.Client, base string, photo []byte) (int, map[stri
 // TestDecodeMemoryUnderAttack uploads, at once, eight 16-bit RGBA PNGs of
 // 42 MP (336 MB each when decoded) and a 49 MP CMYK JPEG to the real
 // binary on its defaults; then eight 30 MP 8-bit PNGs (120 MB each) that
-// fit the decode budget one or two at a time. Every reply must be sane
+// the decode budget takes one at a time. Every reply must be sane
 // JSON (200, or 413/503 with an error), the server must not die, and its
 // peak RSS must stay under 768 MiB.
 func TestDecodeMemoryUnderAttack(t *testing.T) {
@@ -173,7 +173,7 @@ func TestStripsAndDecodeBudgetOverWebhooks(t *testing.T) {
 		}
 	}
 	idx := srv.waitIndexed(8, 3)["index"].(map[string]any)
-	if msg, _ := idx["error"].(string); idx["state"] != "failed" || !strings.Contains(msg, "decodes to 320 MiB, more than the 256 MiB decode memory budget") {
+	if msg, _ := idx["error"].(string); idx["state"] != "failed" || !strings.Contains(msg, "decodes to 320 MiB, more than the 192 MiB decode memory budget") {
 		t.Fatalf("42 MP 16-bit PNG over a webhook: %v", idx)
 	}
 	for id := 1; id <= 2; id++ {
