@@ -404,7 +404,16 @@ func (s *Server) queryFinder(r *http.Request, eng Engine, q *searchQuery) (finde
 		return nil, err
 	}
 	defer img.Release()
-	em, err := regions.Embed(ctx, eng.Embedder, regions.DefaultConfig(), img.Image, q.crop)
+	photo := img.Image
+	if q.crop == nil {
+		// The regions are cut from the photo reduced once (as regions.Embed
+		// would): the full-size decode goes back to the decode memory budget
+		// now, not after every region is embedded. A crop needs the full size.
+		if photo = regions.Prescale(photo, embed.DecodeSide(eng.Embedder)); photo != img.Image {
+			img.Release()
+		}
+	}
+	em, err := regions.Embed(ctx, eng.Embedder, regions.DefaultConfig(), photo, q.crop)
 	if err != nil {
 		return nil, err
 	}

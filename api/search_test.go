@@ -3,15 +3,19 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"image"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lookalike/lookalike/imagedecode"
 	"github.com/lookalike/lookalike/imagedecode/imagetest"
+	"github.com/lookalike/lookalike/regions"
+	"github.com/lookalike/lookalike/vectorindex"
 )
 
 // TestDecodeBusyIsRetryable: a search whose photo waited too long for decode
@@ -40,5 +44,56 @@ func TestDecodeBusyIsRetryable(t *testing.T) {
 	json.Unmarshal(rec.Body.Bytes(), &body)
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(body.Error, "busy decoding other images") {
 		t.Fatalf("busy decode: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+}
+
+// budgetEmbedder records how much of a decode budget is held while it embeds.
+type budgetEmbedder struct {
+	b    *imagedecode.Budget
+	mu   sync.Mutex
+	held []int64
+}
+
+func (e *budgetEmbedder) Model() string  { return "test-v1" }
+func (e *budgetEmbedder) Dim() int       { return 2 }
+func (e *budgetEmbedder) InputSize() int { return 50 }
+func (e *budgetEmbedder) EmbedImage(ctx context.Context, img image.Image) ([]float32, error) {
+	e.mu.Lock()
+	e.held = append(e.held, e.b.InUse())
+	e.mu.Unlock()
+	return []float32{1, 0}, nil
+}
+
+// TestSearchReleasesDecodeBeforeEmbedding: a photo searched by regions is
+// reduced once and its full-size decode given back to the budget before
+// the regions are embedded; a crop keeps the full size while it embeds.
+func TestSearchReleasesDecodeBeforeEmbedding(t *testing.T) {
+	b := imagedecode.NewBudget(64 << 20)
+	e := &budgetEmbedder{b: b}
+	s := New(Config{DecodeBudget: b}, Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng := Engine{Embedder: e, Index: vectorindex.NewFlat(2)}
+	photo := imagetest.StripedPNG(2000, 1500, 8)
+	r := httptest.NewRequest("POST", "/api/v1/search", nil)
+	if _, err := s.queryFinder(r, eng, &searchQuery{image: photo}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.held) < 2 {
+		t.Fatalf("%d regions embedded", len(e.held))
+	}
+	for i, n := range e.held {
+		if n != 0 {
+			t.Fatalf("region %d embedded while %d bytes of decode budget were held", i, n)
+		}
+	}
+	e.held = nil
+	box := regions.Box{X: 0.1, Y: 0.1, W: 0.5, H: 0.5}
+	if _, err := s.queryFinder(r, eng, &searchQuery{image: photo, crop: &box}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.held) != 1 || e.held[0] != 12e6 {
+		t.Fatalf("crop embedded holding %v bytes, want the full 12000000", e.held)
+	}
+	if b.InUse() != 0 {
+		t.Fatalf("%d bytes held after the searches", b.InUse())
 	}
 }
