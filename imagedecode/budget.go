@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -147,11 +148,11 @@ func pixBytes(img image.Image) int64 {
 	return 8 * int64(b.Dx()) * int64(b.Dy())
 }
 
-// mebibytes formats a byte count for messages: "320 MiB", "1.5 MiB".
+// mebibytes formats a byte count for messages: "320 MiB", "8 MiB", "1.5 MiB".
 func mebibytes(n int64) string {
 	mib := float64(n) / (1 << 20)
 	if mib >= 10 {
 		return strconv.FormatFloat(mib, 'f', 0, 64) + " MiB"
 	}
-	return strconv.FormatFloat(mib, 'f', 1, 64) + " MiB"
+	return strings.TrimSuffix(strconv.FormatFloat(mib, 'f', 1, 64), ".0") + " MiB"
 }
