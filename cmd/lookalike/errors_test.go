@@ -223,7 +223,7 @@ func TestTransientFailureRetried(t *testing.T) {
 }
 
 func TestSearchRateLimit(t *testing.T) {
-	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_SEARCH_RATE": "0.5", "LOOKALIKE_SEARCH_BURST": "3"})
+	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_SEARCH_RATE": "0.001", "LOOKALIKE_SEARCH_BURST": "3"})
 	photo := readPhoto(t, "daisy")
 	for i := 0; i < 3; i++ {
 		if r := srv.searchPhoto(photo, nil); r.status != 200 {
