@@ -364,13 +364,6 @@ func TestUIShopperSearch(t *testing.T) {
 		t.Fatalf("the query photo is not shown: %q", src)
 	}
 	b.waitJS("thumbnails to load", `Array.from(document.querySelectorAll('#grid img')).slice(0, 2).every(i => i.complete && i.naturalWidth > 0)`, 10*time.Second)
-	b.screenshots("shop", func(phone bool) {
-		if phone {
-			eval[bool](b, `(window.scrollTo(0, document.getElementById('filters').getBoundingClientRect().top + scrollY - 8), true)`)
-		} else {
-			eval[bool](b, `(window.scrollTo(0, 0), true)`)
-		}
-	})
 
 	// A price limit re-runs the search: the 9 900 ₸ roses go.
 	b.do("price up to 5000", chromedp.SendKeys(chromedp.ID("price-max"), "5000"))

@@ -338,11 +338,13 @@
   }
 
   // toResults brings the results into view on a phone, where they are
-  // below the photo picker and the filters.
+  // below the photo picker and the filters: at once, and again when the
+  // photo above them has loaded and pushed them down.
   function toResults() {
     if (!window.matchMedia || !window.matchMedia('(max-width: 959px)').matches) return;
-    var reduce = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    results.scrollIntoView({ behavior: reduce ? 'auto' : 'smooth', block: 'start' });
+    var go = function () { results.scrollIntoView({ block: 'start' }); };
+    go();
+    if (!cropImg.complete) cropImg.addEventListener('load', go, { once: true });
   }
 
   // filtersChanged re-runs the last query when the filters differ from the
