@@ -51,6 +51,7 @@ func (s *Server) handleReindexOne(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"success": true, "product_id": id, "shop_id": shop, "image_sha256": out.ImageSHA256,
 			"model": out.Model, "reused_vector": out.Reused, "took_ms": out.Duration.Milliseconds(),
+			"photos_indexed": out.Photos, "photos_failed": out.Failed,
 		})
 	case errors.Is(err, catalog.ErrNotFound):
 		s.failAdmin(w, r, http.StatusNotFound, "Product not found")

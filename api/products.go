@@ -25,6 +25,21 @@ type publicJSON struct {
 	ImageURL    string            `json:"image_url"`
 	ImageSHA256 string            `json:"image_sha256"`  // GET /images/{sha} serves the stored copy
 	URL         string            `json:"url,omitempty"` // the product's page on the shop's site
+	Images      []imageJSON       `json:"images"`        // every photo, the main one first
+}
+
+// imageJSON is one photo of a product; image_sha256 is set once it is indexed.
+type imageJSON struct {
+	URL         string `json:"url"`
+	ImageSHA256 string `json:"image_sha256"`
+}
+
+// photoJSON is one photo with its index state, in the full record.
+type photoJSON struct {
+	URL         string             `json:"url"`
+	ImageSHA256 string             `json:"image_sha256"`
+	State       catalog.PhotoState `json:"state"`
+	Error       string             `json:"error,omitempty"`
 }
 
 // productJSON is the full record: the public view, everything else the CMS
@@ -45,11 +60,20 @@ type indexJSON struct {
 	IndexedAt   *time.Time         `json:"indexed_at"`
 	ImageSHA256 string             `json:"image_sha256"`
 	Model       string             `json:"model"`
+	// PhotosIndexed of PhotosTotal photos have a current vector; the
+	// product is searchable when at least one has.
+	PhotosIndexed int         `json:"photos_indexed"`
+	PhotosTotal   int         `json:"photos_total"`
+	Photos        []photoJSON `json:"photos"`
 }
 
 func toPublicJSON(p *catalog.Product) publicJSON {
 	out := publicJSON{ProductID: p.ProductID, ShopID: p.ShopID, Title: p.Title, PriceRaw: p.PriceRaw,
-		HeightCM: p.HeightCM, IsAvailable: p.Available, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, URL: p.PageURL()}
+		HeightCM: p.HeightCM, IsAvailable: p.Available, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, URL: p.PageURL(),
+		Images: make([]imageJSON, len(p.Photos))}
+	for i, ph := range p.Photos {
+		out.Images[i] = imageJSON{URL: ph.URL, ImageSHA256: ph.SHA256}
+	}
 	if p.Price != nil {
 		major, cur := p.Price.Major(), p.Price.Currency
 		out.Price, out.Currency = &major, &cur
@@ -61,7 +85,11 @@ func toJSON(p *catalog.Product) productJSON {
 	out := productJSON{publicJSON: toPublicJSON(p), HeightRaw: p.HeightRaw,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, DeletedAt: p.DeletedAt,
 		Index: indexJSON{State: p.IndexState, Error: p.IndexError, IndexedAt: p.IndexedAt,
-			ImageSHA256: p.ImageSHA256, Model: p.Model},
+			ImageSHA256: p.ImageSHA256, Model: p.Model, PhotosIndexed: catalog.CountPhotos(p.Photos), PhotosTotal: len(p.Photos),
+			Photos: make([]photoJSON, len(p.Photos))},
+	}
+	for i, ph := range p.Photos {
+		out.Index.Photos[i] = photoJSON{URL: ph.URL, ImageSHA256: ph.SHA256, State: ph.State, Error: ph.Error}
 	}
 	if len(p.Extra) > 0 {
 		out.Extra = p.Extra

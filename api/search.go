@@ -484,6 +484,9 @@ type resultJSON struct {
 	URL         string            `json:"url,omitempty"`        // the product's page on the shop's site, absolute when the site is known
 	NotifyURL   string            `json:"notify_url,omitempty"` // the shop's "notify me" page; sold-out products only
 	Band        embed.Band        `json:"band"`                 // exact, similar or (asked for with min_band=any) weak
+	// MatchedImage is the product's photo that matched the query best:
+	// its score is the product's.
+	MatchedImage imageJSON `json:"matched_image"`
 }
 
 // search asks the index, then checks each hit against the stored product so
@@ -552,10 +555,15 @@ func (s *Server) lookup(r *http.Request, find finder, f vectorindex.Filter, n in
 		if !ok || !p.Searchable() || !f.Match(h.Key, vectorindex.MetaOf(&p)) {
 			continue
 		}
+		matched, ok := catalog.PhotoBySHA(p.Photos, h.Photo)
+		if !ok {
+			continue // the photo was removed or replaced a moment ago
+		}
 		j := toPublicJSON(&p)
 		res := resultJSON{ProductID: p.ProductID, ShopID: p.ShopID, Score: h.Score, Title: p.Title,
 			Price: j.Price, Currency: j.Currency, HeightCM: p.HeightCM, ImageURL: p.ImageURL, ImageSHA256: p.ImageSHA256, IsAvailable: p.Available,
-			URL: catalog.AbsoluteLink(p.PageURL(), s.cfg.SiteURL), Band: th.Band(h.Score)}
+			URL: catalog.AbsoluteLink(p.PageURL(), s.cfg.SiteURL), Band: th.Band(h.Score),
+			MatchedImage: imageJSON{URL: matched.URL, ImageSHA256: matched.SHA256}}
 		if !p.Available {
 			res.NotifyURL = catalog.AbsoluteLink(p.NotifyURL(), s.cfg.SiteURL)
 		}

@@ -66,6 +66,7 @@ type Config struct {
 	DefaultShopID  int64
 	Currency       string              // ISO 4217 code of prices that name none and of search price filters (default KZT)
 	MaxWebhookBody int64               // default 1 MiB
+	MaxPhotos      int                 // photos kept per product (LOOKALIKE_MAX_PHOTOS); 0: catalog.DefaultMaxPhotos
 	MaxUploadBytes int64               // default 20 MiB
 	MaxPixels      int64               // default 50 MP
 	DecodeTimeout  time.Duration       // longest a search's decode waits for DecodeBudget, and then takes; default 20s
@@ -139,6 +140,9 @@ type Server struct {
 
 // New builds the handler tree.
 func New(cfg Config, d Deps) *Server {
+	if cfg.MaxPhotos <= 0 {
+		cfg.MaxPhotos = catalog.DefaultMaxPhotos
+	}
 	if cfg.MaxWebhookBody <= 0 {
 		cfg.MaxWebhookBody = 1 << 20
 	}
@@ -427,7 +431,8 @@ func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) 
 		return nil, err
 	}
 	out := map[string]any{
-		"vectors":     st.Vectors,
+		"vectors":     st.Vectors, // searchable products
+		"photos":      map[string]int64{"indexed": st.PhotosIndexed, "total": st.PhotosTotal},
 		"dimensions":  eng.Embedder.Dim(),
 		"model":       model,
 		"text_search": embed.CanEmbedText(eng.Embedder),

@@ -45,7 +45,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorf(http.StatusBadRequest, "webhook-id is longer than 256 characters"))
 		return
 	}
-	res, err := s.store.ApplyEvent(r.Context(), ev, catalog.ApplyOptions{ShopID: shop, DeliveryID: delivery, Now: time.Now()})
+	res, err := s.store.ApplyEvent(r.Context(), ev, catalog.ApplyOptions{ShopID: shop, DeliveryID: delivery, Now: time.Now(), MaxPhotos: s.cfg.MaxPhotos})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -56,14 +56,20 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("webhook applied", "request_id", r.Context().Value(requestIDKey{}), "event", ev.Type,
 		"shop_id", shop, "product_id", ev.Product.ID, "action", res.Action, "reindex", res.ReindexTriggered,
 		"changed", res.Changed, "duplicate", res.Duplicate)
-	writeJSON(w, http.StatusOK, map[string]any{
+	reply := map[string]any{
 		"status":            "success",
 		"action":            res.Action,
 		"product_id":        ev.Product.ID,
 		"shop_id":           shop,
 		"reindex_triggered": res.ReindexTriggered,
 		"changed":           res.Changed,
-	})
+	}
+	if res.PhotosDropped > 0 {
+		s.log.Warn("webhook: photos over the limit not kept", "request_id", r.Context().Value(requestIDKey{}),
+			"shop_id", shop, "product_id", ev.Product.ID, "dropped", res.PhotosDropped, "limit", s.cfg.MaxPhotos)
+		reply["photos_dropped"] = res.PhotosDropped
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // authenticateWebhook accepts either a matching X-Webhook-Secret or a valid

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,7 @@ type Config struct {
 	FetchAllowPrivate bool     // allow image URLs on loopback/private networks
 	FetchAllowHosts   []string // hosts allowed even on private addresses (intranet image servers)
 	Workers           int      // concurrent reindex jobs
+	MaxPhotos         int      // photos kept per product; a longer list is cut
 	MaxAttempts       int      // attempts before a transient failure is final
 	RetryBaseDelay    time.Duration
 	JobLease          time.Duration // how long a claimed job is a worker's before another may take it
@@ -87,6 +89,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 8
+	}
+	if c.MaxPhotos == 0 {
+		c.MaxPhotos = catalog.DefaultMaxPhotos
 	}
 	if c.RetryBaseDelay == 0 {
 		c.RetryBaseDelay = 2 * time.Second
@@ -162,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 1 || c.Workers > 64 {
 		return fmt.Errorf("LOOKALIKE_WORKERS must be between 1 and 64, got %d", c.Workers)
+	}
+	if c.MaxPhotos < 1 || c.MaxPhotos > catalog.MaxPhotosSent {
+		return fmt.Errorf("LOOKALIKE_MAX_PHOTOS must be between 1 and %d, got %d", catalog.MaxPhotosSent, c.MaxPhotos)
 	}
 	if c.MaxAttempts < 1 {
 		return fmt.Errorf("LOOKALIKE_MAX_ATTEMPTS must be at least 1, got %d", c.MaxAttempts)
@@ -294,7 +302,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.AdminAddr != "" {
 		publicUI = web.Handler(web.Options{NoAdmin: true, CurrencySign: sign})
 	}
-	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency,
+	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency, MaxPhotos: cfg.MaxPhotos,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget,
 		SiteURL: cfg.ImageBaseURL},
@@ -306,8 +314,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 // applyToIndex keeps the in-memory index equal to the store's searchable
-// products; the store calls it after each commit, in commit order.
-func (a *App) applyToIndex(p catalog.Product, vec []float32) {
+// products, one vector per indexed photo; the store calls it after each
+// commit, in commit order. vecs are the vectors the change made; the others
+// are read from the store.
+func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
 	eng := a.engine.Load()
 	k := vectorindex.Key(p.Key)
 	if !p.Searchable() || p.Model != eng.embedder.Model() {
@@ -315,21 +325,32 @@ func (a *App) applyToIndex(p catalog.Product, vec []float32) {
 		return
 	}
 	m := vectorindex.MetaOf(&p)
-	if vec != nil {
-		if err := eng.index.Upsert(k, vec, m); err != nil {
+	want := catalog.IndexedSHAs(p.Photos)
+	for _, sha := range eng.index.Photos(k) {
+		if !slices.Contains(want, sha) {
+			eng.index.DeletePhoto(k, sha) // removed or replaced
+		}
+	}
+	have := eng.index.Photos(k)
+	for _, sha := range want {
+		v, ok := vecs[sha]
+		if !ok && slices.Contains(have, sha) {
+			continue
+		}
+		if !ok {
+			// Restored, or kept from before: load its stored vector.
+			var err error
+			v, ok, err = a.store.Embedding(context.Background(), sha, p.Model)
+			if err != nil || !ok {
+				a.log.Error("index: stored vector missing", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "sha256", sha, "err", err)
+				continue
+			}
+		}
+		if err := eng.index.Upsert(k, sha, v, m); err != nil {
 			a.log.Error("index upsert", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
 		}
-		return
 	}
-	if !eng.index.SetMeta(k, m) {
-		// Restored or otherwise missing from memory: load its stored vector.
-		v, ok, err := a.store.Embedding(context.Background(), p.ImageSHA256, p.Model)
-		if err != nil || !ok {
-			a.log.Error("index: stored vector missing", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
-			return
-		}
-		eng.index.Upsert(k, v, m)
-	}
+	eng.index.SetMeta(k, m)
 }
 
 // Start loads the index, starts the workers and begins serving.

@@ -128,8 +128,8 @@ func (a *App) chooseModels(ctx context.Context) (embed.Embedder, error) {
 }
 
 func (a *App) loadIndex(ctx context.Context, model string, idx *vectorindex.Flat) error {
-	return a.store.LoadIndex(ctx, model, func(p catalog.Product, vec []float32) error {
-		return idx.Upsert(vectorindex.Key(p.Key), vec, vectorindex.MetaOf(&p))
+	return a.store.LoadIndex(ctx, model, func(p catalog.Product, sha string, vec []float32) error {
+		return idx.Upsert(vectorindex.Key(p.Key), sha, vec, vectorindex.MetaOf(&p))
 	})
 }
 

@@ -74,7 +74,10 @@ type Patch struct {
 	HeightCM  *float64 // catalogHeight in centimetres; an empty string counts as absent (so does an empty price)
 	HeightRaw *string  // catalogHeight as sent
 	Available *bool    // isAvailable
-	Image     *string  // trimmed; "" means the product has no image
+	Image     *string  // the main photo, trimmed; "" removes it
+	// Images is the gallery (product_data.images), each URL trimmed; nil
+	// when absent. MergePhotoURLs says how it combines with Image.
+	Images *[]string
 	// Version orders events for the product (from version, updated_at or
 	// TIMESTAMP_X); nil when the event carries none. An event older than
 	// the stored state is ignored.
@@ -92,6 +95,7 @@ const (
 	keyHeight    = "catalogHeight"
 	keyAvailable = "isAvailable"
 	keyImage     = "image"
+	keyImages    = "images"
 )
 
 // ParseEvent parses a webhook body of the form
@@ -289,7 +293,7 @@ func parsePatch(fields map[string]json.RawMessage, o EventOptions) (Patch, error
 	values := make(map[string]any, 6)
 	for key, raw := range fields {
 		switch key {
-		case keyID, keyTitle, keyPrice, keyHeight, keyAvailable, keyImage:
+		case keyID, keyTitle, keyPrice, keyHeight, keyAvailable, keyImage, keyImages:
 			if isNull(raw) {
 				continue
 			}
@@ -361,14 +365,47 @@ func parsePatch(fields map[string]json.RawMessage, o EventOptions) (Patch, error
 		if !ok {
 			return Patch{}, &FieldError{Field: name(keyImage), Msg: "must be a string URL, got " + describe(v)}
 		}
-		s = strings.TrimSpace(s)
-		if len(s) > maxImageURL {
-			return Patch{}, &FieldError{Field: name(keyImage),
-				Msg: fmt.Sprintf("URL is too long (%d bytes, at most %d)", len(s), maxImageURL)}
+		s, err := imageURL(s)
+		if err != nil {
+			return Patch{}, fieldErr(name(keyImage), err)
 		}
 		p.Image = &s
 	}
+
+	if v, ok := values[keyImages]; ok {
+		list, ok := v.([]any)
+		if !ok {
+			return Patch{}, &FieldError{Field: name(keyImages), Msg: "must be a list of image URLs, got " + describe(v)}
+		}
+		if len(list) > MaxPhotosSent {
+			return Patch{}, &FieldError{Field: name(keyImages),
+				Msg: fmt.Sprintf("has %d entries, at most %d are read (and LOOKALIKE_MAX_PHOTOS kept)", len(list), MaxPhotosSent)}
+		}
+		urls := make([]string, 0, len(list))
+		for i, item := range list {
+			field := fmt.Sprintf("%s[%d]", name(keyImages), i)
+			s, ok := item.(string)
+			if !ok {
+				return Patch{}, &FieldError{Field: field, Msg: "must be a string URL, got " + describe(item)}
+			}
+			s, err := imageURL(s)
+			if err != nil {
+				return Patch{}, fieldErr(field, err)
+			}
+			urls = append(urls, s)
+		}
+		p.Images = &urls
+	}
 	return p, nil
+}
+
+// imageURL trims an image URL and checks its length.
+func imageURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxImageURL {
+		return "", fmt.Errorf("URL is too long (%d bytes, at most %d)", len(s), maxImageURL)
+	}
+	return s, nil
 }
 
 // decodeValue decodes one JSON value keeping numbers as json.Number.

@@ -109,6 +109,20 @@ func dump(ev Event) string {
 	return string(b)
 }
 
+func TestParseEventImages(t *testing.T) {
+	ev, err := ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":1,"image":"https://x/a.jpg","images":[" https://x/b.jpg ","https://x/c.jpg"]}}`))
+	if err != nil || ev.Product.Images == nil || !reflect.DeepEqual(*ev.Product.Images, []string{"https://x/b.jpg", "https://x/c.jpg"}) || *ev.Product.Image != "https://x/a.jpg" {
+		t.Fatalf("images: %+v %v", ev.Product, err)
+	}
+	if _, ok := ev.Product.Extra["images"]; ok {
+		t.Fatal("images also kept as an extra field")
+	}
+	ev, _ = ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":1,"images":null}}`))
+	if ev.Product.Images != nil {
+		t.Fatalf("null images: %v", *ev.Product.Images)
+	}
+}
+
 func TestParseEventErrors(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -149,6 +163,10 @@ func TestParseEventErrors(t *testing.T) {
 		{"title too long", `{"event_type":"product.created","product_data":{"id":1,"title":"` + strings.Repeat("я", 1001) + `"}}`, ErrInvalid, "product_data.title", "too long (1001 characters"},
 		{"image not string", `{"event_type":"product.created","product_data":{"id":1,"image":{}}}`, ErrInvalid, "product_data.image", "must be a string URL, got an object"},
 		{"image too long", `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/` + strings.Repeat("a", 2048) + `"}}`, ErrInvalid, "product_data.image", "too long"},
+		{"images not a list", `{"event_type":"product.created","product_data":{"id":1,"images":"https://x/a.jpg"}}`, ErrInvalid, "product_data.images", "must be a list of image URLs"},
+		{"images entry not string", `{"event_type":"product.created","product_data":{"id":1,"images":["https://x/a.jpg",{}]}}`, ErrInvalid, "product_data.images[1]", "must be a string URL, got an object"},
+		{"images entry too long", `{"event_type":"product.created","product_data":{"id":1,"images":["https://x/` + strings.Repeat("a", 2048) + `"]}}`, ErrInvalid, "product_data.images[0]", "too long"},
+		{"too many images", `{"event_type":"product.created","product_data":{"id":1,"images":[` + strings.Repeat(`"x",`, 100) + `"x"]}}`, ErrInvalid, "product_data.images", "has 101 entries, at most 100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

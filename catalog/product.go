@@ -36,7 +36,8 @@ type Product struct {
 	HeightCM  *float64
 	HeightRaw string
 	Available bool
-	ImageURL  string
+	ImageURL  string  // the main photo's URL (Photos[0]); "" without photos
+	Photos    []Photo // the main photo first, then the gallery; nil without photos
 	Extra     map[string]json.RawMessage
 
 	CreatedAt time.Time
@@ -46,8 +47,8 @@ type Product struct {
 	IndexState  IndexState
 	IndexError  string
 	IndexedAt   *time.Time
-	ImageSHA256 string // of the image the current vector was made from
-	Model       string // model of the current vector
+	ImageSHA256 string // of the first indexed photo (usually the main one); "" when none is
+	Model       string // model of the current vectors (all indexed photos share it)
 	Generation  int64  // bumped whenever the product needs a new vector
 
 	// SourceVersion is the version (or TIMESTAMP_X) of the newest event
@@ -58,6 +59,26 @@ type Product struct {
 // Searchable reports whether the product belongs in the vector index.
 func (p *Product) Searchable() bool {
 	return p.DeletedAt == nil && p.IndexState == StateIndexed
+}
+
+// SetPhotos stores photos on p and derives what follows from them: the
+// main photo's URL, the hash of the first indexed photo, the index state and
+// its error. A product that is no longer indexed has no current model.
+func (p *Product) SetPhotos(photos []Photo) {
+	if len(photos) == 0 {
+		photos = nil
+	}
+	p.Photos, p.ImageURL, p.ImageSHA256 = photos, "", ""
+	if len(photos) > 0 {
+		p.ImageURL = photos[0].URL
+	}
+	if shas := IndexedSHAs(photos); len(shas) > 0 {
+		p.ImageSHA256 = shas[0]
+	}
+	p.IndexState, p.IndexError = ProductState(photos)
+	if p.IndexState != StateIndexed {
+		p.Model, p.IndexedAt = "", nil
+	}
 }
 
 // Action is what a webhook did to the stored product.
@@ -71,14 +92,14 @@ const (
 	ActionIgnored Action = "ignored"
 )
 
-// Job is one claimed reindex job: compute the vector of the product's image
-// as of Generation.
+// Job is one claimed reindex job: compute the vectors of the product's
+// pending photos as of Generation.
 type Job struct {
 	ID         int64
 	Key        Key
 	Generation int64
-	Attempt    int // 1 on the first run
-	ImageURL   string
+	Attempt    int        // 1 on the first run
+	Photos     []JobPhoto // the photos to fetch and embed, in the product's order
 }
 
 // Errors stores return, whatever their engine.

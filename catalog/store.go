@@ -13,6 +13,7 @@ type ApplyResult struct {
 	Changed          bool    // false when nothing was written (a repeat, a stale or duplicate event)
 	Duplicate        bool    // the delivery id was seen before; the first reply is returned
 	Product          Product // the stored state after the event (zero Key when nothing is stored)
+	PhotosDropped    int     // photos over the cap (ApplyOptions.MaxPhotos) that were not kept
 }
 
 // ApplyOptions qualifies one event.
@@ -20,6 +21,7 @@ type ApplyOptions struct {
 	ShopID     int64     // the event's shop (the caller has applied its default)
 	DeliveryID string    // the sender's webhook-id; a repeat has no effect. Empty: no deduplication
 	Now        time.Time // zero: time.Now()
+	MaxPhotos  int       // photos kept per product (the main one first); 0: DefaultMaxPhotos
 }
 
 // ListOptions selects products for List.
@@ -39,6 +41,8 @@ type Stats struct {
 	Pending        int64
 	Running        int64
 	Failed         int64
+	PhotosIndexed  int64 // photos of live products with a current vector of the model
+	PhotosTotal    int64 // photos of live products
 }
 
 // Failed is a product whose reindex failed for good.
@@ -51,6 +55,8 @@ type Failed struct {
 // Check is one live product as verification sees it.
 type Check struct {
 	Product
-	HasEmbedding bool // an embedding row exists for its image hash and model
-	HasJob       bool // a job row exists (available, running or failed)
+	// Missing lists the hashes of its indexed photos that have no
+	// embedding row of its model.
+	Missing []string
+	HasJob  bool // a job row exists (available, running or failed)
 }

@@ -243,7 +243,7 @@ feed:
 	// one at a time, so that each is timed alone.
 	idx := vectorindex.NewFlat(e.Dim())
 	for i, v := range catalogue {
-		if err := idx.Upsert(photoKey(i), v, vectorindex.Meta{Available: true}); err != nil {
+		if err := idx.Upsert(photoKey(i), "", v, vectorindex.Meta{Available: true}); err != nil {
 			return rep, err
 		}
 	}

@@ -59,7 +59,7 @@ func TestTuneRegions(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _ := e.EmbedImage(ctx, img)
-		idx.Upsert(photoKey(i), v, vectorindex.Meta{Available: true})
+		idx.Upsert(photoKey(i), "", v, vectorindex.Meta{Available: true})
 		if !queryOf[i] {
 			continue
 		}

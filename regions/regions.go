@@ -295,8 +295,8 @@ func EmbedRegions(ctx context.Context, e embed.Embedder, img image.Image, regs [
 }
 
 // Fuse merges per-region hit lists: a product's score is the best, over
-// regions, of its score there less the region's penalty. Ties go to the
-// lower key, as in vectorindex.
+// regions, of its score there less the region's penalty, and its photo the
+// one that matched there. Ties go to the lower key, as in vectorindex.
 func Fuse(lists [][]vectorindex.Hit, regs []Region, k int) []vectorindex.Hit {
 	if len(lists) == 1 {
 		if len(lists[0]) > k {
@@ -304,19 +304,19 @@ func Fuse(lists [][]vectorindex.Hit, regs []Region, k int) []vectorindex.Hit {
 		}
 		return lists[0]
 	}
-	best := make(map[vectorindex.Key]float32, len(lists)*len(lists[0]))
+	best := make(map[vectorindex.Key]vectorindex.Hit, len(lists)*len(lists[0]))
 	for i, hits := range lists {
 		pen := regs[i].Penalty
 		for _, h := range hits {
-			s := h.Score - pen
-			if old, ok := best[h.Key]; !ok || s > old {
-				best[h.Key] = s
+			h.Score -= pen
+			if old, ok := best[h.Key]; !ok || h.Score > old.Score {
+				best[h.Key] = h
 			}
 		}
 	}
 	out := make([]vectorindex.Hit, 0, len(best))
-	for key, s := range best {
-		out = append(out, vectorindex.Hit{Key: key, Score: s})
+	for _, h := range best {
+		out = append(out, h)
 	}
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].Score != out[b].Score {

@@ -112,6 +112,12 @@ func TestFuse(t *testing.T) {
 	if got[0].Score != 0.93 || got[1].Score != 0.90 {
 		t.Errorf("scores %v", got)
 	}
+	// A product's photo is the one that matched in its best region.
+	photoOf := func(h vectorindex.Hit, photo string) vectorindex.Hit { h.Photo = photo; return h }
+	got = Fuse([][]vectorindex.Hit{{photoOf(hit("a", 0.9), "front")}, {photoOf(hit("a", 0.95), "side")}}, regs[:2], 10)
+	if len(got) != 1 || got[0].Photo != "side" {
+		t.Errorf("fused photo: %v", got)
+	}
 	// A penalty makes a window beat the whole frame only by a margin.
 	regs[1].Penalty = 0.05
 	got = Fuse([][]vectorindex.Hit{whole, window}, regs, 2)
@@ -195,9 +201,9 @@ func TestSearchRegionsAndCrop(t *testing.T) {
 	draw.Draw(img, image.Rect(0, 0, 50, 80), image.NewUniform(color.RGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
 	draw.Draw(img, image.Rect(50, 0, 100, 80), image.NewUniform(color.RGBA{0, 0, 255, 255}), image.Point{}, draw.Src)
 	idx := vectorindex.NewFlat(3)
-	idx.Upsert(key("red"), []float32{1, 0, 0}, vectorindex.Meta{Available: true})
-	idx.Upsert(key("blue"), []float32{0, 0, 1}, vectorindex.Meta{Available: true})
-	idx.Upsert(key("green"), []float32{0, 1, 0}, vectorindex.Meta{Available: false})
+	idx.Upsert(key("red"), "", []float32{1, 0, 0}, vectorindex.Meta{Available: true})
+	idx.Upsert(key("blue"), "", []float32{0, 0, 1}, vectorindex.Meta{Available: true})
+	idx.Upsert(key("green"), "", []float32{0, 1, 0}, vectorindex.Meta{Available: false})
 	yes := true
 	filter := vectorindex.Filter{Available: &yes}
 	ctx := context.Background()
@@ -291,7 +297,7 @@ func TestSearchFindsPhotoOnBackground(t *testing.T) {
 		img := photo(t, n)
 		imgs[n] = img
 		v, _ := e.EmbedImage(ctx, img)
-		idx.Upsert(key(n), v, vectorindex.Meta{})
+		idx.Upsert(key(n), "", v, vectorindex.Meta{})
 	}
 	obj, bg := imgs[names[2]], imgs[names[0]]
 	ob := obj.Bounds()
@@ -338,7 +344,7 @@ func BenchmarkSearch(b *testing.B) {
 		for j := range v {
 			v[j] /= sqrt32(n)
 		}
-		idx.Upsert(key(fmt.Sprint(i)), v, vectorindex.Meta{Available: true})
+		idx.Upsert(key(fmt.Sprint(i)), "", v, vectorindex.Meta{Available: true})
 	}
 	cfg := DefaultConfig()
 	b.ReportAllocs()

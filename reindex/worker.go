@@ -28,9 +28,8 @@ import (
 type Store interface {
 	Claim(ctx context.Context, now time.Time, lease time.Duration) (*catalog.Job, error)
 	ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, lease time.Duration) (*catalog.Job, error)
-	Complete(ctx context.Context, j *catalog.Job, sha, model string, vec []float32, now time.Time) error
+	Settle(ctx context.Context, j *catalog.Job, model string, results []catalog.PhotoResult, giveUp bool, retryAt, now time.Time) (catalog.JobNext, error)
 	Retry(ctx context.Context, j *catalog.Job, reason string, runAt, now time.Time) error
-	Fail(ctx context.Context, j *catalog.Job, reason string, transient bool, now time.Time) error
 	Embedding(ctx context.Context, sha, model string) ([]float32, bool, error)
 	JobsAvailable() <-chan struct{}
 }
@@ -214,12 +213,12 @@ func (w *Worker) loop(ctx context.Context) {
 // Outcome reports what a reindex did.
 type Outcome struct {
 	Key         catalog.Key
-	ImageSHA256 string
+	ImageSHA256 string // of the first photo indexed by this run
 	Model       string
-	Reused      bool // the vector came from an earlier identical image
+	Photos      int  // photos indexed by this run
+	Failed      int  // photos that failed in this run
+	Reused      bool // every vector came from an earlier identical image
 	Duration    time.Duration
-
-	vec []float32
 }
 
 // Error is a failed reindex: the message is meant for people (the seed's
@@ -254,69 +253,103 @@ func (w *Worker) ReindexNow(ctx context.Context, k catalog.Key) (Outcome, error)
 func (w *Worker) run(ctx context.Context, job *catalog.Job) (Outcome, error) {
 	start := w.now()
 	log := w.log.With("shop_id", job.Key.ShopID, "product_id", job.Key.ProductID, "attempt", job.Attempt)
-	out, err := w.process(ctx, job)
-	out.Key, out.Duration = job.Key, time.Since(start)
-	if err == nil {
-		err = w.store.Complete(context.WithoutCancel(ctx), job, out.ImageSHA256, out.Model, out.vec, w.now())
-		switch {
-		case err == nil:
-			log.Info("indexed", "sha256", out.ImageSHA256, "reused", out.Reused, "ms", out.Duration.Milliseconds())
-			if out.Reused {
-				w.count("reused", start)
-			} else {
-				w.count("indexed", start)
+	e := w.model()
+	out := Outcome{Key: job.Key, Model: e.Model(), Reused: true}
+	results := make([]catalog.PhotoResult, 0, len(job.Photos))
+	var firstErr *Error
+	var retryAfter time.Duration
+	transient := false
+	for _, ph := range job.Photos {
+		vec, sha, reused, err := w.photo(ctx, e, ph.URL)
+		if err != nil {
+			var re *Error
+			if !errors.As(err, &re) {
+				re = &Error{Msg: err.Error(), Err: err}
 			}
-		case errors.Is(err, catalog.ErrStale):
-			w.count("stale", start)
-			log.Info("result discarded: the product changed while its job ran")
-		case errors.Is(err, catalog.ErrModelChanged):
-			w.count("stale", start)
-			log.Info("result discarded: the model changed while the job ran; running it again")
-			now := w.now()
-			if rerr := w.store.Retry(context.WithoutCancel(ctx), job, "the model changed while the job ran", now, now); rerr != nil {
-				log.Error("schedule retry", "err", rerr)
+			if ctx.Err() != nil && !re.Permanent {
+				// Shutting down: leave the job leased; it runs again when the lease ends.
+				log.Info("job interrupted by shutdown", "err", re.Msg)
+				w.count("interrupted", start)
+				return out, re
 			}
-			return out, &Error{Msg: "The model changed while the product was being indexed; it is queued again", Err: err}
-		default:
-			log.Error("record vector", "err", err)
+			if len(job.Photos) > 1 {
+				log.Warn("photo failed", "url", ph.URL, "err", re.Msg, "permanent", re.Permanent)
+			}
+			results = append(results, catalog.PhotoResult{URL: ph.URL, Err: re.Msg, Permanent: re.Permanent})
+			out.Failed++
+			if firstErr == nil {
+				firstErr = re
+			}
+			if !re.Permanent {
+				transient, retryAfter = true, max(retryAfter, re.RetryAfter)
+			}
+			continue
 		}
-		return out, err
+		results = append(results, catalog.PhotoResult{URL: ph.URL, SHA256: sha, Vector: vec})
+		out.Photos++
+		out.Reused = out.Reused && reused
+		if out.ImageSHA256 == "" {
+			out.ImageSHA256 = sha
+		}
 	}
-	return out, w.failed(ctx, job, err, log, start)
-}
-
-func (w *Worker) failed(ctx context.Context, job *catalog.Job, err error, log *slog.Logger, start time.Time) error {
-	var re *Error
-	if !errors.As(err, &re) {
-		re = &Error{Msg: err.Error(), Err: err}
-	}
-	if ctx.Err() != nil && !re.Permanent {
-		// Shutting down: leave the job leased; it runs again when the lease ends.
-		log.Info("job interrupted by shutdown", "err", re.Msg)
-		w.count("interrupted", start)
-		return re
-	}
+	out.Reused = out.Reused && out.Photos > 0
 	bg := context.WithoutCancel(ctx)
 	now := w.now()
-	if re.Permanent || job.Attempt >= w.cfg.MaxAttempts {
-		transient := !re.Permanent
-		if transient {
-			re = &Error{Msg: fmt.Sprintf("%s (gave up after %d attempts)", re.Msg, job.Attempt), Permanent: true, Err: re.Err}
+	giveUp := job.Attempt >= w.cfg.MaxAttempts
+	retryAt, delay := now, time.Duration(0)
+	if transient && !giveUp {
+		delay = w.backoff(job.Attempt, retryAfter)
+		retryAt = now.Add(delay)
+	}
+	next, err := w.store.Settle(bg, job, out.Model, results, giveUp, retryAt, now)
+	out.Duration = time.Since(start)
+	switch {
+	case errors.Is(err, catalog.ErrStale):
+		w.count("stale", start)
+		log.Info("result discarded: the product changed while its job ran")
+		return out, err
+	case errors.Is(err, catalog.ErrModelChanged):
+		w.count("stale", start)
+		log.Info("result discarded: the model changed while the job ran; running it again")
+		if rerr := w.store.Retry(bg, job, "the model changed while the job ran", now, now); rerr != nil {
+			log.Error("schedule retry", "err", rerr)
 		}
-		log.Warn("reindex failed", "err", re.Msg)
+		return out, &Error{Msg: "The model changed while the product was being indexed; it is queued again", Err: err}
+	case err != nil:
+		log.Error("record vectors", "err", err)
+		return out, err
+	}
+	switch next {
+	case catalog.JobDead:
+		if firstErr == nil { // its pending photos were removed; the others had failed
+			firstErr = &Error{Msg: "every photo of the product failed", Permanent: true}
+		}
+		msg := firstErr.Msg
+		if !firstErr.Permanent {
+			msg = catalog.GaveUp(msg, job.Attempt)
+		}
+		log.Warn("reindex failed", "err", msg)
 		w.count("failed", start)
-		if ferr := w.store.Fail(bg, job, re.Msg, transient, now); ferr != nil {
-			log.Error("record failure", "err", ferr)
+		return out, &Error{Msg: msg, Permanent: true, Err: firstErr.Err}
+	case catalog.JobRetry:
+		w.count("retry", start)
+		msg := "photos still pending"
+		if firstErr != nil {
+			msg = firstErr.Msg
 		}
-		return re
+		log.Warn("reindex will retry", "err", msg, "retry_in", delay.Round(time.Millisecond).String(), "photos_indexed", out.Photos)
+		if out.Photos == 0 {
+			return out, &Error{Msg: msg, RetryAfter: delay, Err: errors.New(msg)}
+		}
+		return out, nil
 	}
-	delay := w.backoff(job.Attempt, re.RetryAfter)
-	w.count("retry", start)
-	log.Warn("reindex will retry", "err", re.Msg, "retry_in", delay.Round(time.Millisecond).String())
-	if rerr := w.store.Retry(bg, job, re.Msg, now.Add(delay), now); rerr != nil {
-		log.Error("schedule retry", "err", rerr)
+	log.Info("indexed", "sha256", out.ImageSHA256, "photos", out.Photos, "failed", out.Failed, "reused", out.Reused, "ms", out.Duration.Milliseconds())
+	if out.Reused {
+		w.count("reused", start)
+	} else {
+		w.count("indexed", start)
 	}
-	return re
+	return out, nil
 }
 
 // backoff is exponential with jitter (50–100 % of the step), capped, and
@@ -334,11 +367,12 @@ func (w *Worker) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	return d
 }
 
-// process does the work of a job without touching its state.
-func (w *Worker) process(ctx context.Context, job *catalog.Job) (Outcome, error) {
-	u, err := ResolveImageURL(job.ImageURL, w.cfg.ImageBaseURL)
+// photo fetches one photo and returns its vector, hash and whether the
+// vector existed already, without touching the job's state.
+func (w *Worker) photo(ctx context.Context, e embed.Embedder, ref string) ([]float32, string, bool, error) {
+	u, err := ResolveImageURL(ref, w.cfg.ImageBaseURL)
 	if err != nil {
-		return Outcome{}, &Error{Msg: err.Error(), Permanent: true, Err: err}
+		return nil, "", false, &Error{Msg: err.Error(), Permanent: true, Err: err}
 	}
 	res, err := w.fetcher.Fetch(ctx, u)
 	if err != nil {
@@ -354,16 +388,10 @@ func (w *Worker) process(ctx context.Context, job *catalog.Job) (Outcome, error)
 		if ctx.Err() != nil {
 			e.Permanent = false
 		}
-		return Outcome{}, e
+		return nil, "", false, e
 	}
 	w.fetchBytes.With().Add(float64(len(res.Body)))
-	e := w.model()
-	model := e.Model()
-	vec, sha, reused, err := w.vectorFor(ctx, e, res.Body)
-	if err != nil {
-		return Outcome{}, err
-	}
-	return Outcome{ImageSHA256: sha, Model: model, Reused: reused, vec: vec}, nil
+	return w.vectorFor(ctx, e, res.Body)
 }
 
 // vectorFor returns the vector for image bytes, embedding them only if no

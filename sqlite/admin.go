@@ -31,7 +31,20 @@ func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed
 		f.Product, f.FailedAt = p, fromMicros(at)
 		out = append(out, f)
 	}
-	return out, s.note(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, s.note(err)
+	}
+	ps := make([]catalog.Product, len(out))
+	for i := range out {
+		ps[i] = out[i].Product
+	}
+	if err := withPhotos(ctx, s.r, ps); err != nil {
+		return nil, s.note(err)
+	}
+	for i := range out {
+		out[i].Product = ps[i]
+	}
+	return out, nil
 }
 
 // Requeue schedules a fresh reindex of one live product with an image.
@@ -74,10 +87,13 @@ func (s *Store) requeue(ctx context.Context, now time.Time, where string, args .
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("requeue: %w", err)
 		}
+		if err := withPhotos(ctx, tx, ps); err != nil {
+			return fmt.Errorf("requeue: %w", err)
+		}
 		for i := range ps {
 			p := &ps[i]
 			p.Generation++
-			p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
+			p.SetPhotos(catalog.ResetPhotos(p.Photos))
 			if err := putProduct(ctx, tx, p); err != nil {
 				return err
 			}
@@ -103,21 +119,69 @@ func (s *Store) requeue(ctx context.Context, now time.Time, where string, args .
 	return len(changed), nil
 }
 
-// ScanLive calls fn for every live product.
+// ScanLive calls fn for every live product, with its photos.
 func (s *Store) ScanLive(ctx context.Context, fn func(c Check) error) error {
 	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`,
-		EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = p.image_sha256 AND e.model = p.model),
 		EXISTS (SELECT 1 FROM jobs j WHERE j.shop_id = p.shop_id AND j.product_id = p.product_id)
-		FROM products p WHERE p.deleted_at IS NULL`)
+		FROM products p WHERE p.deleted_at IS NULL ORDER BY p.shop_id, p.product_id`)
 	if err != nil {
 		return s.note(fmt.Errorf("scan products: %w", err))
 	}
 	defer rows.Close()
+	// The photos, in the same order, read beside the products.
+	photos, err := s.r.QueryContext(ctx, "SELECT "+prefixed("i.", photoColumns)+`, i.shop_id, i.product_id,
+		EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = p.model)
+		FROM product_images i JOIN products p ON p.shop_id = i.shop_id AND p.product_id = i.product_id
+		WHERE p.deleted_at IS NULL ORDER BY i.shop_id, i.product_id, i.position`)
+	if err != nil {
+		return s.note(fmt.Errorf("scan products: %w", err))
+	}
+	defer photos.Close()
+	type photoRow struct {
+		catalog.Photo
+		key      catalog.Key
+		embedded bool
+	}
+	var next *photoRow
+	advance := func() error {
+		next = nil
+		if !photos.Next() {
+			return photos.Err()
+		}
+		var r photoRow
+		ph, err := scanPhoto(photos, &r.key.ShopID, &r.key.ProductID, &r.embedded)
+		if err != nil {
+			return err
+		}
+		r.Photo = ph
+		next = &r
+		return nil
+	}
+	before := func(a, b catalog.Key) bool {
+		return a.ShopID < b.ShopID || a.ShopID == b.ShopID && a.ProductID < b.ProductID
+	}
+	if err := advance(); err != nil {
+		return s.note(fmt.Errorf("scan products: %w", err))
+	}
 	for rows.Next() {
 		var c Check
-		p, err := scanProduct(scanPlus{rows, []any{&c.HasEmbedding, &c.HasJob}})
+		p, err := scanProduct(scanPlus{rows, []any{&c.HasJob}})
 		if err != nil {
 			return s.note(fmt.Errorf("scan products: %w", err))
+		}
+		for next != nil && before(next.key, p.Key) {
+			if err := advance(); err != nil {
+				return s.note(fmt.Errorf("scan products: %w", err))
+			}
+		}
+		for next != nil && next.key == p.Key {
+			p.Photos = append(p.Photos, next.Photo)
+			if next.State == catalog.PhotoIndexed && !next.embedded {
+				c.Missing = append(c.Missing, next.SHA256)
+			}
+			if err := advance(); err != nil {
+				return s.note(fmt.Errorf("scan products: %w", err))
+			}
 		}
 		c.Product = p
 		if err := fn(c); err != nil {

@@ -35,20 +35,6 @@ func upsertJob(ctx context.Context, tx *sql.Tx, k catalog.Key, gen int64, now ti
 	return nil
 }
 
-// storedJob reads the state of a product's job row (JobNone when it has none).
-func storedJob(ctx context.Context, tx *sql.Tx, k catalog.Key) (catalog.StoredJob, error) {
-	var j catalog.StoredJob
-	err := tx.QueryRowContext(ctx, "SELECT state, transient FROM jobs WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID).
-		Scan(&j.State, &j.Transient)
-	if errors.Is(err, sql.ErrNoRows) {
-		return catalog.StoredJob{}, nil
-	}
-	if err != nil {
-		return j, fmt.Errorf("read job: %w", err)
-	}
-	return j, nil
-}
-
 // Claim takes the next due job (or one whose lease expired) and leases it
 // until now+lease. It returns nil when nothing is due.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (*Job, error) {
@@ -68,10 +54,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 			}
 			return fmt.Errorf("claim job: %w", err)
 		}
-		if err := tx.QueryRowContext(ctx, "SELECT image_url FROM products WHERE shop_id = ? AND product_id = ?",
-			j.Key.ShopID, j.Key.ProductID).Scan(&j.ImageURL); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		photos, err := loadPhotos(ctx, tx, j.Key)
+		if err != nil {
 			return fmt.Errorf("claim job: %w", err)
 		}
+		j.Photos = pendingPhotos(photos)
 		job = &j
 		return nil
 	}, nil)
@@ -111,12 +98,12 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 		if p.DeletedAt != nil {
 			return ErrNotFound
 		}
-		if p.ImageURL == "" {
+		if len(p.Photos) == 0 {
 			job = &Job{Key: k, Generation: p.Generation}
 			return nil
 		}
 		p.Generation++
-		p.IndexState, p.IndexError = catalog.StatePending, ""
+		p.SetPhotos(catalog.ResetPhotos(p.Photos))
 		if err := putProduct(ctx, tx, &p); err != nil {
 			return err
 		}
@@ -128,7 +115,7 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 			WHERE shop_id = ? AND product_id = ? RETURNING id`, micros(now.Add(lease)), k.ShopID, k.ProductID).Scan(&j.ID); err != nil {
 			return fmt.Errorf("claim job: %w", err)
 		}
-		j.Key, j.Generation, j.Attempt, j.ImageURL = k, p.Generation, 1, p.ImageURL
+		j.Key, j.Generation, j.Attempt, j.Photos = k, p.Generation, 1, pendingPhotos(p.Photos)
 		job = &j
 		return nil
 	}, func() {
@@ -143,10 +130,17 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 // deleted) while the job ran; the result was discarded.
 var ErrStale = catalog.ErrStale
 
-// Complete records a job's vector: the embedding (deduplicated by image hash
-// and model), the product's index state, and removes the job.
-func (s *Store) Complete(ctx context.Context, j *Job, sha, model string, vec []float32, now time.Time) error {
+// Settle records what a job made of its photos: the vectors (deduplicated
+// by image hash and model), each photo's state, the product's index state
+// (catalog.SettleJob decides), and the job's fate: gone when nothing is
+// left to do, due again at retryAt while photos are pending (giveUp: the
+// attempts ran out, temporary failures become final), a dead letter when
+// every photo failed. It returns ErrStale, recording nothing, when the
+// product changed (new photos, deleted) while the job ran, and
+// catalog.ErrModelChanged when the service switched models meanwhile.
+func (s *Store) Settle(ctx context.Context, j *Job, model string, results []catalog.PhotoResult, giveUp bool, retryAt, now time.Time) (catalog.JobNext, error) {
 	var p catalog.Product
+	var next catalog.JobNext
 	stale, otherModel := false, false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		stale, otherModel = false, false
@@ -164,33 +158,99 @@ func (s *Store) Complete(ctx context.Context, j *Job, sha, model string, vec []f
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO embeddings (image_sha256, model, dim, vector, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, sha, model, len(vec), encodeVector(vec), micros(now)); err != nil {
-			return fmt.Errorf("store vector: %w", err)
+		for _, r := range results {
+			if r.Err != "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO embeddings (image_sha256, model, dim, vector, created_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, r.SHA256, model, len(r.Vector), encodeVector(r.Vector), micros(now)); err != nil {
+				return fmt.Errorf("store vector: %w", err)
+			}
 		}
-		t := now.UTC().Truncate(time.Microsecond)
-		p.IndexState, p.IndexError, p.IndexedAt, p.ImageSHA256, p.Model = catalog.StateIndexed, "", &t, sha, model
+		wasIndexed := p.IndexState == catalog.StateIndexed
+		var photos []catalog.Photo
+		photos, next = catalog.SettleJob(p.Photos, results, giveUp, j.Attempt)
+		p.SetPhotos(photos)
+		if p.IndexState == catalog.StateIndexed {
+			if !wasIndexed || p.IndexedAt == nil {
+				t := now.UTC().Truncate(time.Microsecond)
+				p.IndexedAt = &t
+			}
+			p.Model = model
+		}
 		if err := putProduct(ctx, tx, &p); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE id = ? AND generation = ?", j.ID, j.Generation); err != nil {
+		switch next {
+		case catalog.JobDone:
+			_, err = tx.ExecContext(ctx, "DELETE FROM jobs WHERE id = ? AND generation = ?", j.ID, j.Generation)
+		case catalog.JobRetry:
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'available', run_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
+				WHERE id = ? AND generation = ?`, micros(retryAt), lastError(photos), micros(now), j.ID, j.Generation)
+		case catalog.JobDead:
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?, transient = ?, updated_at = ?
+				WHERE id = ? AND generation = ?`, p.IndexError, allTransient(photos), micros(now), j.ID, j.Generation)
+		}
+		if err != nil {
 			return fmt.Errorf("finish job: %w", err)
 		}
 		return nil
 	}, func() {
 		if !stale && !otherModel && s.hook != nil {
-			s.hook(p, vec)
+			s.hook(p, resultVectors(results))
 		}
 	})
 	switch {
 	case err != nil:
-		return err
+		return "", err
 	case otherModel:
-		return catalog.ErrModelChanged
+		return "", catalog.ErrModelChanged
 	case stale:
-		return ErrStale
+		return "", ErrStale
 	}
-	return nil
+	if next == catalog.JobRetry {
+		s.signal()
+	}
+	return next, nil
+}
+
+// pendingPhotos lists the photos a job is to fetch.
+func pendingPhotos(photos []catalog.Photo) []catalog.JobPhoto {
+	var out []catalog.JobPhoto
+	for _, ph := range photos {
+		if ph.State == catalog.PhotoPending {
+			out = append(out, catalog.JobPhoto{URL: ph.URL})
+		}
+	}
+	return out
+}
+
+func resultVectors(results []catalog.PhotoResult) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, r := range results {
+		if r.Err == "" {
+			out[r.SHA256] = r.Vector
+		}
+	}
+	return out
+}
+
+func lastError(photos []catalog.Photo) string {
+	for _, ph := range photos {
+		if ph.State == catalog.PhotoPending && ph.Error != "" {
+			return ph.Error
+		}
+	}
+	return ""
+}
+
+func allTransient(photos []catalog.Photo) bool {
+	for _, ph := range photos {
+		if ph.State == catalog.PhotoFailed && !ph.Transient {
+			return false
+		}
+	}
+	return true
 }
 
 // Retry puts a job back for another attempt at runAt, recording why the
@@ -205,49 +265,11 @@ func (s *Store) Retry(ctx context.Context, j *Job, reason string, runAt, now tim
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // superseded
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE products SET index_error = ? WHERE shop_id = ? AND product_id = ? AND generation = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE products SET index_error = ? WHERE shop_id = ? AND product_id = ? AND generation = ? AND index_state = 'pending'`,
 			reason, j.Key.ShopID, j.Key.ProductID, j.Generation)
 		return err
 	}, nil)
 	s.signal()
-	return err
-}
-
-// Fail ends a job for good: the job is kept as failed (dead letter) with its
-// reason, and the product's index state becomes failed. transient says the
-// last error was a temporary one that ran out of attempts; a repeated event
-// for the same image then tries again (catalog.PlanUpsert).
-func (s *Store) Fail(ctx context.Context, j *Job, reason string, transient bool, now time.Time) error {
-	var p catalog.Product
-	changed := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		changed = false
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?, transient = ?, updated_at = ?
-			WHERE id = ? AND generation = ?`, reason, transient, micros(now), j.ID, j.Generation)
-		if err != nil {
-			return fmt.Errorf("fail job: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 && j.ID != 0 {
-			return nil // superseded
-		}
-		p, err = getProduct(ctx, tx, j.Key)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if p.Generation != j.Generation || p.DeletedAt != nil {
-			return nil
-		}
-		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateFailed, reason, "", "", nil
-		changed = true
-		return putProduct(ctx, tx, &p)
-	}, func() {
-		if changed && s.hook != nil {
-			s.hook(p, nil)
-		}
-	})
 	return err
 }
 
@@ -265,19 +287,22 @@ func (s *Store) Embedding(ctx context.Context, sha, model string) ([]float32, bo
 	return v, err == nil, err
 }
 
-// LoadIndex calls fn for every live product that has a current vector of
-// the given model, in no particular order.
-func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.Product, vec []float32) error) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, e.vector
-		FROM products p JOIN embeddings e ON e.image_sha256 = p.image_sha256 AND e.model = p.model
-		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.model = ?`, model)
+// LoadIndex calls fn for every indexed photo of every live product whose
+// vectors are of the given model, in no particular order; p is read
+// without its photos.
+func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.Product, sha string, vec []float32) error) error {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, i.sha256, e.vector
+		FROM products p JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id
+		JOIN embeddings e ON e.image_sha256 = i.sha256 AND e.model = p.model
+		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.model = ? AND i.state = 'indexed'`, model)
 	if err != nil {
 		return s.note(fmt.Errorf("load index: %w", err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var blob []byte
-		p, err := scanProduct(scanPlus{rows, []any{&blob}})
+		var sha string
+		p, err := scanProduct(scanPlus{rows, []any{&sha, &blob}})
 		if err != nil {
 			return s.note(fmt.Errorf("load index: %w", err))
 		}
@@ -285,7 +310,7 @@ func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.P
 		if err != nil {
 			return s.note(fmt.Errorf("load index: product %d/%s: %w", p.ShopID, p.ProductID, err))
 		}
-		if err := fn(p, vec); err != nil {
+		if err := fn(p, sha, vec); err != nil {
 			return err
 		}
 	}
@@ -309,8 +334,12 @@ func (s *Store) Stats(ctx context.Context, model string) (Stats, error) {
 		(SELECT count(*) FROM products WHERE deleted_at IS NOT NULL),
 		(SELECT count(*) FROM jobs WHERE state = 'available'),
 		(SELECT count(*) FROM jobs WHERE state = 'running'),
-		(SELECT count(*) FROM jobs WHERE state = 'failed')`, model).
-		Scan(&st.Vectors, &st.ActiveProducts, &st.Deleted, &st.Pending, &st.Running, &st.Failed)
+		(SELECT count(*) FROM jobs WHERE state = 'failed'),
+		(SELECT count(*) FROM product_images i JOIN products p ON p.shop_id = i.shop_id AND p.product_id = i.product_id
+			WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.model = ? AND i.state = 'indexed'),
+		(SELECT count(*) FROM product_images i JOIN products p ON p.shop_id = i.shop_id AND p.product_id = i.product_id
+			WHERE p.deleted_at IS NULL)`, model, model).
+		Scan(&st.Vectors, &st.ActiveProducts, &st.Deleted, &st.Pending, &st.Running, &st.Failed, &st.PhotosIndexed, &st.PhotosTotal)
 	if err != nil {
 		return st, s.note(fmt.Errorf("stats: %w", err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -88,18 +89,30 @@ func TestMigrateIntegerProductIDsToText(t *testing.T) {
 		p.ImageSHA256 != "aa" || p.SourceVersion == nil || *p.SourceVersion != 5 || string(p.Extra["section"]) != `"roses"` || !p.CreatedAt.Equal(t0) {
 		t.Fatalf("888888 after migration: %+v, %v", p, err)
 	}
+	// Each single photo became the main photo, in the product's state (0006).
+	for id, want := range map[catalog.ProductID][]catalog.Photo{
+		"888888": {{URL: "https://x/a.jpg", SHA256: "aa", State: catalog.PhotoIndexed}},
+		"10":     {{URL: "https://x/b.jpg", State: catalog.PhotoPending}},
+		"9":      {{URL: "https://x/404.jpg", State: catalog.PhotoFailed, Error: "Failed to fetch image: 404 Not Found"}},
+		"7":      nil,
+	} {
+		p, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: id})
+		if err != nil || !reflect.DeepEqual(p.Photos, want) {
+			t.Fatalf("photos of %s after migration: %+v, %v; want %+v", id, p.Photos, err, want)
+		}
+	}
 	if p, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: "7"}); err != nil || p.DeletedAt == nil {
 		t.Fatalf("the deleted product: %+v, %v", p, err)
 	}
 	loaded := map[catalog.ProductID][]float32{}
-	if err := s.LoadIndex(ctx, "m", func(p catalog.Product, vec []float32) error { loaded[p.ProductID] = vec; return nil }); err != nil {
+	if err := s.LoadIndex(ctx, "m", func(p catalog.Product, _ string, vec []float32) error { loaded[p.ProductID] = vec; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(loaded) != 1 || loaded["888888"][1] != 0.8 {
 		t.Fatalf("index after migration: %v", loaded)
 	}
 	st, err := s.Stats(ctx, "m")
-	if err != nil || st.Vectors != 1 || st.ActiveProducts != 3 || st.Deleted != 1 || st.Pending != 1 || st.Failed != 1 {
+	if err != nil || st.Vectors != 1 || st.ActiveProducts != 3 || st.Deleted != 1 || st.Pending != 1 || st.Failed != 1 || st.PhotosIndexed != 1 || st.PhotosTotal != 3 {
 		t.Fatalf("stats after migration: %+v, %v", st, err)
 	}
 	if f, err := s.ListFailed(ctx, 8, 10); err != nil || len(f) != 1 || f[0].ProductID != "9" || f[0].Attempts != 3 {
@@ -111,10 +124,10 @@ func TestMigrateIntegerProductIDsToText(t *testing.T) {
 
 	// The queued job runs and completes under its old row id.
 	j, err := s.Claim(ctx, t0.Add(time.Second), time.Minute)
-	if err != nil || j == nil || j.ID != 41 || j.Key != (catalog.Key{ShopID: 8, ProductID: "10"}) || j.Generation != 2 || j.ImageURL != "https://x/b.jpg" {
+	if err != nil || j == nil || j.ID != 41 || j.Key != (catalog.Key{ShopID: 8, ProductID: "10"}) || j.Generation != 2 || jobURL(j) != "https://x/b.jpg" {
 		t.Fatalf("claim after migration: %+v, %v", j, err)
 	}
-	if err := s.Complete(ctx, j, "bb", "m", []float32{1, 0}, t0.Add(2*time.Second)); err != nil {
+	if err := complete(ctx, s, j, "bb", "m", []float32{1, 0}, t0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// A redelivered webhook gets its first reply and changes nothing.

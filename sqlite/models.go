@@ -56,12 +56,13 @@ func (s *Store) IndexedModels(ctx context.Context) (map[string]int64, error) {
 	return out, s.note(rows.Err())
 }
 
-// MissingEmbeddings lists the image hashes of live indexed products that
-// have no vector of model yet.
+// MissingEmbeddings lists the hashes of the indexed photos of live
+// products that have no vector of model yet.
 func (s *Store) MissingEmbeddings(ctx context.Context, model string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT p.image_sha256 FROM products p
-		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.image_sha256 != ''
-		AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = p.image_sha256 AND e.model = ?)`, model)
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT i.sha256 FROM products p
+		JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id
+		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND i.state = 'indexed' AND i.sha256 != ''
+		AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = ?)`, model)
 	if err != nil {
 		return nil, s.note(fmt.Errorf("missing vectors: %w", err))
 	}
@@ -96,25 +97,23 @@ func (s *Store) PutEmbedding(ctx context.Context, sha, model string, vec []float
 // products moved and how many were queued.
 func (s *Store) SwitchModel(ctx context.Context, model string, settings map[string]string, now time.Time, after func()) (moved, queued int64, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		// A product moves when every indexed photo has a vector of model.
 		r, err := tx.ExecContext(ctx, `UPDATE products SET model = ? WHERE deleted_at IS NULL AND index_state = 'indexed'
-			AND EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = products.image_sha256 AND e.model = ?)`, model, model)
+			AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.shop_id = products.shop_id AND i.product_id = products.product_id
+				AND i.state = 'indexed' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = ?))`, model, model)
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
 		moved, _ = r.RowsAffected()
-		rows, err := tx.QueryContext(ctx, `SELECT shop_id, product_id, generation FROM products
+		rows, err := tx.QueryContext(ctx, `SELECT shop_id, product_id FROM products
 			WHERE deleted_at IS NULL AND index_state = 'indexed' AND model != ? AND image_url != ''`, model)
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
-		type kg struct {
-			catalog.Key
-			gen int64
-		}
-		var left []kg
+		var left []catalog.Key
 		for rows.Next() {
-			var k kg
-			if err := rows.Scan(&k.ShopID, &k.ProductID, &k.gen); err != nil {
+			var k catalog.Key
+			if err := rows.Scan(&k.ShopID, &k.ProductID); err != nil {
 				rows.Close()
 				return err
 			}
@@ -122,11 +121,16 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 		}
 		rows.Close()
 		for _, k := range left {
-			if _, err := tx.ExecContext(ctx, `UPDATE products SET generation = ?, index_state = 'pending', index_error = '',
-				image_sha256 = '', model = '', indexed_at = NULL WHERE shop_id = ? AND product_id = ?`, k.gen+1, k.ShopID, k.ProductID); err != nil {
+			p, err := getProduct(ctx, tx, k)
+			if err != nil {
 				return fmt.Errorf("switch model: %w", err)
 			}
-			if err := upsertJob(ctx, tx, k.Key, k.gen+1, now, true); err != nil {
+			p.Generation++
+			p.SetPhotos(catalog.ResetPhotos(p.Photos))
+			if err := putProduct(ctx, tx, &p); err != nil {
+				return fmt.Errorf("switch model: %w", err)
+			}
+			if err := upsertJob(ctx, tx, k, p.Generation, now, true); err != nil {
 				return err
 			}
 		}
@@ -145,14 +149,14 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 	return moved, queued, err
 }
 
-// PruneEmbeddings deletes vectors of images no product (live or deleted)
-// refers to any more, and returns how many went. Like blob.Dir.Prune it
+// PruneEmbeddings deletes vectors of images no product's photo (live or
+// deleted) refers to any more, and returns how many went. Like blob.Dir.Prune it
 // removes nothing (catalog.ErrPruneRefused) when that would be more than a
 // small part of them.
 func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		const orphan = `NOT EXISTS (SELECT 1 FROM products p WHERE p.image_sha256 = embeddings.image_sha256)`
+		const orphan = `NOT EXISTS (SELECT 1 FROM product_images i WHERE i.sha256 = embeddings.image_sha256)`
 		var total, doomed int64
 		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(`+orphan+`), 0) FROM embeddings`).Scan(&total, &doomed); err != nil {
 			return fmt.Errorf("prune vectors: %w", err)
@@ -175,7 +179,7 @@ func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
 // was emptied.
 func (s *Store) KnowsImages(ctx context.Context) (bool, error) {
 	var yes bool
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE image_sha256 != '')
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM product_images WHERE sha256 != '')
 		OR EXISTS (SELECT 1 FROM embeddings)`).Scan(&yes)
 	if err != nil {
 		return false, s.note(fmt.Errorf("read database: %w", err))
@@ -183,9 +187,9 @@ func (s *Store) KnowsImages(ctx context.Context) (bool, error) {
 	return yes, nil
 }
 
-// ReferencedImages returns the image hashes products refer to.
+// ReferencedImages returns the image hashes products' photos refer to.
 func (s *Store) ReferencedImages(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT image_sha256 FROM products WHERE image_sha256 != ''")
+	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT sha256 FROM product_images WHERE sha256 != ''")
 	if err != nil {
 		return nil, s.note(fmt.Errorf("referenced images: %w", err))
 	}

@@ -82,6 +82,9 @@ func getProduct(ctx context.Context, q querier, k catalog.Key) (catalog.Product,
 	if err != nil {
 		return p, fmt.Errorf("get product: %w", err)
 	}
+	if p.Photos, err = loadPhotos(ctx, q, k); err != nil {
+		return p, fmt.Errorf("get product: %w", err)
+	}
 	return p, nil
 }
 
@@ -124,7 +127,7 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 	if err != nil {
 		return fmt.Errorf("store product: %w", err)
 	}
-	return nil
+	return putPhotos(ctx, tx, p.Key, p.Photos)
 }
 
 // ApplyEvent stores one webhook event and, when the product needs a new
@@ -153,7 +156,7 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 			}
 		}
 		var err error
-		res, changed, err = applyEvent(ctx, tx, ev, key, o.Now)
+		res, changed, err = applyEvent(ctx, tx, ev, key, o.Now, o.MaxPhotos)
 		if err != nil {
 			return err
 		}
@@ -182,7 +185,7 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 }
 
 // applyEvent does ApplyEvent's work inside its transaction.
-func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.Key, now time.Time) (res ApplyResult, changed bool, err error) {
+func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.Key, now time.Time, maxPhotos int) (res ApplyResult, changed bool, err error) {
 	now = now.UTC().Truncate(time.Microsecond) // what the database keeps
 	old, err := getProduct(ctx, tx, key)
 	found := err == nil
@@ -229,6 +232,9 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 		return res, true, nil
 	}
 
+	if maxPhotos <= 0 {
+		maxPhotos = catalog.DefaultMaxPhotos
+	}
 	p := old
 	if found && old.Extra != nil {
 		p.Extra = maps.Clone(old.Extra)
@@ -249,35 +255,30 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 		return res, false, err
 	}
 
-	var prev *catalog.Product
-	var job catalog.StoredJob
-	if found {
-		prev = &old
-		if job, err = storedJob(ctx, tx, key); err != nil {
-			return res, false, err
-		}
-	}
+	urls, dropped := catalog.MergePhotoURLs(catalog.PhotoURLs(p.Photos), ev.Product.Image, ev.Product.Images, maxPhotos)
+	res.PhotosDropped = dropped
+	photos, plan := catalog.PlanPhotos(p.Photos, urls)
+	p.SetPhotos(photos)
 	newGeneration := false
-	switch catalog.PlanUpsert(prev, job, p.ImageURL) {
+	switch plan {
 	case catalog.PlanNoImage:
-		if found && old.ImageURL != "" {
-			p.Generation++ // a job still running for the old image is now stale
+		if found && len(old.Photos) > 0 {
+			p.Generation++ // a job still running for the old photos is now stale
 		}
-		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StateNoImage, "", "", "", nil
 		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
 			return res, false, fmt.Errorf("drop job: %w", err)
 		}
 	case catalog.PlanReindex:
-		// A new image, or no current vector: a new generation.
+		// A photo without a vector: a new generation. Photos that keep
+		// their vectors keep the product searchable meanwhile.
 		p.Generation++
 		newGeneration = true
-		p.IndexState, p.IndexError, p.ImageSHA256, p.Model, p.IndexedAt = catalog.StatePending, "", "", "", nil
 		if err := upsertJob(ctx, tx, key, p.Generation, now, true); err != nil {
 			return res, false, err
 		}
 		res.ReindexTriggered = true
 	case catalog.PlanEnsureJob:
-		// Still waiting for its vector: make sure a job exists, keep its progress.
+		// Still waiting for vectors: make sure a job exists, keep its progress.
 		if err := upsertJob(ctx, tx, key, p.Generation, now, false); err != nil {
 			return res, false, err
 		}
@@ -335,9 +336,6 @@ func applyPatch(p *catalog.Product, pt catalog.Patch) error {
 	if pt.Available != nil {
 		p.Available = *pt.Available
 	}
-	if pt.Image != nil {
-		p.ImageURL = *pt.Image
-	}
 	extra, err := catalog.MergeExtra(p.Extra, pt.Extra)
 	if err != nil {
 		return err
@@ -352,21 +350,26 @@ func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
 	return p, s.note(err)
 }
 
+// keysWhere is a WHERE clause matching any of keys, and its arguments.
+func keysWhere(keys []catalog.Key) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 2*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(shop_id = ? AND product_id = ?)")
+		args = append(args, k.ShopID, k.ProductID)
+	}
+	return b.String(), args
+}
+
 // GetMany returns the products with the given keys that exist.
 func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error) {
 	out := make(map[catalog.Key]catalog.Product, len(keys))
 	for start := 0; start < len(keys); start += 200 {
-		chunk := keys[start:min(len(keys), start+200)]
-		var b strings.Builder
-		args := make([]any, 0, 2*len(chunk))
-		for i, k := range chunk {
-			if i > 0 {
-				b.WriteString(" OR ")
-			}
-			b.WriteString("(shop_id = ? AND product_id = ?)")
-			args = append(args, k.ShopID, k.ProductID)
-		}
-		rows, err := s.r.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+b.String(), args...)
+		where, args := keysWhere(keys[start:min(len(keys), start+200)])
+		rows, err := s.r.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+where, args...)
 		if err != nil {
 			return nil, s.note(fmt.Errorf("get products: %w", err))
 		}
@@ -381,6 +384,16 @@ func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Ke
 		if err := rows.Close(); err != nil {
 			return nil, s.note(fmt.Errorf("get products: %w", err))
 		}
+	}
+	ps := make([]catalog.Product, 0, len(out))
+	for _, p := range out {
+		ps = append(ps, p)
+	}
+	if err := withPhotos(ctx, s.r, ps); err != nil {
+		return nil, s.note(err)
+	}
+	for _, p := range ps {
+		out[p.Key] = p
 	}
 	return out, nil
 }
@@ -418,6 +431,10 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, s.note(fmt.Errorf("list products: %w", err))
+	}
+	rows.Close()
+	if err := withPhotos(ctx, s.r, out); err != nil {
+		return nil, false, s.note(err)
 	}
 	return out, more, nil
 }

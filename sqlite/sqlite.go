@@ -28,10 +28,10 @@ var ErrNotFound = catalog.ErrNotFound
 
 // ChangeHook observes every committed change to a product's searchable
 // state. It runs after the commit, while the store's write lock is held, so
-// hooks see changes in commit order. vec is the product's new vector when the
-// change produced one, nil otherwise (the previous vector, if any, stays
-// valid as long as p.Searchable()).
-type ChangeHook func(p Product, vec []float32)
+// hooks see changes in commit order. p carries its photos; vecs holds the
+// vectors the change produced, by image hash (nil when none: the vectors
+// of p's indexed photos are stored, and stay valid while p.Searchable()).
+type ChangeHook func(p Product, vecs map[string][]float32)
 
 // Store is the SQLite-backed catalogue, vector store and job queue.
 type Store struct {

@@ -33,11 +33,40 @@ func event(t *testing.T, body string) catalog.Event {
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
+// complete records the same hash and vector for every photo of j (the
+// one-photo products of most tests).
+func complete(ctx context.Context, s *Store, j *Job, sha, model string, vec []float32, now time.Time) error {
+	var rs []catalog.PhotoResult
+	for _, ph := range j.Photos {
+		rs = append(rs, catalog.PhotoResult{URL: ph.URL, SHA256: sha, Vector: vec})
+	}
+	_, err := s.Settle(ctx, j, model, rs, false, now, now)
+	return err
+}
+
+// fail ends every photo of j with reason: for good, or, transient, as a
+// temporary error that ran out of attempts.
+func fail(ctx context.Context, s *Store, j *Job, reason string, transient bool, now time.Time) error {
+	var rs []catalog.PhotoResult
+	for _, ph := range j.Photos {
+		rs = append(rs, catalog.PhotoResult{URL: ph.URL, Err: reason, Permanent: !transient})
+	}
+	_, err := s.Settle(ctx, j, "m", rs, true, now, now)
+	return err
+}
+
+func jobURL(j *Job) string {
+	if j == nil || len(j.Photos) != 1 {
+		return ""
+	}
+	return j.Photos[0].URL
+}
+
 func TestApplyEventLifecycle(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	var hooked []catalog.Product
-	s.SetChangeHook(func(p catalog.Product, vec []float32) { hooked = append(hooked, p) })
+	s.SetChangeHook(func(p catalog.Product, _ map[string][]float32) { hooked = append(hooked, p) })
 	k := catalog.Key{ShopID: 8, ProductID: "888888"}
 
 	// created
@@ -63,10 +92,10 @@ func TestApplyEventLifecycle(t *testing.T) {
 
 	// index it
 	job, err := s.Claim(ctx, t0, time.Minute)
-	if err != nil || job == nil || job.Key != k || job.ImageURL != "https://x/a.jpg" || job.Attempt != 1 {
+	if err != nil || job == nil || job.Key != k || jobURL(job) != "https://x/a.jpg" || job.Attempt != 1 {
 		t.Fatalf("claim: %+v %v", job, err)
 	}
-	if err := s.Complete(ctx, job, "sha1", "m", []float32{1, 0}, t0); err != nil {
+	if err := complete(ctx, s, job, "sha1", "m", []float32{1, 0}, t0); err != nil {
 		t.Fatal(err)
 	}
 	st, _ = s.Stats(ctx, "m")
@@ -183,7 +212,7 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	if job == nil || job.Attempt != 3 {
 		t.Fatalf("retry: %+v", job)
 	}
-	if err := s.Fail(ctx, job, "Failed to fetch image: 404 Not Found", false, t0); err != nil {
+	if err := fail(ctx, s, job, "Failed to fetch image: 404 Not Found", false, t0); err != nil {
 		t.Fatal(err)
 	}
 	p, _ = s.Get(ctx, k)
@@ -211,7 +240,7 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	if job == nil {
 		t.Fatal("no job after Requeue")
 	}
-	if err := s.Fail(ctx, job, "Failed to fetch image: 503 Service Unavailable (gave up after 8 attempts)", true, t0); err != nil {
+	if err := fail(ctx, s, job, "Failed to fetch image: 503 Service Unavailable", true, t0); err != nil {
 		t.Fatal(err)
 	}
 	res, _ = applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"price":100}}`), 1, t0)
@@ -221,7 +250,7 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 	job, _ = s.Claim(ctx, t0.Add(time.Hour), time.Minute)
 	// While it runs, the image changes: its result is stale.
 	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"image":"https://x/new.jpg"}}`), 1, t0)
-	if err := s.Complete(ctx, job, "old", "m", []float32{1}, t0); !errors.Is(err, catalog.ErrStale) {
+	if err := complete(ctx, s, job, "old", "m", []float32{1}, t0); !errors.Is(err, catalog.ErrStale) {
 		t.Fatalf("stale complete: %v", err)
 	}
 	p, _ = s.Get(ctx, k)
@@ -229,10 +258,10 @@ func TestJobsRetryFailStaleAndLease(t *testing.T) {
 		t.Fatalf("stale result applied: %+v", p)
 	}
 	job, _ = s.Claim(ctx, t0.Add(2*time.Hour), time.Minute)
-	if job == nil || job.ImageURL != "https://x/new.jpg" {
+	if job == nil || jobURL(job) != "https://x/new.jpg" {
 		t.Fatalf("new job: %+v", job)
 	}
-	if err := s.Complete(ctx, job, "new", "m", []float32{0.6, 0.8}, t0); err != nil {
+	if err := complete(ctx, s, job, "new", "m", []float32{0.6, 0.8}, t0); err != nil {
 		t.Fatal(err)
 	}
 	vec, ok, err := s.Embedding(ctx, "new", "m")
@@ -249,13 +278,13 @@ func TestClaimProduct(t *testing.T) {
 	}
 	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
 	j, err := s.ClaimProduct(ctx, catalog.Key{ShopID: 1, ProductID: "1"}, t0, time.Minute)
-	if err != nil || j.ID == 0 || j.ImageURL != "https://x/a.jpg" {
+	if err != nil || j.ID == 0 || jobURL(j) != "https://x/a.jpg" {
 		t.Fatalf("claim product: %+v %v", j, err)
 	}
 	if other, _ := s.Claim(ctx, t0, time.Minute); other != nil {
 		t.Fatalf("background worker got a job reindex-one holds: %+v", other)
 	}
-	if err := s.Complete(ctx, j, "sha", "m", []float32{1}, t0); err != nil {
+	if err := complete(ctx, s, j, "sha", "m", []float32{1}, t0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -279,7 +308,7 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 		if j.Key.ProductID == "3" {
 			sha = "other"
 		}
-		if err := s.Complete(ctx, j, sha, "m", []float32{float32(len(sha)), 1}, t0); err != nil {
+		if err := complete(ctx, s, j, sha, "m", []float32{float32(len(sha)), 1}, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -292,7 +321,7 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 	}
 	defer s2.Close()
 	got := map[catalog.ProductID][]float32{}
-	if err := s2.LoadIndex(ctx, "m", func(p catalog.Product, vec []float32) error {
+	if err := s2.LoadIndex(ctx, "m", func(p catalog.Product, _ string, vec []float32) error {
 		got[p.ProductID] = vec
 		return nil
 	}); err != nil {
@@ -320,7 +349,7 @@ func TestConcurrentWebhooksSerialise(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	order := map[catalog.ProductID][]catalog.Product{}
-	s.SetChangeHook(func(p catalog.Product, _ []float32) {
+	s.SetChangeHook(func(p catalog.Product, _ map[string][]float32) {
 		mu.Lock()
 		order[p.ProductID] = append(order[p.ProductID], p)
 		mu.Unlock()
@@ -401,13 +430,13 @@ func TestCompleteRefusesAnotherModel(t *testing.T) {
 	s.SetModelCheck(func(m string) bool { return m == "new" })
 	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, t0)
 	job, _ := s.Claim(ctx, t0, time.Minute)
-	if err := s.Complete(ctx, job, "sha", "old", []float32{1}, t0); !errors.Is(err, catalog.ErrModelChanged) {
+	if err := complete(ctx, s, job, "sha", "old", []float32{1}, t0); !errors.Is(err, catalog.ErrModelChanged) {
 		t.Fatalf("old-model vector: %v", err)
 	}
 	if p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: "1"}); p.IndexState != catalog.StatePending {
 		t.Fatalf("product after a refused vector: %+v", p)
 	}
-	if err := s.Complete(ctx, job, "sha", "new", []float32{1}, t0); err != nil {
+	if err := complete(ctx, s, job, "sha", "new", []float32{1}, t0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -425,12 +454,71 @@ func TestImageRemovedWhileJobRuns(t *testing.T) {
 		t.Fatalf("claim: %+v %v", job, err)
 	}
 	applyAt(ctx, s, event(t, `{"event_type":"product.updated","product_data":{"id":5,"image":""}}`), 1, t0.Add(time.Second))
-	if err := s.Complete(ctx, job, "aa", "m", []float32{1, 0}, t0.Add(2*time.Second)); !errors.Is(err, ErrStale) {
+	if err := complete(ctx, s, job, "aa", "m", []float32{1, 0}, t0.Add(2*time.Second)); !errors.Is(err, ErrStale) {
 		t.Fatalf("Complete after the image was removed: %v, want ErrStale", err)
 	}
 	p, _ := s.Get(ctx, k)
 	st, _ := s.Stats(ctx, "m")
 	if p.IndexState != catalog.StateNoImage || p.ImageSHA256 != "" || st.Vectors != 0 {
 		t.Fatalf("after a stale Complete: %+v %+v", p, st)
+	}
+}
+
+// A product with several photos: each photo has its own state; one that
+// fails for good leaves the product searchable by the others, and is not
+// fetched again by a repeated event; a changed photo is the only one the
+// next job fetches.
+func TestSeveralPhotos(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	k := catalog.Key{ShopID: 1, ProductID: "1"}
+	var hooked []map[string][]float32
+	s.SetChangeHook(func(p catalog.Product, vecs map[string][]float32) { hooked = append(hooked, vecs) })
+	body := `{"event_type":"product.updated","product_data":{"id":1,"image":"https://x/a.jpg","images":["https://x/b.jpg","https://x/404.jpg"]}}`
+	if res, err := applyAt(ctx, s, event(t, body), 1, t0); err != nil || !res.ReindexTriggered {
+		t.Fatalf("create: %+v %v", res, err)
+	}
+	j, _ := s.Claim(ctx, t0, time.Minute)
+	if j == nil || len(j.Photos) != 3 {
+		t.Fatalf("job: %+v", j)
+	}
+	next, err := s.Settle(ctx, j, "m", []catalog.PhotoResult{
+		{URL: "https://x/a.jpg", SHA256: "sa", Vector: []float32{1, 0}},
+		{URL: "https://x/b.jpg", SHA256: "sb", Vector: []float32{0, 1}},
+		{URL: "https://x/404.jpg", Err: "Failed to fetch image: 404 Not Found", Permanent: true},
+	}, false, t0, t0)
+	if err != nil || next != catalog.JobDone {
+		t.Fatalf("settle: %s %v", next, err)
+	}
+	p, _ := s.Get(ctx, k)
+	if p.IndexState != catalog.StateIndexed || p.ImageURL != "https://x/a.jpg" || p.ImageSHA256 != "sa" || catalog.CountPhotos(p.Photos) != 2 ||
+		p.Photos[2].State != catalog.PhotoFailed || len(hooked) != 2 || len(hooked[1]) != 2 {
+		t.Fatalf("after the job: %+v, hooks %v", p, hooked)
+	}
+	if st, _ := s.Stats(ctx, "m"); st.Vectors != 1 || st.PhotosIndexed != 2 || st.PhotosTotal != 3 || st.Failed != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	// The same event again: nothing to do.
+	if res, _ := applyAt(ctx, s, event(t, body), 1, t0); res.ReindexTriggered || res.Changed {
+		t.Fatalf("repeat: %+v", res)
+	}
+	// A new second photo: only it is fetched; the product stays searchable.
+	body = `{"event_type":"product.updated","product_data":{"id":1,"images":["https://x/a.jpg","https://x/c.jpg","https://x/404.jpg"]}}`
+	if res, _ := applyAt(ctx, s, event(t, body), 1, t0); !res.ReindexTriggered {
+		t.Fatalf("new photo: %+v", res)
+	}
+	if p, _ := s.Get(ctx, k); !p.Searchable() || catalog.CountPhotos(p.Photos) != 1 {
+		t.Fatalf("while the new photo waits: %+v", p)
+	}
+	j, _ = s.Claim(ctx, t0, time.Minute)
+	if j == nil || len(j.Photos) != 1 || j.Photos[0].URL != "https://x/c.jpg" {
+		t.Fatalf("job for the new photo: %+v", j)
+	}
+	refs, _ := s.ReferencedImages(ctx)
+	if !refs["sa"] || refs["sb"] {
+		t.Fatalf("referenced images: %v", refs)
+	}
+	if n, err := s.PruneEmbeddings(ctx); err != nil || n != 1 {
+		t.Fatalf("pruned %d vectors (%v), want sb's", n, err)
 	}
 }

@@ -1,8 +1,10 @@
 // Package vectorindex finds the nearest product vectors to a query vector.
 //
 // Flat is the embedded implementation: an exact, in-memory brute-force scan
-// over one contiguous []float32 slab, with the filters (shop, availability,
-// price, height) applied before the top-k selection. It holds no durable state: the
+// over one contiguous []float32 slab holding one vector per photo of each
+// product, with the filters (shop, availability, price, height) applied to
+// products before the top-k selection of products, each scored by its best
+// photo. It holds no durable state: the
 // store owns the vectors and the index is rebuilt from it at start.
 package vectorindex
 
@@ -92,102 +94,207 @@ func (f *Filter) Match(k Key, m Meta) bool {
 	return true
 }
 
-// Hit is one search result; Score is the dot product (cosine similarity for
-// unit vectors).
+// Hit is one search result: a product, the photo of it that matched best
+// (its image hash) and that photo's score, the dot product (cosine
+// similarity for unit vectors).
 type Hit struct {
 	Key   Key
+	Photo string
 	Score float32
 }
 
-// Flat is an exact in-memory index. It is safe for concurrent use.
+// Flat is an exact in-memory index of products, each with one vector per
+// photo. It is safe for concurrent use.
 type Flat struct {
 	dim int
 
-	mu    sync.RWMutex
-	data  []float32 // len(keys)*dim
+	mu sync.RWMutex
+	// The vectors, one per (product, photo).
+	data  []float32 // len(owner)*dim
+	owner []int32   // the product slot of each vector
+	photo []string  // the image hash of each vector
+	// The products.
 	keys  []Key
 	metas []Meta
-	slot  map[Key]int
+	vecs  [][]int32 // the vector slots of each product
+	slot  map[Key]int32
 }
 
 // NewFlat returns an empty index for vectors of length dim.
 func NewFlat(dim int) *Flat {
-	return &Flat{dim: dim, slot: make(map[Key]int)}
+	return &Flat{dim: dim, slot: make(map[Key]int32)}
 }
 
 // Dim returns the vector length.
 func (x *Flat) Dim() int { return x.dim }
 
-// Len returns the number of vectors.
+// Len returns the number of vectors (photos).
 func (x *Flat) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.owner)
+}
+
+// Products returns the number of products.
+func (x *Flat) Products() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.keys)
 }
 
-// Upsert adds or replaces the vector and metadata of k.
-func (x *Flat) Upsert(k Key, vec []float32, m Meta) error {
+// Upsert adds or replaces the vector of photo (an image hash) of product k,
+// and sets k's metadata.
+func (x *Flat) Upsert(k Key, photo string, vec []float32, m Meta) error {
 	if len(vec) != x.dim {
 		return fmt.Errorf("vector has %d dimensions, index has %d", len(vec), x.dim)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if i, ok := x.slot[k]; ok {
+	p, ok := x.slot[k]
+	if !ok {
+		p = int32(len(x.keys))
+		x.slot[k] = p
+		x.keys = append(x.keys, k)
+		x.metas = append(x.metas, m)
+		x.vecs = append(x.vecs, nil)
+	}
+	x.metas[p] = m
+	if i := x.find(p, photo); i >= 0 {
 		copy(x.data[i*x.dim:(i+1)*x.dim], vec)
-		x.metas[i] = m
 		return nil
 	}
-	x.slot[k] = len(x.keys)
-	x.keys = append(x.keys, k)
-	x.metas = append(x.metas, m)
+	x.vecs[p] = append(x.vecs[p], int32(len(x.owner)))
+	x.owner = append(x.owner, p)
+	x.photo = append(x.photo, photo)
 	x.data = append(x.data, vec...)
 	return nil
+}
+
+// find returns the vector slot of photo of product slot p, or -1.
+func (x *Flat) find(p int32, photo string) int {
+	for _, i := range x.vecs[p] {
+		if x.photo[i] == photo {
+			return int(i)
+		}
+	}
+	return -1
 }
 
 // SetMeta updates the metadata of k and reports whether k is present.
 func (x *Flat) SetMeta(k Key, m Meta) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	i, ok := x.slot[k]
+	p, ok := x.slot[k]
 	if ok {
-		x.metas[i] = m
+		x.metas[p] = m
 	}
 	return ok
 }
 
-// Delete removes k if present.
+// Delete removes product k, all its photos, if present.
 func (x *Flat) Delete(k Key) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	i, ok := x.slot[k]
+	p, ok := x.slot[k]
 	if !ok {
 		return
 	}
-	last := len(x.keys) - 1
-	if i != last {
-		x.keys[i] = x.keys[last]
-		x.metas[i] = x.metas[last]
-		copy(x.data[i*x.dim:(i+1)*x.dim], x.data[last*x.dim:(last+1)*x.dim])
-		x.slot[x.keys[i]] = i
+	for len(x.vecs[p]) > 0 {
+		x.removeVector(int(x.vecs[p][0]))
 	}
-	x.keys = x.keys[:last]
-	x.metas = x.metas[:last]
-	x.data = x.data[:last*x.dim]
-	delete(x.slot, k)
+	x.removeProduct(p)
 }
 
-// Vector returns a copy of k's vector.
-func (x *Flat) Vector(k Key) ([]float32, bool) {
+// DeletePhoto removes one photo's vector of product k; a product left
+// without photos leaves the index.
+func (x *Flat) DeletePhoto(k Key, photo string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p, ok := x.slot[k]
+	if !ok {
+		return
+	}
+	if i := x.find(p, photo); i >= 0 {
+		x.removeVector(i)
+	}
+	if len(x.vecs[p]) == 0 {
+		x.removeProduct(p)
+	}
+}
+
+// removeVector drops vector slot i, moving the last vector into it.
+func (x *Flat) removeVector(i int) {
+	p := x.owner[i]
+	list := x.vecs[p]
+	for j, v := range list {
+		if int(v) == i {
+			list[j] = list[len(list)-1]
+			x.vecs[p] = list[:len(list)-1]
+			break
+		}
+	}
+	last := len(x.owner) - 1
+	if i != last {
+		copy(x.data[i*x.dim:(i+1)*x.dim], x.data[last*x.dim:(last+1)*x.dim])
+		x.owner[i], x.photo[i] = x.owner[last], x.photo[last]
+		moved := x.vecs[x.owner[i]]
+		for j, v := range moved {
+			if int(v) == last {
+				moved[j] = int32(i)
+				break
+			}
+		}
+	}
+	x.owner, x.photo, x.data = x.owner[:last], x.photo[:last], x.data[:last*x.dim]
+}
+
+// removeProduct drops product slot p (which has no vectors left), moving
+// the last product into it.
+func (x *Flat) removeProduct(p int32) {
+	last := int32(len(x.keys) - 1)
+	delete(x.slot, x.keys[p])
+	if p != last {
+		x.keys[p], x.metas[p], x.vecs[p] = x.keys[last], x.metas[last], x.vecs[last]
+		x.slot[x.keys[p]] = p
+		for _, v := range x.vecs[p] {
+			x.owner[v] = p
+		}
+	}
+	x.keys, x.metas, x.vecs = x.keys[:last], x.metas[:last], x.vecs[:last]
+}
+
+// Photos returns the image hashes of k's photos in the index.
+func (x *Flat) Photos(k Key) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	i, ok := x.slot[k]
+	p, ok := x.slot[k]
 	if !ok {
+		return nil
+	}
+	out := make([]string, len(x.vecs[p]))
+	for j, v := range x.vecs[p] {
+		out[j] = x.photo[v]
+	}
+	return out
+}
+
+// Vector returns a copy of the vector of photo of k.
+func (x *Flat) Vector(k Key, photo string) ([]float32, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.slot[k]
+	if !ok {
+		return nil, false
+	}
+	i := x.find(p, photo)
+	if i < 0 {
 		return nil, false
 	}
 	return append([]float32(nil), x.data[i*x.dim:(i+1)*x.dim]...), true
 }
 
-// Search returns up to k hits matching f, best first.
+// Search returns up to k products matching f, best first, each once: a
+// product scores as its best photo.
 func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 	if len(q) != x.dim {
 		return nil, fmt.Errorf("query has %d dimensions, index has %d", len(q), x.dim)
@@ -197,28 +304,51 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	n := len(x.keys)
+	np, n := len(x.keys), len(x.owner)
+	// The filters look at products; best holds each product's best photo.
+	match := make([]bool, np)
+	best := make([]float32, np)
+	bestV := make([]int32, np)
+	for p := range x.keys {
+		match[p] = f.Match(x.keys[p], x.metas[p])
+		bestV[p] = -1
+	}
 	parts := min(runtime.GOMAXPROCS(0), n/parallelMin)
-	var top topK
 	if parts <= 1 {
-		top = x.scan(q, k, &f, 0, n)
+		x.scan(q, match, best, bestV, 0, n)
 	} else {
-		// Large indexes: scan slices in parallel, then merge the partial tops.
-		tops := make([]topK, parts)
+		// Large indexes: score slices of the vectors in parallel, each into
+		// its own bests, then merge them.
+		type partial struct {
+			best  []float32
+			bestV []int32
+		}
+		ps := make([]partial, parts)
 		var wg sync.WaitGroup
-		for p := 0; p < parts; p++ {
+		for i := range ps {
+			ps[i] = partial{make([]float32, np), make([]int32, np)}
+			for p := range ps[i].bestV {
+				ps[i].bestV[p] = -1
+			}
 			wg.Add(1)
-			go func(p int) {
+			go func(i int) {
 				defer wg.Done()
-				tops[p] = x.scan(q, k, &f, p*n/parts, (p+1)*n/parts)
-			}(p)
+				x.scan(q, match, ps[i].best, ps[i].bestV, i*n/parts, (i+1)*n/parts)
+			}(i)
 		}
 		wg.Wait()
-		top = tops[0]
-		for _, t := range tops[1:] {
-			for _, h := range t {
-				top.offer(h, k)
+		for _, pt := range ps {
+			for p, v := range pt.bestV {
+				if v >= 0 && (bestV[p] < 0 || pt.best[p] > best[p]) {
+					best[p], bestV[p] = pt.best[p], v
+				}
 			}
+		}
+	}
+	top := make(topK, 0, k)
+	for p, v := range bestV {
+		if v >= 0 {
+			top.offer(Hit{Key: x.keys[p], Photo: x.photo[v], Score: best[p]}, k)
 		}
 	}
 	sort.Slice(top, func(a, b int) bool {
@@ -237,18 +367,20 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 // goroutines cost more than they save.
 const parallelMin = 8192
 
-// scan keeps the best k of vectors [from, to) that match f.
-func (x *Flat) scan(q []float32, k int, f *Filter, from, to int) topK {
-	top := make(topK, 0, k)
+// scan scores vectors [from, to) of matching products, keeping each
+// product's best in best and bestV (the vector slot; -1: none yet).
+func (x *Flat) scan(q []float32, match []bool, best []float32, bestV []int32, from, to int) {
 	dim := x.dim
 	for i := from; i < to; i++ {
-		key := x.keys[i]
-		if !f.Match(key, x.metas[i]) {
+		p := x.owner[i]
+		if !match[p] {
 			continue
 		}
-		top.offer(Hit{key, Dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])}, k)
+		s := Dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])
+		if bestV[p] < 0 || s > best[p] {
+			best[p], bestV[p] = s, int32(i)
+		}
 	}
-	return top
 }
 
 // offer adds h if it is among the best k so far.
@@ -311,7 +443,7 @@ func (h topK) down(i int) {
 	}
 }
 
-// Keys returns every key in the index, in no particular order.
+// Keys returns every product in the index, in no particular order.
 func (x *Flat) Keys() []Key {
 	x.mu.RLock()
 	defer x.mu.RUnlock()

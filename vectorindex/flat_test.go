@@ -25,13 +25,24 @@ func randUnit(rng *rand.Rand, dim int) []float32 {
 	return v
 }
 
-// bruteForce is the reference the index must agree with.
-func bruteForce(vecs map[Key][]float32, metas map[Key]Meta, q []float32, k int, f Filter) []Hit {
+// photoVecs are a product's vectors by photo.
+type photoVecs map[string][]float32
+
+// bruteForce is the reference the index must agree with: each product once,
+// scored by its best photo.
+func bruteForce(vecs map[Key]photoVecs, metas map[Key]Meta, q []float32, k int, f Filter) []Hit {
 	var all []Hit
-	for key, v := range vecs {
-		if f.Match(key, metas[key]) {
-			all = append(all, Hit{key, Dot(q, v)})
+	for key, photos := range vecs {
+		if !f.Match(key, metas[key]) {
+			continue
 		}
+		h := Hit{Key: key, Score: -2}
+		for photo, v := range photos {
+			if s := Dot(q, v); s > h.Score {
+				h.Score, h.Photo = s, photo
+			}
+		}
+		all = append(all, h)
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].Score > all[b].Score })
 	if len(all) > k {
@@ -44,21 +55,27 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	const dim = 37
 	x := NewFlat(dim)
-	vecs := map[Key][]float32{}
+	vecs := map[Key]photoVecs{}
 	metas := map[Key]Meta{}
+	photos := 0
 	for i := 0; i < 600; i++ {
 		k := Key{ShopID: int64(1 + i%3), ProductID: catalog.ProductIDOf(int64(i))}
-		v := randUnit(rng, dim)
 		m := Meta{Available: i%4 != 0, HasPrice: i%5 != 0, PriceMinor: int64(rng.Intn(10000)) * 100}
-		if err := x.Upsert(k, v, m); err != nil {
-			t.Fatal(err)
+		vecs[k], metas[k] = photoVecs{}, m
+		for j := 0; j <= i%4; j++ { // one to four photos
+			v := randUnit(rng, dim)
+			if err := x.Upsert(k, strconv.Itoa(j), v, m); err != nil {
+				t.Fatal(err)
+			}
+			vecs[k][strconv.Itoa(j)] = v
+			photos++
 		}
-		vecs[k], metas[k] = v, m
 	}
 	// Deletes and replacements exercise the swap-remove bookkeeping.
 	for i := 0; i < 600; i += 7 {
 		k := Key{ShopID: int64(1 + i%3), ProductID: catalog.ProductIDOf(int64(i))}
 		x.Delete(k)
+		photos -= len(vecs[k])
 		delete(vecs, k)
 	}
 	for i := 1; i < 600; i += 11 {
@@ -69,11 +86,28 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 		v := randUnit(rng, dim)
 		m := metas[k]
 		m.Available = !m.Available
-		x.Upsert(k, v, m)
-		vecs[k], metas[k] = v, m
+		x.Upsert(k, "0", v, m)
+		vecs[k]["0"], metas[k] = v, m
 	}
-	if x.Len() != len(vecs) {
-		t.Fatalf("Len = %d, want %d", x.Len(), len(vecs))
+	// Removing photos one by one; the last one takes the product out.
+	for i := 3; i < 600; i += 5 {
+		k := Key{ShopID: int64(1 + i%3), ProductID: catalog.ProductIDOf(int64(i))}
+		if _, ok := vecs[k]; !ok {
+			continue
+		}
+		x.DeletePhoto(k, "0")
+		photos--
+		if delete(vecs[k], "0"); len(vecs[k]) == 0 {
+			delete(vecs, k)
+		}
+	}
+	if x.Len() != photos || x.Products() != len(vecs) {
+		t.Fatalf("Len = %d, Products = %d; want %d, %d", x.Len(), x.Products(), photos, len(vecs))
+	}
+	for k, pv := range vecs {
+		if got := x.Photos(k); len(got) != len(pv) {
+			t.Fatalf("Photos(%v) = %v, want %d", k, got, len(pv))
+		}
 	}
 	yes := true
 	lo, hi := int64(200000), int64(700000)
@@ -97,7 +131,7 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 				t.Fatalf("filter %d: %d hits, want %d", fi, len(got), len(want))
 			}
 			for i := range got {
-				if got[i].Key != want[i].Key {
+				if got[i].Key != want[i].Key || got[i].Photo != want[i].Photo {
 					t.Fatalf("filter %d hit %d: %v, want %v", fi, i, got[i], want[i])
 				}
 				if !f.Match(got[i].Key, metas[got[i].Key]) {
@@ -114,7 +148,7 @@ func TestFlatSetMetaAndVector(t *testing.T) {
 	if x.SetMeta(k, Meta{}) {
 		t.Fatal("SetMeta on a missing key reported true")
 	}
-	x.Upsert(k, []float32{1, 0}, Meta{Available: true})
+	x.Upsert(k, "a", []float32{1, 0}, Meta{Available: true})
 	no := false
 	if hits, _ := x.Search([]float32{1, 0}, 5, Filter{Available: &no}); len(hits) != 0 {
 		t.Fatalf("unavailable filter returned %v", hits)
@@ -123,11 +157,14 @@ func TestFlatSetMetaAndVector(t *testing.T) {
 	if hits, _ := x.Search([]float32{1, 0}, 5, Filter{Available: &no}); len(hits) != 1 {
 		t.Fatalf("after SetMeta: %v", hits)
 	}
-	v, ok := x.Vector(k)
+	v, ok := x.Vector(k, "a")
 	if !ok || v[0] != 1 {
 		t.Fatalf("Vector = %v %v", v, ok)
 	}
-	if err := x.Upsert(k, []float32{1}, Meta{}); err == nil {
+	if _, ok := x.Vector(k, "b"); ok {
+		t.Fatal("Vector of a photo not in the index")
+	}
+	if err := x.Upsert(k, "a", []float32{1}, Meta{}); err == nil {
 		t.Fatal("wrong dimension accepted")
 	}
 	if _, err := x.Search([]float32{1}, 1, Filter{}); err == nil {
@@ -147,9 +184,13 @@ func TestFlatConcurrent(t *testing.T) {
 				k := Key{1, catalog.ProductIDOf(int64(rng.Intn(50)))}
 				switch rng.Intn(3) {
 				case 0:
-					x.Upsert(k, randUnit(rng, 8), Meta{Available: true})
+					x.Upsert(k, strconv.Itoa(rng.Intn(3)), randUnit(rng, 8), Meta{Available: true})
 				case 1:
-					x.Delete(k)
+					if rng.Intn(2) == 0 {
+						x.Delete(k)
+					} else {
+						x.DeletePhoto(k, strconv.Itoa(rng.Intn(3)))
+					}
 				default:
 					x.Search(randUnit(rng, 8), 5, Filter{})
 				}
@@ -157,8 +198,8 @@ func TestFlatConcurrent(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	if x.Len() > 50 {
-		t.Fatalf("Len = %d after ops on 50 keys", x.Len())
+	if x.Products() > 50 || x.Len() > 150 {
+		t.Fatalf("Len = %d, Products = %d after ops on 50 keys of 3 photos", x.Len(), x.Products())
 	}
 }
 
@@ -170,7 +211,7 @@ func BenchmarkFlatSearch(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			x := NewFlat(512)
 			for i := 0; i < n; i++ {
-				x.Upsert(Key{1, catalog.ProductIDOf(int64(i))}, randUnit(rng, 512), Meta{Available: i%10 != 0})
+				x.Upsert(Key{1, catalog.ProductIDOf(int64(i))}, "0", randUnit(rng, 512), Meta{Available: i%10 != 0})
 			}
 			q := randUnit(rng, 512)
 			yes := true
@@ -188,14 +229,17 @@ func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	const dim, n = 8, 3 * parallelMin
 	x := NewFlat(dim)
-	vecs := map[Key][]float32{}
+	vecs := map[Key]photoVecs{}
 	metas := map[Key]Meta{}
 	for i := 0; i < n; i++ {
-		k := Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i))}
+		k := Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i / 2))} // two photos each
 		v := randUnit(rng, dim)
 		m := Meta{Available: i%3 != 0}
-		x.Upsert(k, v, m)
-		vecs[k], metas[k] = v, m
+		x.Upsert(k, strconv.Itoa(i%2), v, m)
+		if vecs[k] == nil {
+			vecs[k] = photoVecs{}
+		}
+		vecs[k][strconv.Itoa(i%2)], metas[k] = v, m
 	}
 	yes := true
 	for trial := 0; trial < 10; trial++ {
@@ -204,7 +248,7 @@ func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
 			got, _ := x.Search(q, 25, f)
 			want := bruteForce(vecs, metas, q, 25, f)
 			for i := range want {
-				if got[i].Key != want[i].Key {
+				if got[i].Key != want[i].Key || got[i].Photo != want[i].Photo {
 					t.Fatalf("hit %d: %v, want %v", i, got[i], want[i])
 				}
 			}
@@ -217,10 +261,10 @@ func TestFlatParallelScanMatchesBruteForce(t *testing.T) {
 // compared with yen bounds, never with tenge ones.
 func TestFlatPriceFilterCurrency(t *testing.T) {
 	x := NewFlat(2)
-	x.Upsert(Key{1, "1"}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "KZT"})
-	x.Upsert(Key{1, "2"}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "RUB"})
-	x.Upsert(Key{1, "3"}, []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 1500, Currency: "JPY"})
-	x.Upsert(Key{1, "4"}, []float32{1, 0}, Meta{Available: true})
+	x.Upsert(Key{1, "1"}, "a", []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "KZT"})
+	x.Upsert(Key{1, "2"}, "a", []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 200000, Currency: "RUB"})
+	x.Upsert(Key{1, "3"}, "a", []float32{1, 0}, Meta{Available: true, HasPrice: true, PriceMinor: 1500, Currency: "JPY"})
+	x.Upsert(Key{1, "4"}, "a", []float32{1, 0}, Meta{Available: true})
 	ids := func(f Filter) []catalog.ProductID {
 		hits, err := x.Search([]float32{1, 0}, 10, f)
 		if err != nil {

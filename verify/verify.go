@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/lookalike/lookalike/blob"
@@ -23,12 +24,15 @@ type Store interface {
 	Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
 }
 
-// Index is the in-memory vector index.
+// Index is the in-memory vector index: products, each with one vector per
+// indexed photo (by image hash).
 type Index interface {
 	Keys() []vectorindex.Key
-	Vector(k vectorindex.Key) ([]float32, bool)
-	Upsert(k vectorindex.Key, vec []float32, m vectorindex.Meta) error
+	Len() int
+	Photos(k vectorindex.Key) []string
+	Upsert(k vectorindex.Key, photo string, vec []float32, m vectorindex.Meta) error
 	Delete(k vectorindex.Key)
+	DeletePhoto(k vectorindex.Key, photo string)
 }
 
 // Images reads stored image bytes.
@@ -49,7 +53,7 @@ type Problem struct {
 const (
 	MissingVector = "missing_vector" // indexed, but its vector is gone from the store
 	NotInIndex    = "not_in_index"   // indexed with a stored vector, absent from the in-memory index
-	StrayVector   = "stray_vector"   // in the index but deleted, missing, or not indexed
+	StrayVector   = "stray_vector"   // in the index but deleted, missing, not indexed, or of a photo the product no longer has
 	OtherModel    = "other_model"    // indexed by a model other than the running one
 	StuckPending  = "stuck_pending"  // pending with no job to make progress
 	ImageMismatch = "image_mismatch" // the stored image is missing or its bytes do not match the hash
@@ -72,7 +76,7 @@ type Report struct {
 func Run(ctx context.Context, st Store, idx Index, images Images, model string, metaOf func(*catalog.Product) vectorindex.Meta, repair bool) (Report, error) {
 	start := time.Now()
 	rep := Report{Model: model, Problems: []Problem{}}
-	live := map[vectorindex.Key]bool{}
+	live := map[vectorindex.Key][]string{} // the indexed photos of each live product, as scanned
 	now := time.Now()
 	add := func(p *catalog.Product, kind, detail string, fix func() error) error {
 		pr := Problem{ShopID: p.ShopID, ProductID: p.ProductID, Kind: kind, Detail: detail}
@@ -105,35 +109,38 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 		if p.Model != model {
 			return add(p, OtherModel, "vector made by "+p.Model, requeue)
 		}
-		if !c.HasEmbedding {
-			return add(p, MissingVector, "no stored vector for image "+p.ImageSHA256, requeue)
+		if len(c.Missing) > 0 {
+			return add(p, MissingVector, "no stored vector for image "+c.Missing[0], requeue)
 		}
-		live[k] = true
+		shas := catalog.IndexedSHAs(p.Photos)
+		live[k] = shas
 		if images != nil {
-			b, err := images.Get(p.ImageSHA256)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				if err := add(p, ImageMismatch, "stored image "+p.ImageSHA256+" is missing", requeue); err != nil {
+			for _, sha := range shas {
+				b, err := images.Get(sha)
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
+					return add(p, ImageMismatch, "stored image "+sha+" is missing", requeue)
+				case err != nil:
 					return err
+				case blob.Sum(b) != sha:
+					return add(p, ImageMismatch, "stored image bytes do not match "+sha, requeue)
 				}
-				return nil
-			case err != nil:
-				return err
-			case blob.Sum(b) != p.ImageSHA256:
-				if err := add(p, ImageMismatch, "stored image bytes do not match "+p.ImageSHA256, requeue); err != nil {
-					return err
-				}
-				return nil
 			}
 		}
-		if _, ok := idx.Vector(k); !ok {
-			return add(p, NotInIndex, "vector stored but not loaded", func() error {
-				v, ok, err := st.Embedding(ctx, p.ImageSHA256, p.Model)
+		loaded := idx.Photos(k)
+		for _, sha := range shas {
+			if slices.Contains(loaded, sha) {
+				continue
+			}
+			if err := add(p, NotInIndex, "vector of photo "+sha+" stored but not loaded", func() error {
+				v, ok, err := st.Embedding(ctx, sha, p.Model)
 				if err != nil || !ok {
 					return err
 				}
-				return idx.Upsert(k, v, metaOf(p))
-			})
+				return idx.Upsert(k, sha, v, metaOf(p))
+			}); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -141,19 +148,24 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 		return rep, err
 	}
 	for _, k := range idx.Keys() {
-		if !live[k] {
-			// It may have become live since the scan (a repair just queued
-			// above can already be done): ask again before calling it stray.
-			if p, err := st.Get(ctx, catalog.Key(k)); err == nil && p.Searchable() && p.Model == model {
+		for _, sha := range idx.Photos(k) {
+			if slices.Contains(live[k], sha) {
+				continue
+			}
+			// It may have become current since the scan (a repair just
+			// queued above can already be done): ask again before calling
+			// it stray.
+			if p, err := st.Get(ctx, catalog.Key(k)); err == nil && p.Searchable() && p.Model == model &&
+				slices.Contains(catalog.IndexedSHAs(p.Photos), sha) {
 				continue
 			}
 			p := &catalog.Product{Key: catalog.Key(k)}
-			if err := add(p, StrayVector, "in the index but not a live indexed product", func() error { idx.Delete(k); return nil }); err != nil {
+			if err := add(p, StrayVector, "photo "+sha+" in the index but not a live indexed product's photo", func() error { idx.DeletePhoto(k, sha); return nil }); err != nil {
 				return rep, err
 			}
 		}
 	}
-	rep.Vectors = len(idx.Keys())
+	rep.Vectors = idx.Len()
 	rep.TookMS = time.Since(start).Milliseconds()
 	return rep, nil
 }

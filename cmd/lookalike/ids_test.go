@@ -189,14 +189,23 @@ func TestOpensOldDatabase(t *testing.T) {
 		g.body["index"].(map[string]any)["state"] != "indexed" || g.body["extra"].(map[string]any)["section"] != "roses" {
 		t.Fatalf("2001 after migration: %s", g.raw)
 	}
-	sha := g.body["index"].(map[string]any)["image_sha256"].(string)
+	// Its single photo became its main photo, indexed, in the photo table.
+	idx := g.body["index"].(map[string]any)
+	sha := idx["image_sha256"].(string)
+	if num(idx["photos_indexed"]) != 1 || num(idx["photos_total"]) != 1 || g.body["images"].([]any)[0].(map[string]any)["image_sha256"] != sha {
+		t.Fatalf("photos of 2001 after migration: %s", g.raw)
+	}
+	if ph := srv.stats()["photos"].(map[string]any); num(ph["indexed"]) != 2 {
+		t.Fatalf("photos after migration: %v", ph)
+	}
 	if resp, err := http.Get(srv.url + "/images/" + sha); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("stored photo of 2001: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
 	}
 	s := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8", "min_band": "any"})
-	if res, _ := s.body["results"].([]any); len(res) != 2 || !strings.Contains(s.raw, `"product_id":2001,`) || res[0].(map[string]any)["product_id"] != 2001.0 {
+	if res, _ := s.body["results"].([]any); len(res) != 2 || !strings.Contains(s.raw, `"product_id":2001,`) || res[0].(map[string]any)["product_id"] != 2001.0 ||
+		res[0].(map[string]any)["matched_image"].(map[string]any)["image_sha256"] != sha {
 		t.Fatalf("search after migration: %s", s.raw)
 	}
 	f := srv.do("GET", "/api/v1/admin/failed?shop_id=8", map[string]string{"Authorization": "Bearer " + testAdmin}, nil)

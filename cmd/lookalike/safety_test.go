@@ -291,7 +291,7 @@ func TestHousekeepingRefusesMassPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("UPDATE products SET image_sha256 = ''"); err != nil { // the database forgets its photos
+	if _, err := db.Exec("UPDATE product_images SET sha256 = ''"); err != nil { // the database forgets its photos
 		t.Fatal(err)
 	}
 	s = startServer(t, dir, nil)
@@ -305,7 +305,7 @@ func TestHousekeepingRefusesMassPrune(t *testing.T) {
 
 	// One real orphan: kept while a backup holds its lock, removed after.
 	for i := 2; i <= n; i++ {
-		if _, err := db.Exec("UPDATE products SET image_sha256 = ? WHERE product_id = ?", shas[i], strconv.Itoa(i)); err != nil {
+		if _, err := db.Exec("UPDATE product_images SET sha256 = ? WHERE product_id = ?", shas[i], strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 	}

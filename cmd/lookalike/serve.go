@@ -117,7 +117,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	var cfg app.Config
 	var secrets, signing, allowHosts, logFormat, logLevel string
-	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory int64
+	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory, maxPhotos int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
@@ -130,6 +130,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.boolean(&cfg.FetchAllowPrivate, "fetch-allow-private", "LOOKALIKE_FETCH_ALLOW_PRIVATE", false, "allow image URLs on loopback and private networks (tests and intranets only)")
 	ef.str(&allowHosts, "fetch-allow-hosts", "LOOKALIKE_FETCH_ALLOW_HOSTS", "", "comma-separated host names allowed even on private addresses (an intranet image server)")
 	ef.integer(&workers, "workers", "LOOKALIKE_WORKERS", 2, "concurrent reindex jobs")
+	ef.integer(&maxPhotos, "max-photos", "LOOKALIKE_MAX_PHOTOS", catalog.DefaultMaxPhotos, "photos kept per product (the main one, then the gallery); a longer list is cut to this many")
 	ef.integer(&attempts, "max-attempts", "LOOKALIKE_MAX_ATTEMPTS", 8, "attempts before a transient image failure becomes final")
 	ef.duration(&cfg.RetryBaseDelay, "retry-base-delay", "LOOKALIKE_RETRY_BASE_DELAY", 2*time.Second, "first retry delay; doubles per attempt, with jitter, up to 10m")
 	ef.duration(&cfg.JobLease, "job-lease", "LOOKALIKE_JOB_LEASE", 2*time.Minute, "how long a claimed job belongs to its worker; a job whose worker died runs again after this")
@@ -163,7 +164,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.FetchAllowHosts = app.SplitSecrets(allowHosts)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
-	cfg.EmbedThreads, cfg.DecodeMemory = int(embedThreads), decodeMemory
+	cfg.EmbedThreads, cfg.DecodeMemory, cfg.MaxPhotos = int(embedThreads), decodeMemory, int(maxPhotos)
 	if code, ok := catalog.NormalizeCurrency(cfg.Currency); ok {
 		cfg.Currency = code // "uah" or "₴" too; Validate refuses the rest
 	}

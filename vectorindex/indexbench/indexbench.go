@@ -211,7 +211,7 @@ func build(name string, o Options, base vectorgen.Set) (searcher, error) {
 		x := vectorindex.NewFlat(base.Dim)
 		for i := 0; i < base.Len(); i++ {
 			k := vectorindex.Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i) + 1)}
-			if err := x.Upsert(k, base.At(i), vectorindex.Meta{}); err != nil {
+			if err := x.Upsert(k, "", base.At(i), vectorindex.Meta{}); err != nil {
 				return nil, err
 			}
 		}
