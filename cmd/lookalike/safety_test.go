@@ -302,6 +302,12 @@ func TestHousekeepingRefusesMassPrune(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "HOUSEKEEPING REFUSED TO PRUNE IMAGES") {
 		t.Fatalf("no loud log line:\n%s", s.logs.String())
 	}
+	// The pass housekeeping makes at start refuses too; it must be over
+	// before the database learns its photos again below, or it would prune
+	// the ones not yet restored.
+	s.waitFor("the start's housekeeping pass", func() bool {
+		return strings.Count(s.logs.String(), "HOUSEKEEPING REFUSED TO PRUNE IMAGES") >= 2
+	})
 
 	// One real orphan: kept while a backup holds its lock, removed after.
 	for i := 2; i <= n; i++ {

@@ -135,10 +135,12 @@
 
   function card(r) {
     var title = r.title || '#' + r.product_id;
-    var pic = r.image_sha256
+    // The product's photo that matched the query, else its main photo.
+    var sha = (r.matched_image && r.matched_image.image_sha256) || r.image_sha256;
+    var pic = sha
       ? el('img', {
-        src: thumbURL(r.image_sha256, 320),
-        srcset: thumbURL(r.image_sha256, 320) + ' 320w, ' + thumbURL(r.image_sha256, 640) + ' 640w',
+        src: thumbURL(sha, 320),
+        srcset: thumbURL(sha, 320) + ' 320w, ' + thumbURL(sha, 640) + ' 640w',
         sizes: '(min-width: 960px) 240px, (min-width: 640px) 32vw, 48vw',
         loading: 'lazy', decoding: 'async', alt: title, width: '320', height: '320'
       })
