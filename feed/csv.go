@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -20,6 +21,7 @@ var csvColumns = map[string]string{
 	"currency": "currency", "currencyid": "currency",
 	"available": "available", "isavailable": "available",
 	"image": "image", "picture": "image",
+	"images": "images", "pictures": "images", "gallery": "images", "more_photo": "images",
 	"height": "height", "catalogheight": "height",
 }
 
@@ -139,7 +141,7 @@ func (c *csvReader) next() (Item, error) {
 
 func (c *csvReader) product(rec []string) (Product, error) {
 	var p Product
-	var price, currency, available string
+	var price, currency, available, gallery string
 	for i, v := range rec {
 		if !utf8.ValidString(v) {
 			return p, &RowError{Msg: "is not UTF-8: save the file as UTF-8 (\"CSV UTF-8\" in Excel)"}
@@ -159,6 +161,8 @@ func (c *csvReader) product(rec []string) (Product, error) {
 			available = v
 		case "image":
 			p.Image = v
+		case "images":
+			gallery = v
 		case "height":
 			p.Height = v
 		case "-":
@@ -168,6 +172,12 @@ func (c *csvReader) product(rec []string) (Product, error) {
 			}
 			p.Extra[c.header[i]] = v
 		}
+	}
+	if gallery != "" {
+		// The images column: URLs separated by "|" or white space (neither
+		// appears unescaped in a URL); with no image column, its first is
+		// the main photo.
+		p.setPhotos(append([]string{p.Image}, strings.FieldsFunc(gallery, func(r rune) bool { return r == '|' || unicode.IsSpace(r) })...))
 	}
 	var err error
 	if p.Available, err = parseAvailable(available); err != nil {

@@ -64,7 +64,8 @@ type Options struct {
 
 // Product is one product as a webhook's product_data. Empty strings are
 // left out of the webhook, except Image: an empty Image says the product
-// has no picture.
+// has no picture. Images is always sent (as [] without a gallery): the feed
+// is the whole list of a product's photos.
 type Product struct {
 	ID        catalog.ProductID // "" when the row has no valid id
 	RawID     string            // the id as the feed wrote it
@@ -72,7 +73,8 @@ type Product struct {
 	Price     string // formatted the shop's way, "2 500 ₸"
 	Available *bool  // nil when the feed does not say
 	Image     string
-	Height    string // "60 см"
+	Images    []string // the other photos (the gallery), after Image
+	Height    string   // "60 см"
 	// Extra holds the other fields kept with the product (YML url,
 	// description, categoryId, other params; extra CSV columns).
 	Extra map[string]any
@@ -97,10 +99,31 @@ func (p *Product) Data() map[string]any {
 		m["isAvailable"] = *p.Available
 	}
 	m["image"] = p.Image
+	m["images"] = append([]string{}, p.Images...)
 	if p.Height != "" {
 		m["catalogHeight"] = p.Height
 	}
 	return m
+}
+
+// MaxPictures is how many photos of a product a feed gives (YML allows 10
+// <picture>); the server keeps at most LOOKALIKE_MAX_PHOTOS of them.
+const MaxPictures = 10
+
+// setPhotos takes the product's photo URLs in order: the first non-empty
+// one is the main photo, the rest (up to MaxPictures in all) the gallery.
+func (p *Product) setPhotos(urls []string) {
+	p.Image, p.Images = "", nil
+	for _, u := range urls {
+		u = strings.TrimSpace(u)
+		switch {
+		case u == "":
+		case p.Image == "":
+			p.Image = u
+		case len(p.Images) < MaxPictures-1:
+			p.Images = append(p.Images, u)
+		}
+	}
 }
 
 // EventBody returns the webhook body for p: event type typ

@@ -82,8 +82,15 @@ func TestYMLFixture(t *testing.T) {
 	if d := m["2002"].Product.Extra["description"]; d != "Классика для признания в любви & на юбилей." {
 		t.Fatalf("2002 description %q", d)
 	}
-	if img := m["2002"].Product.Image; !strings.HasSuffix(img, "roses-51-red.jpg") {
-		t.Fatalf("2002 takes the first picture, got %q", img)
+	if p := m["2002"].Product; !strings.HasSuffix(p.Image, "roses-51-red.jpg") || len(p.Images) != 1 || !strings.HasSuffix(p.Images[0], "roses-51-red-2.jpg") {
+		t.Fatalf("2002: the first picture is the main photo, the second the gallery; got %q %q", p.Image, p.Images)
+	}
+	p2002, p2001 := m["2002"].Product, m["2001"].Product
+	if imgs := p2002.Data()["images"]; fmt.Sprint(imgs) != "[https://cvety.example.kz/upload/iblock/a07/roses-51-red-2.jpg]" {
+		t.Fatalf("2002 webhook images: %v", imgs)
+	}
+	if imgs := p2001.Data()["images"]; imgs == nil || len(imgs.([]string)) != 0 {
+		t.Fatalf("a product with one picture sends images:[] (its gallery is empty): %#v", imgs)
 	}
 	if h := m["2007"].Product.Height; h != "60 см" {
 		t.Fatalf("param name matching ignores case: %q", h)
@@ -173,6 +180,35 @@ func TestFixturesAgree(t *testing.T) {
 		px, py := x.Product, y.Product
 		if px.Title != py.Title || px.Price != py.Price || px.Image != py.Image || *px.Available != *py.Available {
 			t.Errorf("%s: yml %+v\ncsv %+v", id, px, py)
+		}
+	}
+}
+
+// A YML offer has up to 10 <picture>; a CSV row an images column of URLs
+// separated by "|" or white space.
+func TestFeedGalleries(t *testing.T) {
+	var pics strings.Builder
+	for i := 1; i <= 12; i++ {
+		fmt.Fprintf(&pics, "<picture>https://x/%d.jpg</picture>", i)
+	}
+	items, err := readAll(t, strings.NewReader(`<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><offers><offer id="7"><name>Розы</name><price>100</price>`+
+		pics.String()+`<picture> </picture></offer></offers></shop></yml_catalog>`), Options{Format: YML})
+	if err != nil || len(items) != 1 || items[0].Err != nil {
+		t.Fatalf("YML: %+v %v", items, err)
+	}
+	if p := items[0].Product; p.Image != "https://x/1.jpg" || len(p.Images) != 9 || p.Images[8] != "https://x/10.jpg" {
+		t.Fatalf("YML pictures: %q %q", p.Image, p.Images)
+	}
+	items, err = readAll(t, strings.NewReader("id;title;image;images\n"+
+		"7;Розы;https://x/a.jpg;https://x/b.jpg|https://x/c.jpg\n"+
+		"8;Тюльпаны;;https://x/d.jpg https://x/e.jpg\n"+
+		"9;Ромашки;https://x/f.jpg;\n"), Options{Format: CSV})
+	if err != nil || len(items) != 3 {
+		t.Fatalf("CSV: %+v %v", items, err)
+	}
+	for i, want := range []string{"https://x/a.jpg [https://x/b.jpg https://x/c.jpg]", "https://x/d.jpg [https://x/e.jpg]", "https://x/f.jpg []"} {
+		if p := items[i].Product; fmt.Sprint(p.Image, " ", p.Images) != want {
+			t.Errorf("CSV row %d: %q %q, want %s", i, p.Image, p.Images, want)
 		}
 	}
 }

@@ -91,12 +91,7 @@ func (y *ymlReader) product(o *ymlOffer) (Product, error) {
 	if p.Title == "" && (o.Model != "" || o.Vendor != "") { // type="vendor.model"
 		p.Title = clean(strings.Join(nonEmpty(o.TypePrefix, o.Vendor, o.Model), " "))
 	}
-	for _, pic := range o.Pictures {
-		if s := strings.TrimSpace(pic); s != "" {
-			p.Image = s
-			break
-		}
-	}
+	p.setPhotos(o.Pictures) // every <picture>: the first is the main photo
 	extra := map[string]any{}
 	if s := strings.TrimSpace(o.URL); s != "" {
 		extra["url"] = s

@@ -119,6 +119,12 @@ func TestImportYMLIdempotent(t *testing.T) {
 		extra["url"] != "https://cvety.example.kz/catalog/rozy/buket-iz-25-belykh-roz/" || extra["categoryId"] != "11" {
 		t.Fatalf("2001: %v", p)
 	}
+	// 2002 has two <picture>: both its photos, the first the main one.
+	if p := srv.getJSON("/api/v1/products/2002?shop_id=8").body; num(p["index"].(map[string]any)["photos_total"]) != 2 ||
+		num(p["index"].(map[string]any)["photos_indexed"]) != 2 || !strings.HasSuffix(p["image_url"].(string), "/roses-51-red.jpg") ||
+		!strings.HasSuffix(p["images"].([]any)[1].(map[string]any)["url"].(string), "/roses-51-red-2.jpg") {
+		t.Fatalf("2002's pictures: %v", p)
+	}
 	if p := srv.getJSON("/api/v1/products/2010?shop_id=8").body; p["is_available"] != false {
 		t.Fatalf("2010 is not available: %v", p)
 	}

@@ -83,7 +83,7 @@ func TestSeveralPhotosPerProduct(t *testing.T) {
 	// Found by any of its photos, once, naming the photo.
 	search := func(class string) (first map[string]any, times int) {
 		t.Helper()
-		r := srv.searchPhoto(rephotograph(t, readPhoto(t, class)), map[string]string{"shop_id": "8"})
+		r := srv.searchPhoto(rephotograph(t, readPhoto(t, class)), map[string]string{"shop_id": "8", "min_band": "any"})
 		if r.status != 200 {
 			t.Fatalf("search %s: %d %s", class, r.status, r.raw)
 		}
