@@ -15,7 +15,8 @@ of every query by a full scan, and prints per index: recall@10, query latency
 p50/p99 on one core (queries one after another) and on all cores (one
 searching goroutine per core), queries per second on all cores, vectors
 inserted per second (on all cores), Go heap bytes per vector, and the
-speed-up of the p50 over the exact scan (flat) in the same run.
+speed-up of the p50 over the exact scan (flat) in the same run; for HNSW
+also the seconds to save the graph and to load it back (a restart).
 
 The vectors are generated (unit vectors in --n/100 clusters) or read from
 .fvecs files (each vector: an int32 dimension, then the float32 values).

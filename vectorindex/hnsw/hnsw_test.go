@@ -289,7 +289,7 @@ func TestAutomaticRepair(t *testing.T) {
 }
 
 func TestSaveLoad(t *testing.T) {
-	const n, dim = 3000, 64
+	const n, dim = 2*chunkSize + 100, 64 // three chunks
 	cfg := config(dim)
 	cfg.Dir = t.TempDir()
 	cfg.TrainSize = 500

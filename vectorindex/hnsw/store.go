@@ -152,12 +152,15 @@ func (x *Index[K, M]) ensureChunk(id uint32) error {
 	if c < len(cs) {
 		return nil
 	}
-	ch, err := x.newChunk(c)
-	if err != nil {
-		return err
+	grown := cs[:len(cs):len(cs)]
+	for i := len(cs); i <= c; i++ {
+		ch, err := x.newChunk(i)
+		if err != nil {
+			return err
+		}
+		grown = append(grown, ch)
+		x.chunks.Store(&grown)
 	}
-	grown := append(cs[:len(cs):len(cs)], ch)
-	x.chunks.Store(&grown)
 	return nil
 }
 

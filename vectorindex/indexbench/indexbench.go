@@ -5,6 +5,7 @@
 package indexbench
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,6 +57,8 @@ type Result struct {
 	BuildPerCPUs  float64 `json:"build_per_cpu_s"` // vectors per second of process CPU time, which a loaded machine does not hide
 	HeapPerVector float64 `json:"heap_bytes_per_vector"`
 	SpeedupVsFlat float64 `json:"speedup_vs_flat,omitempty"`
+	SaveS         float64 `json:"save_s,omitempty"` // HNSW: Save of the graph
+	LoadS         float64 `json:"load_s,omitempty"` // HNSW: Load, until searchable again
 	neighbours    [][]int32
 }
 
@@ -160,6 +163,11 @@ func measure(name string, o Options, base, queries vectorgen.Set, truth [][]int3
 	r.BuildPerS = float64(base.Len()) / time.Since(start).Seconds()
 	r.BuildPerCPUs = float64(base.Len()) / (cpuTime() - cpu).Seconds()
 	r.HeapPerVector = float64(int64(heapInUse())-int64(before)) / float64(base.Len())
+	if h, ok := s.(*hnswSearcher); ok {
+		if r.SaveS, r.LoadS, err = h.reload(); err != nil {
+			return r, err
+		}
+	}
 
 	// One core: queries one after another.
 	lat := make([]time.Duration, queries.Len())
@@ -221,9 +229,10 @@ func build(name string, o Options, base vectorgen.Set) (searcher, error) {
 		if err != nil {
 			return nil, err
 		}
-		x, err := hnsw.New(hnsw.Config[int32, struct{}]{
-			Dim: base.Dim, M: o.M, EfConstruction: o.EfConstruct, EfSearch: o.EfSearch, Dir: dir,
-		})
+		cfg := hnsw.Config[int32, struct{}]{
+			Dim: base.Dim, M: o.M, EfConstruction: o.EfConstruct, EfSearch: o.EfSearch, Dir: dir, Codec: posCodec{},
+		}
+		x, err := hnsw.New(cfg)
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -242,7 +251,7 @@ func build(name string, o Options, base vectorgen.Set) (searcher, error) {
 			os.RemoveAll(dir)
 			return nil, first
 		}
-		return hnswSearcher{x, dir}, nil
+		return &hnswSearcher{x, cfg}, nil
 	}
 }
 
@@ -262,10 +271,40 @@ func (flatSearcher) close() {}
 
 type hnswSearcher struct {
 	x   *hnsw.Index[int32, struct{}]
-	dir string
+	cfg hnsw.Config[int32, struct{}]
 }
 
-func (s hnswSearcher) search(q []float32) ([]int32, error) {
+// reload saves the graph, closes the index and loads it again, as a
+// restart would.
+func (s *hnswSearcher) reload() (save, load float64, err error) {
+	t := time.Now()
+	if err := s.x.Save(1); err != nil {
+		return 0, 0, err
+	}
+	s.x.Close()
+	save = time.Since(t).Seconds()
+	t = time.Now()
+	if s.x, err = hnsw.Load(s.cfg, 1); err != nil {
+		return 0, 0, err
+	}
+	return save, time.Since(t).Seconds(), nil
+}
+
+// posCodec saves a vector's position as its key.
+type posCodec struct{}
+
+func (posCodec) Append(b []byte, k int32, _ struct{}) []byte {
+	return binary.LittleEndian.AppendUint32(b, uint32(k))
+}
+
+func (posCodec) Read(b []byte) (int32, struct{}, int, error) {
+	if len(b) < 4 {
+		return 0, struct{}{}, 0, fmt.Errorf("key of %d bytes", len(b))
+	}
+	return int32(binary.LittleEndian.Uint32(b)), struct{}{}, 4, nil
+}
+
+func (s *hnswSearcher) search(q []float32) ([]int32, error) {
 	hits, err := s.x.Search(q, 10, hnsw.Filter[int32, struct{}]{})
 	out := make([]int32, len(hits))
 	for i, h := range hits {
@@ -274,9 +313,9 @@ func (s hnswSearcher) search(q []float32) ([]int32, error) {
 	return out, err
 }
 
-func (s hnswSearcher) close() {
+func (s *hnswSearcher) close() {
 	s.x.Close()
-	os.RemoveAll(s.dir)
+	os.RemoveAll(s.cfg.Dir)
 }
 
 func print(w io.Writer, results []Result, asJSON bool) {
@@ -294,6 +333,9 @@ func print(w io.Writer, results []Result, asJSON bool) {
 			r.Index, r.N, r.Dim, r.RecallAt10, r.P50ms, r.P99ms, r.P50AllCoresMs, r.P99AllCoresMs, r.QPSAllCores, r.BuildPerS, r.BuildPerCPUs, r.HeapPerVector)
 		if r.SpeedupVsFlat > 0 && r.Index != "flat" {
 			fmt.Fprintf(w, "  %.1f× flat", r.SpeedupVsFlat)
+		}
+		if r.LoadS > 0 {
+			fmt.Fprintf(w, "  save %.2f s, load %.2f s", r.SaveS, r.LoadS)
 		}
 		fmt.Fprintln(w)
 	}
