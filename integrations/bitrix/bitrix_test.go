@@ -155,8 +155,8 @@ func newSite(t *testing.T, serviceURL, imagesURL string) *site {
 }
 
 func element(id, iblock int, name string, detail, preview int, height string) map[string]any {
-	el := map[string]any{"ID": id, "IBLOCK_ID": iblock, "NAME": name, "ACTIVE": "Y",
-		"TIMESTAMP_X": "2026-01-15 10:00:00", "PROPERTIES": map[string]any{"HEIGHT": height}}
+	el := map[string]any{"ID": id, "IBLOCK_ID": iblock, "NAME": name, "ACTIVE": "Y", "CODE": fmt.Sprintf("bouquet-%d", id),
+		"DETAIL_PAGE_URL": "#SITE_DIR#/catalog/#ELEMENT_CODE#/", "TIMESTAMP_X": "2026-01-15 10:00:00", "PROPERTIES": map[string]any{"HEIGHT": height}}
 	if detail > 0 {
 		el["DETAIL_PICTURE"] = detail
 	}
@@ -509,7 +509,7 @@ func TestBitrixHandlerAgainstServer(t *testing.T) {
 	if body["event_type"] != "product.created" || body["shop_id"] != float64(shop) {
 		t.Fatalf("body: %s", r.Body)
 	}
-	wantKeys := "TIMESTAMP_X catalogHeight id image isAvailable price title"
+	wantKeys := "TIMESTAMP_X catalogHeight id image isAvailable price title url"
 	var keys []string
 	for k := range data {
 		keys = append(keys, k)
@@ -519,7 +519,8 @@ func TestBitrixHandlerAgainstServer(t *testing.T) {
 		t.Fatalf("product_data keys %q, want %q", got, wantKeys)
 	}
 	if data["id"] != 101.0 || data["title"] != "Букет из 25 белых роз" || data["price"] != "18 500 ₸" || data["isAvailable"] != true ||
-		data["image"] != img.URL+"/upload/iblock/3f2/roses.jpg" || data["catalogHeight"] != "60 см" {
+		data["image"] != img.URL+"/upload/iblock/3f2/roses.jpg" || data["catalogHeight"] != "60 см" ||
+		data["url"] != img.URL+"/catalog/bouquet-101/" {
 		t.Fatalf("product_data: %s", r.Body)
 	}
 	if ts, err := time.Parse(time.RFC3339, data["TIMESTAMP_X"].(string)); err != nil || time.Since(ts) > time.Minute {
@@ -941,6 +942,41 @@ func TestBitrixPriceFormat(t *testing.T) {
 		p, err := catalog.ParsePrice(got)
 		if err != nil || p.Minor != c.minor {
 			t.Errorf("the service reads %q as %+v, %v; want %d", got, p, err, c.minor)
+		}
+	}
+}
+
+// Product pages: DETAIL_PAGE_URL's templates filled in and made absolute
+// with LOOKALIKE_SITE_URL, in a form the service's webhook accepts; none
+// when a template is left or there is no page.
+func TestBitrixPageURL(t *testing.T) {
+	s := newSite(t, "http://127.0.0.1:9", "https://cvety.kz")
+	cases := []struct {
+		el   map[string]any
+		want string
+	}{
+		{map[string]any{"ID": 101, "CODE": "roses-25", "DETAIL_PAGE_URL": "#SITE_DIR#/catalog/#ELEMENT_CODE#/"}, "https://cvety.kz/catalog/roses-25/"},
+		{map[string]any{"ID": 101, "DETAIL_PAGE_URL": "/catalog/detail.php?ID=#ELEMENT_ID#&x=a b"}, "https://cvety.kz/catalog/detail.php?ID=101&x=a%20b"},
+		{map[string]any{"ID": 7, "CODE": "розы", "DETAIL_PAGE_URL": "/catalog/#CODE#/"}, "https://cvety.kz/catalog/%D1%80%D0%BE%D0%B7%D1%8B/"},
+		{map[string]any{"ID": 7, "DETAIL_PAGE_URL": "https://shop.example/p/7"}, "https://shop.example/p/7"},
+		{map[string]any{"ID": 7, "DETAIL_PAGE_URL": "/catalog/#SECTION_CODE#/7/"}, ""},
+		{map[string]any{"ID": 7, "DETAIL_PAGE_URL": ""}, ""},
+		{map[string]any{"ID": 7}, ""},
+	}
+	var steps []step
+	for _, c := range cases {
+		steps = append(steps, step{"do": "page_url", "element": c.el})
+	}
+	out := s.request(steps...)
+	for i, c := range cases {
+		var got string
+		out.result(i, &got)
+		if got != c.want {
+			t.Errorf("pageUrl(%v) = %q, want %q", c.el, got, c.want)
+			continue
+		}
+		if _, err := catalog.Link(got); err != nil {
+			t.Errorf("the service refuses %q: %v", got, err)
 		}
 	}
 }

@@ -449,7 +449,7 @@ final class LookalikeSync
         if (!self::includeModule('iblock')) {
             throw new \RuntimeException('the iblock module is not installed');
         }
-        $select = array('ID', 'IBLOCK_ID', 'NAME', 'ACTIVE', 'DETAIL_PICTURE', 'PREVIEW_PICTURE',
+        $select = array('ID', 'IBLOCK_ID', 'NAME', 'CODE', 'ACTIVE', 'DETAIL_PICTURE', 'PREVIEW_PICTURE', 'DETAIL_PAGE_URL',
             'TIMESTAMP_X', 'TIMESTAMP_X_UNIX', 'WF_PARENT_ELEMENT_ID');
         $heightCode = trim((string) self::config('LOOKALIKE_HEIGHT_PROPERTY'));
         if ($heightCode !== '') {
@@ -472,6 +472,10 @@ final class LookalikeSync
         }
         $data['isAvailable'] = $el['ACTIVE'] === 'Y' && self::catalogAvailable((int) $el['ID']);
         $data['image'] = self::imageUrl($el);
+        $page = self::pageUrl($el);
+        if ($page !== '') {
+            $data['url'] = $page;
+        }
         if ($heightCode !== '') {
             $height = self::propertyValue($el, $heightCode);
             if ($height !== '') {
@@ -587,6 +591,38 @@ final class LookalikeSync
             }
         }
         return '';
+    }
+
+    /**
+     * The element's page on the site: DETAIL_PAGE_URL with its #TEMPLATES#
+     * filled in (CIBlock::ReplaceDetailUrl, as GetNext() does), made absolute
+     * with LOOKALIKE_SITE_URL; '' when there is none, a template stays
+     * unfilled, or it is longer than the service takes (2048 bytes).
+     */
+    public static function pageUrl(array $el)
+    {
+        $url = isset($el['DETAIL_PAGE_URL']) ? trim((string) $el['DETAIL_PAGE_URL']) : '';
+        $siteDir = strpos($url, '#SITE_DIR#') === 0;
+        if ($url !== '' && strpos($url, '#') !== false && class_exists('\CIBlock') && method_exists('\CIBlock', 'ReplaceDetailUrl')) {
+            $url = trim((string) \CIBlock::ReplaceDetailUrl($url, $el, false, 'E'));
+        }
+        if ($siteDir && strncmp($url, '//', 2) === 0) {
+            $url = substr($url, 1); // "#SITE_DIR#/catalog/" with SITE_DIR "/"
+        }
+        if ($url === '' || strpos($url, '#') !== false) {
+            return '';
+        }
+        $query = '';
+        $q = strpos($url, '?');
+        if ($q !== false) {
+            $query = '?' . str_replace(' ', '%20', substr($url, $q + 1));
+            $url = substr($url, 0, $q);
+        }
+        $url = self::absoluteUrl($url) . $query;
+        if (strlen($url) > 2048 || preg_match('/[\x00-\x20\x7f]/', $url)) {
+            return '';
+        }
+        return $url;
     }
 
     /** Makes an /upload/... path absolute with LOOKALIKE_SITE_URL, encoding what needs it. */

@@ -21,6 +21,7 @@
  *   build         LookalikeSync::buildMessage("id", "type")
  *   sign          LookalikeSync::sign("secret", "id", "ts", "body")
  *   format_price  LookalikeSync::formatPrice("amount", "currency")
+ *   page_url      LookalikeSync::pageUrl("element")
  *   status        LookalikeSync::status()
  *   sleep         "seconds"
  *
@@ -120,6 +121,9 @@ try {
                 break;
             case 'format_price':
                 $r = LookalikeSync::formatPrice($step['amount'], $step['currency']);
+                break;
+            case 'page_url':
+                $r = LookalikeSync::pageUrl($step['element']);
                 break;
             case 'status':
                 $r = LookalikeSync::status();

@@ -190,6 +190,23 @@ namespace {
         }
     }
 
+    class CIBlock
+    {
+        /** Fills the #FIELD# templates of a page URL, as Bitrix does for an element ('E'). */
+        public static function ReplaceDetailUrl($url, $arr, $server_name = false, $arrType = false)
+        {
+            $map = array(
+                '#SITE_DIR#' => '/',
+                '#ID#' => isset($arr['ID']) ? $arr['ID'] : '',
+                '#ELEMENT_ID#' => isset($arr['ID']) ? $arr['ID'] : '',
+                '#CODE#' => isset($arr['CODE']) ? $arr['CODE'] : '',
+                '#ELEMENT_CODE#' => isset($arr['CODE']) ? $arr['CODE'] : '',
+                '#IBLOCK_ID#' => isset($arr['IBLOCK_ID']) ? $arr['IBLOCK_ID'] : '',
+            );
+            return strtr((string) $url, $map);
+        }
+    }
+
     class CFile
     {
         public static function GetPath($fileId)
