@@ -213,6 +213,28 @@ func TestFeedGalleries(t *testing.T) {
 	}
 }
 
+// An offer's <url> becomes the product's page only when the service takes
+// it as one; a bad one leaves the product without a page, not unimported.
+func TestYMLPageURL(t *testing.T) {
+	for in, want := range map[string]any{
+		"https://x.kz/catalog/101/": "https://x.kz/catalog/101/",
+		" https://x.kz/p/розы 25/ ": "https://x.kz/p/розы%2025/",
+		"/catalog/101/":             "/catalog/101/",
+		"catalog/101":               nil,
+		"javascript:alert(1)":       nil,
+		"":                          nil,
+	} {
+		items, err := readAll(t, strings.NewReader(`<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><offers><offer id="7"><name>Розы</name><price>100</price><url>`+
+			in+`</url></offer></offers></shop></yml_catalog>`), Options{Format: YML})
+		if err != nil || len(items) != 1 || items[0].Err != nil {
+			t.Fatalf("%q: %+v %v", in, items, err)
+		}
+		if got, ok := items[0].Product.Extra["url"]; (want == nil && ok) || (want != nil && got != want) {
+			t.Errorf("<url>%s</url>: url %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestCSVVariants(t *testing.T) {
 	cases := map[string]string{
 		"comma":            "id,title,price,currency,available,image,height\n7,Розы,2500,KZT,Y,/img/roses.jpg,60 см\n",

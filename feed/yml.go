@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/lookalike/lookalike/catalog"
 )
 
 // ymlReader walks a YML document token by token and decodes one <offer> at
@@ -93,7 +95,10 @@ func (y *ymlReader) product(o *ymlOffer) (Product, error) {
 	}
 	p.setPhotos(o.Pictures) // every <picture>: the first is the main photo
 	extra := map[string]any{}
-	if s := strings.TrimSpace(o.URL); s != "" {
+	// The offer's page, when it is one the service takes (catalog.Link):
+	// spaces are encoded; anything else (a relative path without "/", a
+	// javascript: URL) is left out rather than failing the product.
+	if s, err := catalog.Link(strings.ReplaceAll(strings.TrimSpace(o.URL), " ", "%20")); err == nil && s != "" {
 		extra["url"] = s
 	}
 	if s := strings.TrimSpace(o.Description); s != "" {
