@@ -509,7 +509,7 @@ func TestBitrixHandlerAgainstServer(t *testing.T) {
 	if body["event_type"] != "product.created" || body["shop_id"] != float64(shop) {
 		t.Fatalf("body: %s", r.Body)
 	}
-	wantKeys := "TIMESTAMP_X catalogHeight id image isAvailable price title url"
+	wantKeys := "TIMESTAMP_X catalogHeight id image images isAvailable price title url"
 	var keys []string
 	for k := range data {
 		keys = append(keys, k)
@@ -1083,5 +1083,87 @@ func TestBitrixOutboxConcurrentWriters(t *testing.T) {
 	box := s.outbox()
 	if len(box) != writers*5 {
 		t.Fatalf("%d messages in the outbox, want %d", len(box), writers*5)
+	}
+}
+
+// The handler sends the gallery: DETAIL_PICTURE, PREVIEW_PICTURE, the
+// MORE_PHOTO property, then the photos of the product's active trade
+// offers, repeats dropped, cut to LOOKALIKE_MAX_PHOTOS. An offer's change
+// is its parent product's update; the offer is never sent as a product.
+func TestBitrixGallery(t *testing.T) {
+	svc := startService(t)
+	img := newImages(t)
+	s := newSite(t, svc.url, img.URL)
+	s.config["LOOKALIKE_MAX_PHOTOS"] = 4
+	files := s.db["files"].(map[string]string)
+	files["15"] = "/upload/iblock/d01/dandelion.jpg"
+	files["16"] = "/upload/iblock/e5a/sunflowers.jpg"
+	files["17"] = "/upload/iblock/x01/tulips.jpg"
+	files["18"] = "/upload/iblock/x02/roses.jpg"
+	s.set("elements", 101, "PREVIEW_PICTURE", 15)
+	s.set("elements", 101, "PROPERTIES.MORE_PHOTO", []any{16, 11}) // 11 is the detail picture again
+	offer := func(id, parent, picture int, active string) map[string]any {
+		el := element(id, 4, fmt.Sprintf("Оффер %d", id), picture, 0, "")
+		el["CML2_LINK"], el["ACTIVE"] = parent, active
+		return el
+	}
+	s.db["elements"] = append(s.db["elements"].([]any),
+		offer(301, 101, 12, "Y"), // 15 stems: daisy
+		offer(302, 101, 13, "N"), // inactive
+		offer(303, 101, 17, "Y")) // over the limit of 4
+
+	out := s.request(added(101, 2), endRequest)
+	if len(out.Requests) != 1 {
+		t.Fatalf("%d requests: %+v", len(out.Requests), out.Requests)
+	}
+	data := bodyOf(t, out.Requests[0])["product_data"].(map[string]any)
+	u := func(path string) string { return img.URL + path }
+	want := []any{u("/upload/iblock/d01/dandelion.jpg"), u("/upload/iblock/e5a/sunflowers.jpg"), u("/upload/iblock/c11/daisy.jpg")}
+	if data["image"] != u("/upload/iblock/3f2/roses.jpg") || fmt.Sprint(data["images"]) != fmt.Sprint(want) {
+		t.Fatalf("photos sent: image %v, images %v", data["image"], data["images"])
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ix := svc.product(101)["index"].(map[string]any)
+		if num(ix["photos_indexed"]) == 4 && num(ix["photos_total"]) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("101's photos: %v", ix)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// An offer saved (its own info block is not synced): its parent's
+	// webhook, now with the offer's new photo.
+	s.set("elements", 301, "DETAIL_PICTURE", 18)
+	out = s.request(updated(301, 4), endRequest)
+	if len(out.Requests) != 1 {
+		t.Fatalf("%d requests for an offer's save: %+v", len(out.Requests), out.Requests)
+	}
+	body := bodyOf(t, out.Requests[0])
+	data = body["product_data"].(map[string]any)
+	if body["event_type"] != "product.updated" || data["id"] != 101.0 || data["title"] != "Букет из 25 белых роз" ||
+		fmt.Sprint(data["images"]) != fmt.Sprint([]any{want[0], want[1], u("/upload/iblock/x02/roses.jpg")}) {
+		t.Fatalf("offer save: %s", out.Requests[0].Body)
+	}
+	if svc.product(301) != nil {
+		t.Fatal("an offer was stored as a product")
+	}
+	// The offer deleted: the parent loses its photo, and the next offer's
+	// fits under the limit.
+	out = s.request(beforeDelete(301), step{"do": "delete_element", "id": 301}, endRequest)
+	if len(out.Requests) != 1 {
+		t.Fatalf("%d requests for an offer's delete: %+v", len(out.Requests), out.Requests)
+	}
+	body = bodyOf(t, out.Requests[0])
+	if data = body["product_data"].(map[string]any); body["event_type"] != "product.updated" || data["id"] != 101.0 ||
+		fmt.Sprint(data["images"]) != fmt.Sprint([]any{want[0], want[1], u("/upload/iblock/x01/tulips.jpg")}) {
+		t.Fatalf("offer delete: %s", out.Requests[0].Body)
+	}
+	// An offer's price changed: the parent's webhook.
+	out = s.request(d7("Price", "OnAfterUpdate", map[string]any{"id": 9, "fields": map[string]any{"PRODUCT_ID": 303, "PRICE": 9000}}), endRequest)
+	if len(out.Requests) != 1 || bodyOf(t, out.Requests[0])["product_data"].(map[string]any)["id"] != 101.0 {
+		t.Fatalf("offer price: %+v", out.Requests)
 	}
 }

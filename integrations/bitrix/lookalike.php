@@ -18,6 +18,11 @@
  *           \Bitrix\Catalog\Model\Product::OnAfterAdd / OnAfterUpdate
  *           (quantity, availability).
  *
+ * Trade offers (SKUs, in their own info block) are sent as their parent
+ * product: an offer's save, delete or price change sends the parent, whose
+ * photos are its DETAIL_PICTURE, PREVIEW_PICTURE and MORE_PHOTO, then its
+ * active offers' (at most LOOKALIKE_MAX_PHOTOS).
+ *
  * Events are collected during the request and sent once per element at its
  * end (after the page has been sent to the browser when Bitrix allows), so
  * an admin save that changes the element, its price and its stock makes one
@@ -70,6 +75,8 @@ final class LookalikeSync
         'LOOKALIKE_RETRY_BASE_SECONDS' => 30,
         'LOOKALIKE_RETRY_MAX_SECONDS' => 3600,
         'LOOKALIKE_MAX_SYNC_SENDS' => 50,
+        'LOOKALIKE_MAX_PHOTOS' => 10,
+        'LOOKALIKE_MORE_PHOTO_PROPERTY' => 'MORE_PHOTO',
     );
 
     /** Registers the event handlers. Call once, from init.php. */
@@ -146,10 +153,12 @@ final class LookalikeSync
                 return;
             }
             $iblock = isset($fields['IBLOCK_ID']) ? (int) $fields['IBLOCK_ID'] : (int) \CIBlockElement::GetIBlockByID($id);
-            if (!self::isTracked($iblock)) {
+            $product = self::productOf($id, $iblock);
+            if ($product <= 0) {
                 return;
             }
-            self::queue($id, $type);
+            // A trade offer's photos are its parent product's: the parent changed.
+            self::queue($product, $product === $id ? $type : 'product.updated');
         } catch (\Throwable $e) {
             self::log('element event: ' . $e->getMessage());
         }
@@ -164,8 +173,9 @@ final class LookalikeSync
                 return;
             }
             $iblockId = (int) $iblockId > 0 ? (int) $iblockId : (int) \CIBlockElement::GetIBlockByID($elementId);
-            if (self::isTracked($iblockId)) {
-                self::queue($elementId, 'product.updated');
+            $product = self::productOf($elementId, $iblockId);
+            if ($product > 0) {
+                self::queue($product, 'product.updated');
             }
         } catch (\Throwable $e) {
             self::log('property event: ' . $e->getMessage());
@@ -189,10 +199,14 @@ final class LookalikeSync
             $rows = \CIBlockElement::GetList(array(), array('ID' => $id, 'SHOW_HISTORY' => 'Y'), false, false,
                 array('ID', 'IBLOCK_ID', 'WF_PARENT_ELEMENT_ID'));
             $el = $rows ? $rows->Fetch() : false;
-            if (!$el || !empty($el['WF_PARENT_ELEMENT_ID']) || !self::isTracked((int) $el['IBLOCK_ID'])) {
+            if (!$el || !empty($el['WF_PARENT_ELEMENT_ID'])) {
                 return;
             }
-            self::queue($id, 'product.deleted');
+            $product = self::productOf($id, (int) $el['IBLOCK_ID']);
+            if ($product > 0) {
+                // A trade offer going takes its photos from its parent.
+                self::queue($product, $product === $id ? 'product.deleted' : 'product.updated');
+            }
         } catch (\Throwable $e) {
             self::log('delete event: ' . $e->getMessage());
         }
@@ -244,9 +258,29 @@ final class LookalikeSync
         if ($elementId <= 0 || !self::includeModule('iblock')) {
             return;
         }
-        if (self::isTracked((int) \CIBlockElement::GetIBlockByID($elementId))) {
-            self::queue($elementId, 'product.updated');
+        $product = self::productOf($elementId, (int) \CIBlockElement::GetIBlockByID($elementId));
+        if ($product > 0) {
+            self::queue($product, 'product.updated');
         }
+    }
+
+    /**
+     * The product an element stands for: itself when its info block is
+     * synced, the parent product when it is a trade offer (SKU) of one, 0
+     * otherwise.
+     */
+    private static function productOf($elementId, $iblockId)
+    {
+        if (self::isTracked($iblockId)) {
+            return (int) $elementId;
+        }
+        if ($elementId > 0 && self::includeModule('catalog') && class_exists('CCatalogSku')) {
+            $info = \CCatalogSku::GetProductInfo((int) $elementId, (int) $iblockId);
+            if (is_array($info) && !empty($info['ID']) && self::isTracked((int) $info['IBLOCK_ID'])) {
+                return (int) $info['ID'];
+            }
+        }
+        return 0;
     }
 
     /** Remembers an element's event; the latest per element wins, a create stays a create. */
@@ -471,7 +505,10 @@ final class LookalikeSync
             $data['price'] = self::formatPrice($price['PRICE'], $price['CURRENCY']);
         }
         $data['isAvailable'] = $el['ACTIVE'] === 'Y' && self::catalogAvailable((int) $el['ID']);
-        $data['image'] = self::imageUrl($el);
+        // The main photo, then the gallery (the service merges the two).
+        $photos = self::photoUrls($el);
+        $data['image'] = $photos ? $photos[0] : '';
+        $data['images'] = array_slice($photos, 1);
         $page = self::pageUrl($el);
         if ($page !== '') {
             $data['url'] = $page;
@@ -579,18 +616,66 @@ final class LookalikeSync
         return true;
     }
 
-    private static function imageUrl(array $el)
+    /**
+     * The product's photos, main one first: DETAIL_PICTURE, PREVIEW_PICTURE,
+     * the MORE_PHOTO property (LOOKALIKE_MORE_PHOTO_PROPERTY), then the same
+     * of each active trade offer, repeats dropped, at most
+     * LOOKALIKE_MAX_PHOTOS.
+     */
+    private static function photoUrls(array $el)
     {
-        foreach (array('DETAIL_PICTURE', 'PREVIEW_PICTURE') as $field) {
-            if (empty($el[$field])) {
+        $max = max(1, (int) self::config('LOOKALIKE_MAX_PHOTOS'));
+        $files = self::photoFiles($el);
+        foreach (self::offers((int) $el['ID'], (int) $el['IBLOCK_ID']) as $offer) {
+            $files = array_merge($files, self::photoFiles($offer));
+        }
+        $urls = array();
+        foreach ($files as $fileId) {
+            if (count($urls) >= $max) {
+                break;
+            }
+            $path = (string) \CFile::GetPath((int) $fileId);
+            if ($path === '') {
                 continue;
             }
-            $path = (string) \CFile::GetPath((int) $el[$field]);
-            if ($path !== '') {
-                return self::absoluteUrl($path);
+            $url = self::absoluteUrl($path);
+            if (!in_array($url, $urls, true)) {
+                $urls[] = $url;
             }
         }
-        return '';
+        return $urls;
+    }
+
+    /** File ids of an element's photos: detail, preview, then the more-photo property's values. */
+    private static function photoFiles(array $el)
+    {
+        $files = array();
+        foreach (array('DETAIL_PICTURE', 'PREVIEW_PICTURE') as $field) {
+            if (!empty($el[$field])) {
+                $files[] = (int) $el[$field];
+            }
+        }
+        $code = trim((string) self::config('LOOKALIKE_MORE_PHOTO_PROPERTY'));
+        if ($code !== '' && !empty($el['IBLOCK_ID'])) {
+            $rows = \CIBlockElement::GetProperty((int) $el['IBLOCK_ID'], (int) $el['ID'], array('sort' => 'asc', 'id' => 'asc'), array('CODE' => $code));
+            while ($rows && ($row = $rows->Fetch())) {
+                if (!empty($row['VALUE'])) {
+                    $files[] = (int) $row['VALUE'];
+                }
+            }
+        }
+        return $files;
+    }
+
+    /** The product's active trade offers (SKUs), with their picture fields; none without the catalog module. */
+    private static function offers($id, $iblockId)
+    {
+        if (!self::includeModule('catalog') || !class_exists('CCatalogSku')) {
+            return array();
+        }
+        $list = \CCatalogSku::getOffersList(array($id), $iblockId, array('ACTIVE' => 'Y'),
+            array('ID', 'IBLOCK_ID', 'DETAIL_PICTURE', 'PREVIEW_PICTURE'));
+        return is_array($list) && isset($list[$id]) && is_array($list[$id]) ? array_values($list[$id]) : array();
     }
 
     /**

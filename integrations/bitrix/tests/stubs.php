@@ -146,6 +146,20 @@ namespace {
             return self::GetList(array(), array('ID' => (int) $id));
         }
 
+        /** Rows of an element's property (a list value gives one row per item), as CIBlockElement::GetProperty. */
+        public static function GetProperty($iblockId, $elementId, $order = array(), $filter = array())
+        {
+            $el = isset(LookalikeTestDB::$elements[(int) $elementId]) ? LookalikeTestDB::$elements[(int) $elementId] : null;
+            $code = isset($filter['CODE']) ? $filter['CODE'] : '';
+            $rows = array();
+            if ($el !== null && isset($el['PROPERTIES'][$code])) {
+                foreach ((array) $el['PROPERTIES'][$code] as $v) {
+                    $rows[] = array('CODE' => $code, 'VALUE' => $v);
+                }
+            }
+            return new LookalikeTestResult($rows);
+        }
+
         public static function GetIBlockByID($id)
         {
             $id = (int) $id;
@@ -222,6 +236,41 @@ namespace {
         {
             $id = (int) $id;
             return isset(LookalikeTestDB::$products[$id]) ? LookalikeTestDB::$products[$id] : false;
+        }
+    }
+
+    /** Trade offers: elements with a CML2_LINK to their parent product. */
+    class CCatalogSku
+    {
+        public static function GetProductInfo($offerId, $iblockId = 0)
+        {
+            $offer = isset(LookalikeTestDB::$elements[(int) $offerId]) ? LookalikeTestDB::$elements[(int) $offerId] : null;
+            if ($offer === null || empty($offer['CML2_LINK']) || !isset(LookalikeTestDB::$elements[(int) $offer['CML2_LINK']])) {
+                return false;
+            }
+            $parent = LookalikeTestDB::$elements[(int) $offer['CML2_LINK']];
+            return array('ID' => (int) $parent['ID'], 'IBLOCK_ID' => (int) $parent['IBLOCK_ID'], 'OFFER_IBLOCK_ID' => (int) $offer['IBLOCK_ID']);
+        }
+
+        public static function getOffersList($productId, $iblockId = 0, $skuFilter = array(), $fields = array(), $propertyFilter = array())
+        {
+            $out = array();
+            foreach ((array) $productId as $pid) {
+                foreach (LookalikeTestDB::$elements as $el) {
+                    if (empty($el['CML2_LINK']) || (int) $el['CML2_LINK'] !== (int) $pid) {
+                        continue;
+                    }
+                    if (isset($skuFilter['ACTIVE']) && (isset($el['ACTIVE']) ? $el['ACTIVE'] : 'Y') !== $skuFilter['ACTIVE']) {
+                        continue;
+                    }
+                    $row = array();
+                    foreach ($fields ? $fields : array_keys($el) as $f) {
+                        $row[$f] = isset($el[$f]) ? $el[$f] : null;
+                    }
+                    $out[(int) $pid][(int) $el['ID']] = $row;
+                }
+            }
+            return $out;
         }
     }
 
