@@ -88,7 +88,16 @@ func getProduct(ctx context.Context, q querier, k catalog.Key) (catalog.Product,
 	return p, nil
 }
 
+// putProduct stores a product and its photos.
 func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
+	if err := putProductRow(ctx, tx, p); err != nil {
+		return err
+	}
+	return putPhotos(ctx, tx, p.Key, p.Photos)
+}
+
+// putProductRow stores a product's row, leaving its stored photos as they are.
+func putProductRow(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 	var priceMinor, currency, height, version any
 	if p.SourceVersion != nil {
 		version = *p.SourceVersion
@@ -127,7 +136,7 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 	if err != nil {
 		return fmt.Errorf("store product: %w", err)
 	}
-	return putPhotos(ctx, tx, p.Key, p.Photos)
+	return nil
 }
 
 // ApplyEvent stores one webhook event and, when the product needs a new
@@ -222,7 +231,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 			old = catalog.Product{Key: key, CreatedAt: now, DeletedAt: &now, IndexState: catalog.StateNoImage, SourceVersion: version}
 		}
 		old.UpdatedAt = now
-		if err := putProduct(ctx, tx, &old); err != nil {
+		if err := putProductRow(ctx, tx, &old); err != nil { // the photos stay, as the product's record
 			return res, false, err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
@@ -288,7 +297,11 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 		res.Product = old // nothing to write: a repeated event or feed row (its job, if pending, is still queued)
 		return res, false, nil
 	}
-	if err := putProduct(ctx, tx, &p); err != nil {
+	put := putProduct
+	if found && reflect.DeepEqual(old.Photos, p.Photos) {
+		put = putProductRow // a price, title or stock change: the photos are as stored
+	}
+	if err := put(ctx, tx, &p); err != nil {
 		return res, false, err
 	}
 	res.Product = p
