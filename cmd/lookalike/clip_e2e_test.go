@@ -82,7 +82,7 @@ func TestModelSwitch(t *testing.T) {
 	sawOld := false
 	for {
 		st := srv.stats()
-		r := srv.searchPhoto(readPhoto(t, "roses"), nil)
+		r := srv.searchPhoto(readPhoto(t, "roses"), map[string]string{"min_band": "any"})
 		if r.status != 200 || len(r.body["results"].([]any)) != 4 {
 			t.Fatalf("search during the switch: %d %s (stats %v)", r.status, r.raw, st)
 		}
