@@ -443,6 +443,7 @@
       ['field.error', ix.error],
       ['field.indexed', LA.dateTime(ix.indexed_at)],
       ['field.sha', ix.image_sha256 ? el('span', { className: 'mono', text: ix.image_sha256 }) : ''],
+      ['field.photos', ix.photos_total ? t('field.photos_count', { indexed: ix.photos_indexed, total: ix.photos_total }) : ''],
       ['field.model', ix.model],
       ['field.created', LA.dateTime(p.created_at)],
       ['field.updated', LA.dateTime(p.updated_at)],
