@@ -37,6 +37,7 @@ func (m *Main) runBenchIndex(args []string) error {
 	fs.IntVar(&o.Dim, "dim", 512, "dimension of generated vectors")
 	fs.IntVar(&o.Queries, "queries-n", 1000, "queries (with --queries: read at most this many, 0: all)")
 	fs.IntVar(&o.Clusters, "clusters", 0, "clusters of generated vectors (0: n/100)")
+	fs.Float64Var(&o.Spread, "spread", 1, "noise of generated vectors relative to their cluster centre: 1 tight clusters, 2.5 blurred ones (harder)")
 	seed := fs.Uint64("seed", 1, "seed of generated vectors")
 	fs.StringVar(&o.VectorsPath, "vectors", "", "base vectors, .fvecs")
 	fs.StringVar(&o.QueriesPath, "queries", "", "query vectors, .fvecs")

@@ -48,8 +48,8 @@ func TestBenchIndex(t *testing.T) {
 	}
 
 	// From .fvecs files: the exact scan's neighbours are the ground truth.
-	base := vectorgen.Clustered(500, 16, 5, 3)
-	queries := vectorgen.Queries(20, 16, 5, 3)
+	base := vectorgen.Clustered(500, 16, 5, 1, 3)
+	queries := vectorgen.Queries(20, 16, 5, 1, 3)
 	bp, qp := filepath.Join(dir, "base.fvecs"), filepath.Join(dir, "query.fvecs")
 	if err := vectorgen.WriteFvecs(bp, base); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ import (
 type Config[K comparable, M any] struct {
 	Dim            int // vector length (required)
 	M              int // links per node at upper layers, 2·M at layer 0 (16)
-	EfConstruction int // candidate list size when inserting (100)
+	EfConstruction int // candidate list size when inserting (64)
 	EfSearch       int // candidate list size when searching; at least k (96)
 	// ExactBelow: filters matching at most this many vectors are answered
 	// by an exact scan of them (20000).
@@ -141,7 +141,7 @@ func (c *Config[K, M]) defaults() error {
 		return fmt.Errorf("hnsw: M %d out of range 2..1000", c.M)
 	}
 	if c.EfConstruction <= 0 {
-		c.EfConstruction = 100
+		c.EfConstruction = 64
 	}
 	if c.EfSearch <= 0 {
 		c.EfSearch = 96

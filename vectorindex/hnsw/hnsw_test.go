@@ -50,6 +50,10 @@ type fixture struct {
 	x             *Index[key, meta]
 }
 
+// spread makes the generated clusters overlap, so that a weaker graph or
+// search shows as lost recall.
+const spread = 2
+
 func keyOf(i int) key   { return key{Shop: int64(1 + i%100), N: int32(i)} }
 func metaOf(i int) meta { return meta{Available: i%2 == 0} }
 func build(t testing.TB, cfg Config[key, meta], base vectorgen.Set) *Index[key, meta] {
@@ -68,8 +72,8 @@ func build(t testing.TB, cfg Config[key, meta], base vectorgen.Set) *Index[key, 
 
 func newFixture(t testing.TB, n, dim int, cfg Config[key, meta]) *fixture {
 	f := &fixture{
-		base:    vectorgen.Clustered(n, dim, n/50, 7),
-		queries: vectorgen.Queries(200, dim, n/50, 7),
+		base:    vectorgen.Clustered(n, dim, n/50, spread, 7),
+		queries: vectorgen.Queries(200, dim, n/50, spread, 7),
 	}
 	f.x = build(t, cfg, f.base)
 	return f
@@ -174,10 +178,10 @@ func TestDeleteReplaceAndRepair(t *testing.T) {
 	cfg := config(dim)
 	cfg.TrainSize = 500
 	cfg.RepairRatio = 1e9 // repair only when asked
-	base := vectorgen.Clustered(n, dim, 60, 3)
+	base := vectorgen.Clustered(n, dim, 60, spread, 3)
 	x := build(t, cfg, base)
 	// Delete a third, replace a tenth with other vectors.
-	other := vectorgen.Queries(n, dim, 60, 3)
+	other := vectorgen.Queries(n, dim, 60, spread, 3)
 	deleted := map[int32]bool{}
 	for i := 0; i < n; i += 3 {
 		if !x.Delete(keyOf(i)) {
@@ -257,7 +261,7 @@ func TestDeleteReplaceAndRepair(t *testing.T) {
 			copy(cur.At(i), other.At(i))
 		}
 	}
-	queries := vectorgen.Queries(200, dim, 60, 9)
+	queries := vectorgen.Queries(200, dim, 60, spread, 9)
 	truth := vectorgen.GroundTruth(cur, queries, 10, nil)
 	got := make([][]int32, queries.Len())
 	for qi := range got {
@@ -274,7 +278,7 @@ func TestDeleteReplaceAndRepair(t *testing.T) {
 func TestAutomaticRepair(t *testing.T) {
 	cfg := config(16)
 	cfg.TrainSize = 200
-	x := build(t, cfg, vectorgen.Clustered(2000, 16, 20, 5))
+	x := build(t, cfg, vectorgen.Clustered(2000, 16, 20, spread, 5))
 	for i := 0; i < 1000; i++ {
 		x.Delete(keyOf(i))
 	}
@@ -282,7 +286,7 @@ func TestAutomaticRepair(t *testing.T) {
 	if x.Tombstones() >= 200 {
 		t.Errorf("Tombstones = %d after 1000 deletes, want a repair to have run", x.Tombstones())
 	}
-	hits, _ := x.Search(vectorgen.Queries(1, 16, 20, 5).At(0), 10, Filter[key, meta]{})
+	hits, _ := x.Search(vectorgen.Queries(1, 16, 20, spread, 5).At(0), 10, Filter[key, meta]{})
 	if len(hits) != 10 {
 		t.Errorf("%d hits after repair, want 10", len(hits))
 	}
@@ -293,12 +297,12 @@ func TestSaveLoad(t *testing.T) {
 	cfg := config(dim)
 	cfg.Dir = t.TempDir()
 	cfg.TrainSize = 500
-	base := vectorgen.Clustered(n, dim, 60, 11)
+	base := vectorgen.Clustered(n, dim, 60, spread, 11)
 	x := build(t, cfg, base)
 	for i := 0; i < 100; i++ {
 		x.Delete(keyOf(i)) // tombstones survive the round trip
 	}
-	queries := vectorgen.Queries(50, dim, 60, 11)
+	queries := vectorgen.Queries(50, dim, 60, spread, 11)
 	search := func(x *Index[key, meta]) string {
 		var out string
 		for qi := 0; qi < queries.Len(); qi++ {
@@ -357,7 +361,7 @@ func TestLoadDetectsDamage(t *testing.T) {
 	cfg := config(32)
 	cfg.Dir = t.TempDir()
 	cfg.TrainSize = 300
-	x := build(t, cfg, vectorgen.Clustered(1000, 32, 20, 1))
+	x := build(t, cfg, vectorgen.Clustered(1000, 32, 20, spread, 1))
 	if err := x.Save(1); err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +421,7 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	base := vectorgen.Clustered(n, dim, 30, 2)
+	base := vectorgen.Clustered(n, dim, 30, spread, 2)
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(2)

@@ -33,7 +33,7 @@ func BenchmarkSearch(b *testing.B) {
 }
 
 func BenchmarkInsert(b *testing.B) {
-	base := vectorgen.Clustered(20000, 512, 400, 7)
+	base := vectorgen.Clustered(20000, 512, 400, spread, 7)
 	x, err := New(config(512))
 	if err != nil {
 		b.Fatal(err)

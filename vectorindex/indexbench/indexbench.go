@@ -29,7 +29,8 @@ type Options struct {
 	N           int      // generated base vectors
 	Dim         int
 	Queries     int
-	Clusters    int // 0: N/100
+	Clusters    int     // 0: N/100
+	Spread      float64 // noise of generated vectors relative to their centre (see vectorgen.Clustered)
 	Seed        uint64
 	VectorsPath string // .fvecs base vectors instead of generated ones
 	QueriesPath string // .fvecs queries (with VectorsPath)
@@ -136,11 +137,14 @@ func load(o Options) (base, queries vectorgen.Set, err error) {
 	if o.N <= 0 || o.Dim <= 0 || o.Queries <= 0 {
 		return base, queries, fmt.Errorf("need n, dim and queries > 0")
 	}
+	if o.Spread <= 0 {
+		o.Spread = 1
+	}
 	clusters := o.Clusters
 	if clusters <= 0 {
 		clusters = max(1, o.N/100)
 	}
-	return vectorgen.Clustered(o.N, o.Dim, clusters, o.Seed), vectorgen.Queries(o.Queries, o.Dim, clusters, o.Seed), nil
+	return vectorgen.Clustered(o.N, o.Dim, clusters, o.Spread, o.Seed), vectorgen.Queries(o.Queries, o.Dim, clusters, o.Spread, o.Seed), nil
 }
 
 func heapInUse() uint64 {
