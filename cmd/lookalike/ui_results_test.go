@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // inCorner pastes photo into the bottom right corner of a frame of the
@@ -233,6 +234,28 @@ func TestUIShopperResults(t *testing.T) {
 	if now := eval[float64](b, `scrollY`); now != scroll {
 		t.Fatalf("the finger's drag scrolled the page from %v to %v", scroll, now)
 	}
+
+	// And with the keyboard: Escape is the whole photo again; arrows bring
+	// a box, Shift with arrows shrinks it, arrows move it to the corner,
+	// Enter searches it.
+	b.do("focus the photo", chromedp.Focus(chromedp.ID("crop-area")), chromedp.KeyEvent(kb.Escape))
+	b.waitJS("the whole frame by Escape", settled+` && document.getElementById('crop-box').hidden &&
+		!(document.querySelector('#grid > li') && document.querySelector('#grid > li').dataset.productId === '203' && document.querySelector('#grid > li').dataset.band === 'exact')`, 15*time.Second)
+	var keys []chromedp.Action[chromedp.Void]
+	for i := 0; i < 24; i++ {
+		keys = append(keys, chromedp.KeyEvent(kb.ArrowLeft, chromedp.KeyModifiers(chromedp.ModifierShift)),
+			chromedp.KeyEvent(kb.ArrowUp, chromedp.KeyModifiers(chromedp.ModifierShift)))
+	}
+	for i := 0; i < 30; i++ {
+		keys = append(keys, chromedp.KeyEvent(kb.ArrowRight), chromedp.KeyEvent(kb.ArrowDown))
+	}
+	b.do("move the box with the keys", keys...)
+	if box := eval[string](b, `(() => { const s = document.getElementById('crop-box').style; return [s.left, s.top, s.width, s.height].map(v => Math.round(parseFloat(v))).join(','); })()`); box != "68,68,32,32" {
+		t.Fatalf("the box moved by keys is at %s%%", box)
+	}
+	b.do("search the box", chromedp.KeyEvent(kb.Enter))
+	b.waitJS("the sunflowers by keyboard", `document.getElementById('results').dataset.state === 'done' &&
+		document.querySelector('#grid > li').dataset.productId === '203' && document.querySelector('#grid > li').dataset.band === 'exact'`, 15*time.Second)
 
 	// Many bouquets alike (26 more with the roses' photo): a page of 24,
 	// "show more" brings the rest; sorting by price orders them.

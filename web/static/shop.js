@@ -478,6 +478,36 @@
     drag = null;
     placeBox(crop);
   });
+  // The keyboard: arrows move the box (a new one covers most of the photo),
+  // Shift with arrows resizes it, Enter searches it, Escape the whole photo.
+  var STEP = 0.02;
+  cropArea.addEventListener('keydown', function (e) {
+    if (!last || last.kind !== 'image') return;
+    var dx = { ArrowLeft: -STEP, ArrowRight: STEP }[e.key] || 0;
+    var dy = { ArrowUp: -STEP, ArrowDown: STEP }[e.key] || 0;
+    if (e.key === 'Enter') {
+      if (drag && drag.now) { crop = drag.now; drag = null; }
+      if (crop) run(last);
+    } else if (e.key === 'Escape') {
+      drag = null;
+      crop = null;
+      run(last);
+    } else if (dx || dy) {
+      var c = Object.assign({}, (drag && drag.now) || crop || { x: 0.1, y: 0.1, w: 0.8, h: 0.8 });
+      if (e.shiftKey) {
+        c.w = clamp(c.w + dx, MIN_SIDE, 1 - c.x);
+        c.h = clamp(c.h + dy, MIN_SIDE, 1 - c.y);
+      } else {
+        c.x = clamp(c.x + dx, 0, 1 - c.w);
+        c.y = clamp(c.y + dy, 0, 1 - c.h);
+      }
+      drag = { mode: 'keys', now: c }; // searched on Enter
+      placeBox(c);
+    } else {
+      return;
+    }
+    e.preventDefault();
+  });
   cropReset.addEventListener('click', function () {
     crop = null;
     if (last) run(last);
