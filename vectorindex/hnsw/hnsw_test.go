@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -464,4 +465,29 @@ func TestConcurrentUse(t *testing.T) {
 	if got != x.Len() {
 		t.Errorf("All yields %d, Len %d", got, x.Len())
 	}
+}
+
+// TestHeapPerVector checks the Go heap cost of a 512-d vector: codes, links,
+// key and metadata, not the float32 vector (in the mapped file).
+func TestHeapPerVector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 8192 vectors of 512 dimensions")
+	}
+	const n = 2 * chunkSize
+	base := vectorgen.Clustered(n, 512, n/50, spread, 4)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	x := build(t, config(512), base)
+	per := float64(int64(heap())-int64(before)) / n
+	runtime.KeepAlive(base)
+	if per > 1024 {
+		t.Errorf("heap per vector %.0f bytes, want ≤ 1024", per)
+	}
+	t.Logf("heap per 512-d vector: %.0f bytes", per)
+	runtime.KeepAlive(x)
 }
