@@ -148,7 +148,7 @@ func CheckBackup(ctx context.Context, dir string) (Report, error) {
 }
 
 // referenced checks the database at path with quick_check and returns the
-// images its products refer to and its data directory id.
+// images its products' photos refer to and its data directory id.
 func referenced(ctx context.Context, path string, rep *Report) ([]string, string, error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -165,7 +165,17 @@ func referenced(ctx context.Context, path string, rep *Report) ([]string, string
 	if err := db.QueryRowContext(ctx, "SELECT coalesce((SELECT value FROM settings WHERE key = 'data_dir_id'), '')").Scan(&id); err != nil {
 		return nil, "", fmt.Errorf("database %s: %w", path, err)
 	}
-	rows, err := db.QueryContext(ctx, "SELECT DISTINCT image_sha256 FROM products WHERE image_sha256 != '' ORDER BY 1")
+	// Every photo of every product (product_images, since migration 0006;
+	// a backup of an older version has only the products' single photo).
+	q := "SELECT image_sha256 FROM products WHERE image_sha256 != ''"
+	var gallery bool
+	if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'product_images')").Scan(&gallery); err != nil {
+		return nil, "", fmt.Errorf("database %s: %w", path, err)
+	}
+	if gallery {
+		q += " UNION SELECT sha256 FROM product_images WHERE sha256 != ''"
+	}
+	rows, err := db.QueryContext(ctx, q+" ORDER BY 1")
 	if err != nil {
 		return nil, "", fmt.Errorf("database %s: %w", path, err)
 	}

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lookalike/lookalike/datadir"
 )
 
 // metric reads one sample (name with its labels, as printed) from /metrics.
@@ -50,7 +54,8 @@ func (s *server) photosOf(shop, id int) (index map[string]any, photos map[string
 // and embeds only it; removing one takes its vector out of the index.
 func TestSeveralPhotosPerProduct(t *testing.T) {
 	images := newImageServer(t)
-	srv := startServer(t, t.TempDir(), nil)
+	dataDir := t.TempDir()
+	srv := startServer(t, dataDir, nil)
 	img := func(class string) string { return images.URL + "/img/" + class + ".jpg" }
 	gallery := func(id int, main string, more ...string) string {
 		list := make([]string, len(more))
@@ -78,6 +83,17 @@ func TestSeveralPhotosPerProduct(t *testing.T) {
 	}
 	if n := srv.metric("lookalike_embed_duration_seconds_count"); n != 4 {
 		t.Fatalf("%v embeddings for 4 photos", n)
+	}
+
+	// A backup copies every photo, the gallery's too.
+	dest := filepath.Join(t.TempDir(), "backup")
+	if _, err := datadir.Backup(t.Context(), dataDir, dest); err != nil {
+		t.Fatal(err)
+	}
+	for url, sha := range shas {
+		if _, err := os.Stat(filepath.Join(dest, "images", sha[:2], sha)); err != nil {
+			t.Fatalf("the backup lacks the photo %s: %v", url, err)
+		}
 	}
 
 	// Found by any of its photos, once, naming the photo.
