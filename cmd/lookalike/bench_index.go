@@ -24,6 +24,7 @@ The vectors are generated (unit vectors in --n/100 clusters) or read from
 Examples:
   lookalike bench index --n 100000 --dim 512
   lookalike bench index --index hnsw --n 20000 --json
+  lookalike bench index --n 100000 --shops 100      # also with a filter keeping 1 %
   lookalike bench index --vectors base.fvecs --queries query.fvecs --neighbors top10.ivecs
 
 Flags:
@@ -41,6 +42,7 @@ func (m *Main) runBenchIndex(args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of generated vectors")
 	fs.StringVar(&o.VectorsPath, "vectors", "", "base vectors, .fvecs")
 	fs.StringVar(&o.QueriesPath, "queries", "", "query vectors, .fvecs")
+	fs.IntVar(&o.Shops, "shops", 0, "also search each index within one shop: vector i is in shop 1+i%shops (100: 1 % each)")
 	fs.StringVar(&o.Neighbors, "neighbors", "", "write each query's top 10 from the last index (0-based positions in the base vectors) to this .ivecs file")
 	fs.IntVar(&o.M, "m", 0, "HNSW links per node at upper layers (0: default 16)")
 	fs.IntVar(&o.EfConstruct, "ef-construction", 0, "HNSW candidate list when inserting (0: default)")
@@ -60,6 +62,9 @@ func (m *Main) runBenchIndex(args []string) error {
 		if name != "flat" && name != "hnsw" {
 			return &usageError{fmt.Sprintf("bench index: unknown index %q (have: flat, hnsw)", name)}
 		}
+	}
+	if o.Shops < 0 {
+		return &usageError{"bench index: --shops must not be negative"}
 	}
 	if o.VectorsPath == "" && (o.N < 1 || o.Dim < 1 || o.Queries < 1) {
 		return &usageError{"bench index: --n, --dim and --queries-n must be positive"}

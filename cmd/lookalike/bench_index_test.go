@@ -14,15 +14,15 @@ import (
 func TestBenchIndex(t *testing.T) {
 	dir := t.TempDir()
 	nb := filepath.Join(dir, "top10.ivecs")
-	r := runModelCmd(t, "bench", "index", "--n", "3000", "--dim", "32", "--queries-n", "40", "--json", "--quiet", "--neighbors", nb)
+	r := runModelCmd(t, "bench", "index", "--n", "3000", "--dim", "32", "--queries-n", "40", "--json", "--quiet", "--neighbors", nb, "--shops", "100")
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(r.out), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want one JSON object per index, got:\n%s", r.out)
+	if len(lines) != 4 {
+		t.Fatalf("want one JSON object per index and filter, got:\n%s", r.out)
 	}
-	for i, want := range []string{"flat", "hnsw"} {
+	for i, want := range []string{"flat", "flat shop 1/100", "hnsw", "hnsw shop 1/100"} {
 		var obj map[string]any
 		if err := json.Unmarshal([]byte(lines[i]), &obj); err != nil {
 			t.Fatal(err)
@@ -35,10 +35,10 @@ func TestBenchIndex(t *testing.T) {
 		if obj["index"] != want || obj["n"] != 3000.0 || obj["dim"] != 32.0 {
 			t.Errorf("line %d: %s", i, lines[i])
 		}
-		if rec := obj["recall_at_10"].(float64); (want == "flat" && rec != 1) || rec < 0.9 {
+		if rec := obj["recall_at_10"].(float64); (strings.HasPrefix(want, "flat") && rec != 1) || rec < 0.9 {
 			t.Errorf("%s: recall@10 %v", want, rec)
 		}
-		if want == "hnsw" && (obj["speedup_vs_flat"] == nil || obj["load_s"] == nil) {
+		if strings.HasPrefix(want, "hnsw") && (obj["speedup_vs_flat"] == nil || obj["load_s"] == nil) {
 			t.Errorf("hnsw: no speedup_vs_flat or load_s (searched after a save and load) in %s", lines[i])
 		}
 	}
@@ -72,6 +72,7 @@ func TestBenchIndex(t *testing.T) {
 		{"bench", "index", "--n", "0"},
 		{"bench", "index", "--vectors", bp},
 		{"bench", "index", "extra"},
+		{"bench", "index", "--shops", "-1"},
 	} {
 		if r := runModelCmd(t, args...); !errors.As(r.err, &ue) {
 			t.Errorf("%v: %v, want a usage error", args, r.err)

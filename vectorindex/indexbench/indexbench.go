@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,7 +36,10 @@ type Options struct {
 	VectorsPath string // .fvecs base vectors instead of generated ones
 	QueriesPath string // .fvecs queries (with VectorsPath)
 	Neighbors   string // .ivecs file for the last index's top 10 per query
-	M           int    // HNSW settings (0: the package defaults)
+	// Shops > 0 also measures each index with a shop filter: vector i is in
+	// shop 1 + i%Shops, query j searches shop 1 + j%Shops.
+	Shops       int
+	M           int // HNSW settings (0: the package defaults)
 	EfConstruct int
 	EfSearch    int
 	JSON        bool
@@ -65,7 +69,7 @@ type Result struct {
 
 // searcher is one built index.
 type searcher interface {
-	search(q []float32) ([]int32, error)
+	search(q []float32, shop int64) ([]int32, error) // shop 0: any
 	close()
 }
 
@@ -87,30 +91,56 @@ func Run(o Options, stdout io.Writer) ([]Result, error) {
 	}
 	logf("exact top 10 of %d queries over %d×%d vectors", queries.Len(), base.Len(), base.Dim)
 	truth := vectorgen.GroundTruth(base, queries, 10, nil)
+	var shopTruth [][]int32
+	if o.Shops > 0 {
+		shopTruth = make([][]int32, queries.Len())
+		for shop := 0; shop < o.Shops; shop++ {
+			var sub vectorgen.Set
+			sub.Dim = queries.Dim
+			var at []int
+			for qi := shop; qi < queries.Len(); qi += o.Shops {
+				sub.Data = append(sub.Data, queries.At(qi)...)
+				at = append(at, qi)
+			}
+			if len(at) == 0 {
+				break
+			}
+			for j, row := range vectorgen.GroundTruth(base, sub, 10, func(i int) bool { return i%o.Shops == shop }) {
+				shopTruth[at[j]] = row
+			}
+		}
+	}
 	var results []Result
-	var flatP50 float64
+	flatP50 := map[string]float64{} // by what follows the index's name: "" or " shop 1/N"
 	for _, name := range o.Indexes {
 		logf("building %s", name)
-		r, err := measure(name, o, base, queries, truth)
+		rs, err := measure(name, o, base, queries, truth, shopTruth)
 		if err != nil {
 			return nil, err
 		}
-		if name == "flat" {
-			flatP50 = r.P50ms
+		for _, r := range rs {
+			if name == "flat" {
+				flatP50[strings.TrimPrefix(r.Index, name)] = r.P50ms
+			}
 		}
-		if flatP50 > 0 && r.P50ms > 0 {
-			r.SpeedupVsFlat = flatP50 / r.P50ms
-		}
-		results = append(results, r)
+		results = append(results, rs...)
 	}
-	// speed-ups of indexes run before flat
-	for i := range results {
-		if flatP50 > 0 && results[i].P50ms > 0 {
-			results[i].SpeedupVsFlat = flatP50 / results[i].P50ms
+	// The speed-up over the exact scan of the same search (flat may run last).
+	for i, r := range results {
+		name, _, _ := strings.Cut(r.Index, " ")
+		if p50 := flatP50[strings.TrimPrefix(r.Index, name)]; p50 > 0 && r.P50ms > 0 {
+			results[i].SpeedupVsFlat = p50 / r.P50ms
+		}
+	}
+	// --neighbors: the last index's unfiltered search.
+	last := results[len(results)-1]
+	for _, r := range results {
+		if !strings.Contains(r.Index, " ") {
+			last = r
 		}
 	}
 	if o.Neighbors != "" && len(results) > 0 {
-		if err := vectorgen.WriteIvecs(o.Neighbors, results[len(results)-1].neighbours); err != nil {
+		if err := vectorgen.WriteIvecs(o.Neighbors, last.neighbours); err != nil {
 			return nil, err
 		}
 	}
@@ -155,13 +185,13 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-func measure(name string, o Options, base, queries vectorgen.Set, truth [][]int32) (Result, error) {
+func measure(name string, o Options, base, queries vectorgen.Set, truth, shopTruth [][]int32) ([]Result, error) {
 	r := Result{Index: name, N: base.Len(), Dim: base.Dim, Cores: runtime.GOMAXPROCS(0)}
 	before := heapInUse()
 	start, cpu := time.Now(), cpuTime()
 	s, err := build(name, o, base)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
 	defer s.close()
 	r.BuildPerS = float64(base.Len()) / time.Since(start).Seconds()
@@ -169,19 +199,36 @@ func measure(name string, o Options, base, queries vectorgen.Set, truth [][]int3
 	r.HeapPerVector = float64(int64(heapInUse())-int64(before)) / float64(base.Len())
 	if h, ok := s.(*hnswSearcher); ok {
 		if r.SaveS, r.LoadS, err = h.reload(); err != nil {
-			return r, err
+			return nil, err
 		}
 	}
+	if err := queryPass(&r, s, queries, truth, func(int) int64 { return 0 }); err != nil {
+		return nil, err
+	}
+	out := []Result{r}
+	if shopTruth != nil {
+		f := r
+		f.Index = fmt.Sprintf("%s shop 1/%d", name, o.Shops)
+		if err := queryPass(&f, s, queries, shopTruth, func(qi int) int64 { return int64(1 + qi%o.Shops) }); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
 
+// queryPass searches every query (within shopOf(query), 0: all) on one
+// core and then on all, into r.
+func queryPass(r *Result, s searcher, queries vectorgen.Set, truth [][]int32, shopOf func(qi int) int64) error {
 	// One core: queries one after another.
 	lat := make([]time.Duration, queries.Len())
 	r.neighbours = make([][]int32, queries.Len())
 	for i := range lat {
 		t := time.Now()
-		got, err := s.search(queries.At(i))
+		got, err := s.search(queries.At(i), shopOf(i))
 		lat[i] = time.Since(t)
 		if err != nil {
-			return r, err
+			return err
 		}
 		r.neighbours[i] = got
 	}
@@ -193,12 +240,12 @@ func measure(name string, o Options, base, queries vectorgen.Set, truth [][]int3
 	t0 := time.Now()
 	vectorgen.Parallel(queries.Len(), func(i int) {
 		t := time.Now()
-		s.search(queries.At(i))
+		s.search(queries.At(i), shopOf(i))
 		all[i] = time.Since(t)
 	})
 	r.QPSAllCores = float64(queries.Len()) / time.Since(t0).Seconds()
 	r.P50AllCoresMs, r.P99AllCoresMs = percentiles(all)
-	return r, nil
+	return nil
 }
 
 // cpuTime is the process's user and system CPU time.
@@ -218,11 +265,17 @@ func percentiles(lat []time.Duration) (p50, p99 float64) {
 }
 
 func build(name string, o Options, base vectorgen.Set) (searcher, error) {
+	shopOf := func(i int) int64 {
+		if o.Shops <= 0 {
+			return 1
+		}
+		return int64(1 + i%o.Shops)
+	}
 	switch name {
 	case "flat":
 		x := vectorindex.NewFlat(base.Dim)
 		for i := 0; i < base.Len(); i++ {
-			k := vectorindex.Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i) + 1)}
+			k := vectorindex.Key{ShopID: shopOf(i), ProductID: catalog.ProductIDOf(int64(i) + 1)}
 			if err := x.Upsert(k, "", base.At(i), vectorindex.Meta{}); err != nil {
 				return nil, err
 			}
@@ -235,6 +288,7 @@ func build(name string, o Options, base vectorgen.Set) (searcher, error) {
 		}
 		cfg := hnsw.Config[int32, struct{}]{
 			Dim: base.Dim, M: o.M, EfConstruction: o.EfConstruct, EfSearch: o.EfSearch, Dir: dir, Codec: posCodec{},
+			Group: func(k int32) int64 { return shopOf(int(k)) },
 		}
 		x, err := hnsw.New(cfg)
 		if err != nil {
@@ -261,8 +315,8 @@ func build(name string, o Options, base vectorgen.Set) (searcher, error) {
 
 type flatSearcher struct{ x *vectorindex.Flat }
 
-func (s flatSearcher) search(q []float32) ([]int32, error) {
-	hits, err := s.x.Search(q, 10, vectorindex.Filter{})
+func (s flatSearcher) search(q []float32, shop int64) ([]int32, error) {
+	hits, err := s.x.Search(q, 10, vectorindex.Filter{ShopID: shop})
 	out := make([]int32, len(hits))
 	for i, h := range hits {
 		n, _ := strconv.Atoi(h.Key.ProductID.String())
@@ -308,8 +362,8 @@ func (posCodec) Read(b []byte) (int32, struct{}, int, error) {
 	return int32(binary.LittleEndian.Uint32(b)), struct{}{}, 4, nil
 }
 
-func (s *hnswSearcher) search(q []float32) ([]int32, error) {
-	hits, err := s.x.Search(q, 10, hnsw.Filter[int32, struct{}]{})
+func (s *hnswSearcher) search(q []float32, shop int64) ([]int32, error) {
+	hits, err := s.x.Search(q, 10, hnsw.Filter[int32, struct{}]{Group: shop})
 	out := make([]int32, len(hits))
 	for i, h := range hits {
 		out[i] = h.Key
@@ -330,12 +384,12 @@ func print(w io.Writer, results []Result, asJSON bool) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "%-6s %9s %5s %10s %9s %9s %13s %13s %10s %12s %12s %9s\n",
+	fmt.Fprintf(w, "%-15s %9s %5s %10s %9s %9s %13s %13s %10s %12s %12s %9s\n",
 		"index", "n", "dim", "recall@10", "p50 ms", "p99 ms", "p50 ms (all)", "p99 ms (all)", "qps (all)", "build/s", "build/cpu-s", "heap B/v")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-6s %9d %5d %10.4f %9.3f %9.3f %13.3f %13.3f %10.0f %12.0f %12.0f %9.0f",
+		fmt.Fprintf(w, "%-15s %9d %5d %10.4f %9.3f %9.3f %13.3f %13.3f %10.0f %12.0f %12.0f %9.0f",
 			r.Index, r.N, r.Dim, r.RecallAt10, r.P50ms, r.P99ms, r.P50AllCoresMs, r.P99AllCoresMs, r.QPSAllCores, r.BuildPerS, r.BuildPerCPUs, r.HeapPerVector)
-		if r.SpeedupVsFlat > 0 && r.Index != "flat" {
+		if r.SpeedupVsFlat > 0 && !strings.HasPrefix(r.Index, "flat") {
 			fmt.Fprintf(w, "  %.1f× flat", r.SpeedupVsFlat)
 		}
 		if r.LoadS > 0 {
