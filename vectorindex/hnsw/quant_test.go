@@ -32,15 +32,13 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// BenchmarkInsert times inserts, one at a time, into a trained index of
+// 5000 or more 512-d vectors.
 func BenchmarkInsert(b *testing.B) {
 	base := vectorgen.Clustered(20000, 512, 400, spread, 7)
-	x, err := New(config(512))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Close()
+	x := build(b, config(512), vectorgen.Set{Dim: 512, Data: base.Data[:5000*512]})
 	b.ReportAllocs()
-	i := 0
+	i := 5000
 	for b.Loop() {
 		x.Upsert(keyOf(i), base.At(i%base.Len()), metaOf(i))
 		i++
