@@ -130,6 +130,9 @@ func TestRecallWithAndWithoutFilters(t *testing.T) {
 	if f.x.Len() != n {
 		t.Errorf("Len = %d, want %d", f.x.Len(), n)
 	}
+	if hits, err := f.x.Search(f.queries.At(0), 10, Filter[key, meta]{Group: 1000}); err != nil || len(hits) != 0 {
+		t.Errorf("a shop without vectors: %v, %v", hits, err)
+	}
 }
 
 // TestGraphFilterKeepsRecall forces the 50 % filter through the graph with

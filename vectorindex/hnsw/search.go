@@ -285,7 +285,12 @@ func (x *Index[K, M]) SearchEf(q []float32, k int, f Filter[K, M], ef int) ([]Hi
 	}
 	if f.Group != 0 && x.cfg.Group != nil {
 		x.keyMu.RLock()
-		if members := x.groups[f.Group]; len(members) <= x.cfg.ExactBelow {
+		members := x.groups[f.Group]
+		if members == nil { // an empty group: nothing to scan
+			x.keyMu.RUnlock()
+			return nil, nil
+		}
+		if len(members) <= x.cfg.ExactBelow {
 			hits := x.exact(q, k, match, members)
 			x.keyMu.RUnlock()
 			return hits, nil
