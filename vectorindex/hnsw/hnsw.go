@@ -124,6 +124,8 @@ type Index[K comparable, M any] struct {
 	groups map[int64][]uint32
 	dead   int // tombstones
 
+	clamped, encoded atomic.Int64 // vector components clamped by / given to the quantizer
+
 	ctxPool sync.Pool
 }
 
@@ -270,7 +272,10 @@ func (x *Index[K, M]) place(k K, vec []float32, m M, st uint32) (uint32, error) 
 // encode computes the codes of node id from its vector.
 func (x *Index[K, M]) encode(id uint32) {
 	c, s := x.chunk(id)
-	c.bias[s] = x.q.encode(c.codes[s*x.dim:(s+1)*x.dim], c.vecs[s*x.dim:(s+1)*x.dim])
+	var clamped int
+	c.bias[s], clamped = x.q.encode(c.codes[s*x.dim:(s+1)*x.dim], c.vecs[s*x.dim:(s+1)*x.dim])
+	x.clamped.Add(int64(clamped))
+	x.encoded.Add(int64(x.dim))
 }
 
 // publish makes id the live node of k, tombstoning the one it replaces.
@@ -422,29 +427,37 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// Retrain learns the quantizer again from up to TrainSize live vectors and
-// re-encodes every node, for when the vectors have drifted from the ones it
-// was first trained on (codes are clamped to the trained range). The links
-// are kept.
+// Retrain learns the quantizer again from the live vectors and rebuilds
+// the graph over the new codes (in parallel, holding the index
+// exclusively), for when the vectors have drifted out of the range learned
+// from the first TrainSize ones: codes outside it are clamped, which
+// misleads both the links made since and the searches. Clamped reports how
+// often that happens.
 func (x *Index[K, M]) Retrain() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if !x.trained || x.closed {
 		return
 	}
-	step := max(1, int(x.next.Load())/x.cfg.TrainSize)
-	x.q = trainQuantizer(x.dim, func(yield func([]float32) bool) {
-		for id := uint32(0); id < x.next.Load(); id += uint32(step) {
-			if x.state(id) == stateLive && !yield(x.vec(id)) {
-				return
-			}
-		}
-	})
-	parallel(int(x.next.Load()), func(i int) {
-		if st := x.state(uint32(i)); st != stateFree {
-			x.encode(uint32(i))
-		}
-	})
+	n := x.next.Load()
+	for id := uint32(0); id < n; id++ {
+		c, s := x.chunk(id)
+		c.upper[s] = nil
+		clear(c.links0[s*(x.m0+1) : (s+1)*(x.m0+1)])
+	}
+	x.ep, x.maxLevel = 0, -1
+	x.clamped.Store(0)
+	x.encoded.Store(0)
+	x.train()
+}
+
+// Clamped returns the fraction of vector components encoded since the
+// quantizer was trained that fell outside its range.
+func (x *Index[K, M]) Clamped() float64 {
+	if n := x.encoded.Load(); n > 0 {
+		return float64(x.clamped.Load()) / float64(n)
+	}
+	return 0
 }
 
 // SetMeta replaces the metadata of k and reports whether k is present.

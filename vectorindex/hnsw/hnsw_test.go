@@ -494,3 +494,55 @@ func TestHeapPerVector(t *testing.T) {
 	t.Logf("heap per 512-d vector: %.0f bytes", per)
 	runtime.KeepAlive(x)
 }
+
+// TestRetrain learns the quantizer on a first batch of narrow vectors, adds
+// wider ones (clamped codes), and checks that Retrain widens the range and
+// keeps the search right.
+func TestRetrain(t *testing.T) {
+	const dim = 32
+	cfg := config(dim)
+	cfg.TrainSize = 300
+	x, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	narrow := vectorgen.Clustered(300, dim, 1, 0.3, 8) // one tight cluster
+	wide := vectorgen.Clustered(3000, dim, 60, spread, 8)
+	for i := 0; i < narrow.Len(); i++ {
+		x.Upsert(key{Shop: 1, N: int32(100000 + i)}, narrow.At(i), meta{})
+	}
+	parallel(wide.Len(), func(i int) { x.Upsert(keyOf(i), wide.At(i), metaOf(i)) })
+	all := vectorgen.Set{Dim: dim, Data: append(append([]float32(nil), wide.Data...), narrow.Data...)}
+	queries := vectorgen.Queries(200, dim, 60, spread, 8)
+	truth := vectorgen.GroundTruth(all, queries, 10, nil)
+	recall := func() float64 {
+		got := make([][]int32, queries.Len())
+		for qi := range got {
+			hits, _ := x.Search(queries.At(qi), 10, Filter[key, meta]{})
+			for _, h := range hits {
+				n := h.Key.N
+				if n >= 100000 {
+					n = int32(wide.Len()) + n - 100000
+				}
+				got[qi] = append(got[qi], n)
+			}
+		}
+		return vectorgen.Recall(truth, got)
+	}
+	r0 := recall()
+	if x.Clamped() < 0.01 {
+		t.Errorf("Clamped = %.4f, want the wide vectors' clamping to show", x.Clamped())
+	}
+	before := x.q.scale
+	x.Retrain()
+	if x.q.scale <= before {
+		t.Errorf("scale %g after Retrain, was %g: range not widened", x.q.scale, before)
+	}
+	if r := recall(); r < 0.95 {
+		t.Errorf("recall@10 after Retrain = %.3f (before %.3f)", r, r0)
+	}
+	if x.Clamped() != 0 {
+		t.Errorf("Clamped = %.4f after Retrain", x.Clamped())
+	}
+}

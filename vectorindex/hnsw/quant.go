@@ -10,8 +10,9 @@ import "math"
 //	x·y ≈ scale²·(u·v) + bias(u) + bias(v),  bias(u) = scale·(center·u) + center·center/2
 //
 // It is learned from the first Config.TrainSize vectors and then fixed;
-// values outside the trained range are clamped (Index.Retrain learns it
-// again from the vectors held and re-encodes every node).
+// values outside the trained range are clamped (Index.Clamped says how
+// often; Index.Retrain learns it again from the vectors held and rebuilds
+// the graph).
 type quantizer struct {
 	center []float32
 	scale  float32
@@ -53,28 +54,27 @@ func trainQuantizer(dim int, vecs func(yield func([]float32) bool)) quantizer {
 	return q
 }
 
-// encode writes the codes of v into dst and returns bias(u).
-func (q *quantizer) encode(dst []int8, v []float32) float32 {
+// encode writes the codes of v into dst and returns bias(u) and how many
+// components were outside the trained range.
+func (q *quantizer) encode(dst []int8, v []float32) (float32, int) {
 	inv := 1 / q.scale
 	var cu float32
+	clamped := 0
 	dst = dst[:len(v)]
 	c := q.center[:len(v)]
 	for i, f := range v {
 		r := math.Round(float64((f - c[i]) * inv))
 		if r > 127 {
 			r = 127
+			clamped++
 		} else if r < -127 {
 			r = -127
+			clamped++
 		}
 		dst[i] = int8(r)
 		cu += c[i] * float32(r)
 	}
-	return q.scale*cu + q.cc/2
-}
-
-// approxDot is the estimate of x·y from codes and biases.
-func (q *quantizer) approxDot(a, b []int8, biasA, biasB float32) float32 {
-	return q.scale*q.scale*float32(dotInt8(a, b)) + biasA + biasB
+	return q.scale*cu + q.cc/2, clamped
 }
 
 // dotInt8Go is the portable integer inner product of two equal-length code

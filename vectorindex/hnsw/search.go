@@ -318,7 +318,7 @@ func (x *Index[K, M]) SearchEf(q []float32, k int, f Filter[K, M], ef int) ([]Hi
 	}
 	c := x.getCtx()
 	defer x.putCtx(c)
-	qb := x.q.encode(c.qcodes, q)
+	qb, _ := x.q.encode(c.qcodes, q)
 	cur := item{x.dist(c.qcodes, qb, ep), ep}
 	for l := maxL; l > 0; l-- {
 		cur = x.greedy(c, c.qcodes, qb, cur, l)
