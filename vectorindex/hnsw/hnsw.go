@@ -48,7 +48,7 @@ type Config[K comparable, M any] struct {
 	Dim            int // vector length (required)
 	M              int // links per node at upper layers, 2·M at layer 0 (16)
 	EfConstruction int // candidate list size when inserting (64)
-	EfSearch       int // candidate list size when searching; at least k (96)
+	EfSearch       int // candidate list size when searching; at least k (64)
 	// ExactBelow: filters matching at most this many vectors are answered
 	// by an exact scan of them (20000).
 	ExactBelow int
@@ -146,7 +146,7 @@ func (c *Config[K, M]) defaults() error {
 		c.EfConstruction = 64
 	}
 	if c.EfSearch <= 0 {
-		c.EfSearch = 96
+		c.EfSearch = 64
 	}
 	if c.ExactBelow == 0 {
 		c.ExactBelow = 20000
