@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // func dotInt8AVX2(a, b *int8, n int) int32
