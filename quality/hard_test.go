@@ -123,7 +123,7 @@ func TestRunHard(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rep.Protocol != "hard" || rep.Queries != 6 || rep.OnBackground == 0 || rep.OnBackground == 6 || rep.Regions < 2 ||
-		rep.SearchP50Ms <= 0 || rep.SearchP90Ms < rep.SearchP50Ms || rep.SingleP50Ms <= 0 || rep.RecallAt10 < 0.5 {
+		rep.SearchP50Ms <= 0 || rep.SearchP90Ms < rep.SearchP50Ms || rep.SingleP50Ms <= 0 || rep.SearchCPUMs <= 0 || rep.RecallAt10 < 0.5 {
 		t.Errorf("report %+v", rep)
 	}
 	again, _ := Run(context.Background(), meanColour{}, opt)

@@ -105,6 +105,13 @@ type Report struct {
 	SearchP90Ms float64 `json:"search_p90_ms"`
 	// Bands is the score distribution and the band thresholds it gives.
 	Bands Calibration `json:"bands"`
+	// SearchCPUMs is the mean CPU time of one search (this process's user
+	// and system time over the searches, divided by their number): what a
+	// search costs when it has the cores to itself, whatever else the
+	// machine runs. SingleCPUMs is the same for the whole-frame-only
+	// searches (Options.TimeSingle).
+	SearchCPUMs float64 `json:"search_cpu_ms"`
+	SingleCPUMs float64 `json:"single_region_cpu_ms,omitempty"`
 	// SingleP50Ms is the p50 of the whole-frame-only search of the same
 	// queries (Options.TimeSingle; 0 otherwise).
 	SingleP50Ms float64 `json:"single_region_p50_ms,omitempty"`
@@ -254,6 +261,8 @@ feed:
 		ranked     []int
 		scores     []QueryScores
 		single     = regions.Config{Regions: []regions.Region{{Box: regions.Whole}}}
+		cpu        time.Duration
+		cpuSingle  time.Duration
 	)
 	for i, data := range queryJPEG {
 		if data == nil {
@@ -263,22 +272,24 @@ feed:
 		if err != nil {
 			return rep, fmt.Errorf("quality: query %s: %w", photos[i].Path, err)
 		}
-		t := time.Now()
+		t, c := time.Now(), processCPU()
 		em, err := regions.Embed(ctx, e, cfg, img, nil)
 		var hits []vectorindex.Hit
 		if err == nil {
 			hits, err = em.Search(idx, 10, vectorindex.Filter{})
 		}
 		took = append(took, time.Since(t))
+		cpu += processCPU() - c
 		if err != nil {
 			return rep, fmt.Errorf("quality: search %s: %w", photos[i].Path, err)
 		}
 		if opt.TimeSingle {
-			t := time.Now()
+			t, c := time.Now(), processCPU()
 			if _, err := regions.Search(ctx, e, idx, single, regions.Query{Image: img, K: 10}); err != nil {
 				return rep, fmt.Errorf("quality: search %s: %w", photos[i].Path, err)
 			}
 			tookSingle = append(tookSingle, time.Since(t))
+			cpuSingle += processCPU() - c
 		}
 		// Every catalogue photo's score, as the search scores it, for the
 		// band calibration (untimed).
@@ -324,6 +335,12 @@ feed:
 	}
 	rep.SearchP50Ms, rep.SearchP90Ms = percentileMs(took, 0.5), percentileMs(took, 0.9)
 	rep.SingleP50Ms = percentileMs(tookSingle, 0.5)
+	if n := len(took); n > 0 {
+		rep.SearchCPUMs = float64(cpu) / float64(n) / 1e6
+	}
+	if n := len(tookSingle); n > 0 {
+		rep.SingleCPUMs = float64(cpuSingle) / float64(n) / 1e6
+	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
