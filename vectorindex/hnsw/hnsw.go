@@ -17,9 +17,9 @@
 // result set, with ef enlarged by the inverse of the estimated selectivity.
 //
 // Deletes leave tombstones, which are still traversed but never returned;
-// when they reach Config.RepairRatio of the live nodes (or on Repair) the
-// neighbours of deleted nodes are relinked with the heuristic and the
-// tombstones' ids are reused. Replacing a key inserts a new node and
+// when they reach Config.RepairRatio of the live nodes (a repair then runs
+// in the background) or on Repair, the neighbours of deleted nodes are
+// relinked with the heuristic and the tombstones' ids are reused. Replacing a key inserts a new node and
 // tombstones the old one.
 //
 // The graph is saved beside the vector file by Save (atomic rename,
@@ -125,6 +125,9 @@ type Index[K comparable, M any] struct {
 	dead   int // tombstones
 
 	clamped, encoded atomic.Int64 // vector components clamped by / given to the quantizer
+
+	repairing atomic.Bool
+	repairs   sync.WaitGroup // background repairs
 
 	ctxPool sync.Pool
 }
@@ -245,7 +248,7 @@ func (x *Index[K, M]) Upsert(k K, vec []float32, m M) error {
 	repair := x.needsRepair()
 	x.mu.RUnlock()
 	if repair {
-		x.Repair()
+		x.repairInBackground()
 	}
 	return nil
 }
@@ -320,6 +323,25 @@ func (x *Index[K, M]) leaveGroup(id uint32) {
 	} else {
 		x.groups[g] = list
 	}
+}
+
+// repairInBackground starts a Repair unless one is running.
+func (x *Index[K, M]) repairInBackground() {
+	if !x.repairing.CompareAndSwap(false, true) {
+		return
+	}
+	x.repairs.Add(1)
+	go func() {
+		defer x.repairs.Done()
+		for {
+			x.Repair()
+			x.repairing.Store(false)
+			// Deletes made while it ran may have asked for another.
+			if !x.needsRepair() || !x.repairing.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 func (x *Index[K, M]) needsRepair() bool {
@@ -491,7 +513,7 @@ func (x *Index[K, M]) Delete(k K) bool {
 	repair := ok && x.needsRepair()
 	x.mu.RUnlock()
 	if repair {
-		x.Repair()
+		x.repairInBackground()
 	}
 	return ok
 }
@@ -524,8 +546,10 @@ func (x *Index[K, M]) All(yield func(K, M) bool) {
 	}
 }
 
-// Close releases the vector file mapping. A saved graph stays on disk.
+// Close waits for a background repair, then releases the vector file
+// mapping. A saved graph stays on disk.
 func (x *Index[K, M]) Close() error {
+	x.repairs.Wait()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {

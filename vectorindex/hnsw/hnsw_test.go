@@ -286,6 +286,7 @@ func TestAutomaticRepair(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		x.Delete(keyOf(i))
 	}
+	x.repairs.Wait()
 	// 10 % of max(live, 1000) tombstones trigger a repair.
 	if x.Tombstones() >= 200 {
 		t.Errorf("Tombstones = %d after 1000 deletes, want a repair to have run", x.Tombstones())

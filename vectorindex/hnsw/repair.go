@@ -4,8 +4,8 @@ import "slices"
 
 // Repair relinks the neighbours of deleted nodes and frees the deleted
 // nodes' ids for reuse. It holds the index exclusively while it runs (work
-// spread over all cores). Upsert and Delete call it when the tombstones
-// reach Config.RepairRatio of the live nodes.
+// spread over all cores). Upsert and Delete start one in the background
+// when the tombstones reach Config.RepairRatio of the live nodes.
 func (x *Index[K, M]) Repair() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
