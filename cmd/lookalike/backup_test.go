@@ -158,7 +158,10 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
-	waitAcks(len(ackedAt) + 50) // the load went on after the backup too
+	mu.Lock()
+	atBackup := len(ackedAt)
+	mu.Unlock()
+	waitAcks(atBackup + 50) // the load went on after the backup too
 	close(stop)
 	wg.Wait()
 	t.Logf("%s(%d webhooks acknowledged under load)", out, len(ackedAt))
