@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/viterin/vek/vek32"
+
 	"github.com/lookalike/lookalike/catalog"
 )
 
@@ -376,7 +378,7 @@ func (x *Flat) scan(q []float32, match []bool, best []float32, bestV []int32, fr
 		if !match[p] {
 			continue
 		}
-		s := Dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])
+		s := dot(q, x.data[i*dim:(i+1)*dim:(i+1)*dim])
 		if bestV[p] < 0 || s > best[p] {
 			best[p], bestV[p] = s, int32(i)
 		}
@@ -393,8 +395,32 @@ func (h *topK) offer(x Hit, k int) {
 	}
 }
 
-// Dot is the inner product of two equal-length vectors.
-func Dot(a, b []float32) float32 {
+// Dot is the inner product of two vectors; b may be longer than a. It uses
+// SIMD (AVX2 with FMA, through vek) where the CPU has it, else plain Go.
+func Dot(a, b []float32) float32 { return dot(a, b) }
+
+// dot is the dot product Dot and the scan use, chosen once at start (the
+// benchmark switches it to compare the two).
+var dot = dotGo
+
+func init() {
+	if vek32.Info().Acceleration {
+		dot = dotSIMD
+	}
+}
+
+// dotSIMD is vek's AVX2 dot product. vek falls back on a one-accumulator Go
+// loop on CPUs without AVX2, slower than dotGo, so it is chosen only where
+// it is accelerated.
+func dotSIMD(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0 // vek panics on empty vectors
+	}
+	return vek32.Dot(a, b[:len(a)])
+}
+
+// dotGo is the plain Go dot product, four accumulators wide.
+func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
