@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/viterin/vek/vek32"
 
@@ -308,44 +309,47 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 	defer x.mu.RUnlock()
 	np, n := len(x.keys), len(x.owner)
 	// The filters look at products; best holds each product's best photo.
+	// Large indexes are scanned in parts, one per core, each scoring a
+	// slice of the vectors into its own bests (part 0 into best and bestV);
+	// the filters and the merge are split over the products the same way.
+	parts := max(1, min(runtime.GOMAXPROCS(0), n/parallelMin))
 	match := make([]bool, np)
-	best := make([]float32, np)
-	bestV := make([]int32, np)
-	for p := range x.keys {
-		match[p] = f.Match(x.keys[p], x.metas[p])
-		bestV[p] = -1
+	bests := make([][]float32, parts)
+	bestVs := make([][]int32, parts)
+	for i := range bests {
+		bests[i], bestVs[i] = make([]float32, np), make([]int32, np)
 	}
-	parts := min(runtime.GOMAXPROCS(0), n/parallelMin)
-	if parts <= 1 {
-		x.scan(q, match, best, bestV, 0, n)
-	} else {
-		// Large indexes: score slices of the vectors in parallel, each into
-		// its own bests, then merge them.
-		type partial struct {
-			best  []float32
-			bestV []int32
-		}
-		ps := make([]partial, parts)
-		var wg sync.WaitGroup
-		for i := range ps {
-			ps[i] = partial{make([]float32, np), make([]int32, np)}
-			for p := range ps[i].bestV {
-				ps[i].bestV[p] = -1
+	inParts(parts, func(i int) {
+		for p := i * np / parts; p < (i+1)*np/parts; p++ {
+			match[p] = f.Match(x.keys[p], x.metas[p])
+			for _, bv := range bestVs {
+				bv[p] = -1
 			}
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				x.scan(q, match, ps[i].best, ps[i].bestV, i*n/parts, (i+1)*n/parts)
-			}(i)
 		}
-		wg.Wait()
-		for _, pt := range ps {
-			for p, v := range pt.bestV {
-				if v >= 0 && (bestV[p] < 0 || pt.best[p] > best[p]) {
-					best[p], bestV[p] = pt.best[p], v
+	})
+	// The vectors are taken in chunks as the parts get to them, so a core
+	// busy with other work takes fewer.
+	var next atomic.Int64
+	inParts(parts, func(i int) {
+		for {
+			from := int(next.Add(scanChunk)) - scanChunk
+			if from >= n {
+				return
+			}
+			x.scan(q, match, bests[i], bestVs[i], from, min(from+scanChunk, n))
+		}
+	})
+	best, bestV := bests[0], bestVs[0]
+	if parts > 1 {
+		inParts(parts, func(i int) {
+			for p := i * np / parts; p < (i+1)*np/parts; p++ {
+				for j := 1; j < parts; j++ { // the earlier vector wins ties
+					if v, s := bestVs[j][p], bests[j][p]; v >= 0 && (bestV[p] < 0 || s > best[p] || s == best[p] && v < bestV[p]) {
+						best[p], bestV[p] = bests[j][p], v
+					}
 				}
 			}
-		}
+		})
 	}
 	top := make(topK, 0, k)
 	for p, v := range bestV {
@@ -364,6 +368,24 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 	})
 	return top, nil
 }
+
+// inParts runs fn(0) … fn(parts-1), each but the last in a goroutine of its
+// own, and waits for them.
+func inParts(parts int, fn func(i int)) {
+	var wg sync.WaitGroup
+	for i := 0; i < parts-1; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i)
+		}()
+	}
+	fn(parts - 1)
+	wg.Wait()
+}
+
+// scanChunk is how many vectors a part of a parallel scan takes at a time.
+const scanChunk = 2048
 
 // parallelMin is how many vectors a goroutine scans at least: below it the
 // goroutines cost more than they save.

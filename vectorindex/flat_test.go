@@ -334,3 +334,28 @@ func TestFlatPriceFilterCurrency(t *testing.T) {
 		}
 	}
 }
+
+// Photos of a product that score the same: the hit names the one indexed
+// first, however the parallel scan splits the vectors.
+func TestFlatParallelScanTiesPickFirstPhoto(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	const dim, np = 4, 2 * parallelMin
+	x := NewFlat(dim)
+	vecs := make([][]float32, np)
+	for _, photo := range []string{"first", "second"} {
+		for i := range vecs {
+			if vecs[i] == nil {
+				vecs[i] = randUnit(rng, dim)
+			}
+			x.Upsert(Key{1, catalog.ProductIDOf(int64(i))}, photo, vecs[i], Meta{})
+		}
+	}
+	for trial := 0; trial < 20; trial++ {
+		got, _ := x.Search(randUnit(rng, dim), 50, Filter{})
+		for _, h := range got {
+			if h.Photo != "first" {
+				t.Fatalf("hit %v names photo %q, want the first indexed", h.Key, h.Photo)
+			}
+		}
+	}
+}
