@@ -270,33 +270,25 @@ func gaussianBlur(src []float32, w, h int, sigma float64) []float32 {
 	for i := range kern {
 		kern[i] /= sum
 	}
-	tmp := make([]float32, len(src))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var acc [3]float32
-			for i := -r; i <= r; i++ {
-				xx := clampInt(x+i, 0, w-1)
-				o := (y*w + xx) * 3
-				kv := kern[i+r]
-				acc[0] += src[o] * kv
-				acc[1] += src[o+1] * kv
-				acc[2] += src[o+2] * kv
-			}
-			o := (y*w + x) * 3
-			tmp[o], tmp[o+1], tmp[o+2] = acc[0], acc[1], acc[2]
-		}
-	}
+	return blurPass(blurPass(src, w, h, kern, 1, 0), w, h, kern, 0, 1)
+}
+
+// blurPass convolves an interleaved RGB float image with kern along one
+// axis: (dx, dy) = (1, 0) for rows, (0, 1) for columns; edges are clamped.
+func blurPass(src []float32, w, h int, kern []float32, dx, dy int) []float32 {
+	r := len(kern) / 2
 	dst := make([]float32, len(src))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			var acc [3]float32
 			for i := -r; i <= r; i++ {
-				yy := clampInt(y+i, 0, h-1)
-				o := (yy*w + x) * 3
+				xx := clampInt(x+i*dx, 0, w-1)
+				yy := clampInt(y+i*dy, 0, h-1)
+				o := (yy*w + xx) * 3
 				kv := kern[i+r]
-				acc[0] += tmp[o] * kv
-				acc[1] += tmp[o+1] * kv
-				acc[2] += tmp[o+2] * kv
+				acc[0] += src[o] * kv
+				acc[1] += src[o+1] * kv
+				acc[2] += src[o+2] * kv
 			}
 			o := (y*w + x) * 3
 			dst[o], dst[o+1], dst[o+2] = acc[0], acc[1], acc[2]
