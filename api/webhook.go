@@ -40,6 +40,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if shop == 0 {
 		shop = s.cfg.DefaultShopID
 	}
+	if ev.Type == catalog.EventPing {
+		// The CMS checking its URL and secret: nothing is stored.
+		s.log.Info("webhook ping", "request_id", r.Context().Value(requestIDKey{}), "shop_id", shop)
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "action": "ping", "shop_id": shop})
+		return
+	}
 	delivery := r.Header.Get("webhook-id")
 	if len(delivery) > 256 {
 		s.fail(w, r, errorf(http.StatusBadRequest, "webhook-id is longer than 256 characters"))

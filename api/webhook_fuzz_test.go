@@ -23,6 +23,7 @@ func FuzzWebhook(f *testing.F) {
 		`{"event_type":"product.deleted","product_data":{"id":1,"version":3}}`,
 		`{"event_type":"product.created","product_data":{"id":1,"catalogHeight":"0.6 м","extra":[1,2,{"a":null}]}}`,
 		`{"event_type":"product.moved","product_data":{"id":1}}`,
+		`{"event_type":"ping","shop_id":8}`,
 		`{"event_type":"product.created","product_data":{"id":-1}}`,
 		`[]`, `{`, `null`, ``, `{"event_type":"product.created","product_data":{"id":1e400}}`,
 	} {

@@ -55,6 +55,10 @@ const (
 	EventCreated EventType = "product.created"
 	EventUpdated EventType = "product.updated"
 	EventDeleted EventType = "product.deleted"
+	// EventPing checks the connection (the Bitrix module's "Check
+	// connection"): authenticated like any webhook, it carries no
+	// product_data and changes nothing.
+	EventPing EventType = "ping"
 )
 
 // Event is one parsed webhook.
@@ -144,6 +148,10 @@ func ParseEventWith(body []byte, o EventOptions) (Event, error) {
 		if ev.ShopID, err = ParseID(v); err != nil {
 			return Event{}, fieldErr("shop_id", err)
 		}
+	}
+
+	if ev.Type == EventPing {
+		return ev, nil
 	}
 
 	raw := top["product_data"]
@@ -269,7 +277,7 @@ func ParseVersion(v any) (int64, error) {
 }
 
 func eventType(raw json.RawMessage) (EventType, error) {
-	const expected = "(expected product.created, product.updated or product.deleted)"
+	const expected = "(expected product.created, product.updated, product.deleted or ping)"
 	if isNull(raw) {
 		return "", &FieldError{Field: "event_type", Msg: "is missing " + expected}
 	}
@@ -278,7 +286,7 @@ func eventType(raw json.RawMessage) (EventType, error) {
 		return "", &FieldError{Field: "event_type", Msg: "must be a string " + expected}
 	}
 	switch t := EventType(s); t {
-	case EventCreated, EventUpdated, EventDeleted:
+	case EventCreated, EventUpdated, EventDeleted, EventPing:
 		return t, nil
 	}
 	return "", &FieldError{Field: "event_type", Msg: fmt.Sprintf("unknown event type %s %s", quoteShort(s), expected)}
