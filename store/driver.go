@@ -1,0 +1,146 @@
+// Package store is the catalogue, the vector store, the reindex queue and
+// the change feed, written once over a small Driver: every SQL statement and
+// every control flow lives here, the domain decisions in package catalog,
+// and an engine (package sqlite, package postgres) only supplies
+// transactions, connections and what its SQL dialect does differently.
+//
+// Interface history (newest first; a change to Driver, Querier, Tx or Change
+// is noted here when it lands):
+//
+//   - 2026-12-02: first version, as agreed in the seam contract.
+//
+// # What a driver provides
+//
+// Schema: Migrations returns the engine's own migration files, applied in
+// name order by the store (each in one Write, under LockKey(0, "migrate"),
+// recorded in schema_migrations(version TEXT PRIMARY KEY, applied_at
+// BIGINT)). The tables and columns are the same on every engine (see
+// sqlite/migrations for the reference schema); their types follow these
+// rules, so that one SQL text and one set of Go arguments work everywhere:
+//
+//   - times are BIGINT microseconds since the Unix epoch (UTC);
+//   - flags (products.is_available, jobs.transient, product_images.transient,
+//     webhook_deliveries.reindex_triggered and .changed) are integers 0/1:
+//     the store passes int64 arguments and scans them into bool;
+//   - product ids are TEXT, shop ids BIGINT, vectors a byte string
+//     (BLOB/bytea) of little-endian float32s, products.extra TEXT (JSON);
+//   - jobs.id and changes.seq are generated BIGINT keys (SQLite INTEGER
+//     PRIMARY KEY, PostgreSQL GENERATED ALWAYS AS IDENTITY); the store never
+//     supplies them;
+//   - the change feed is changes(seq, shop_id BIGINT, product_id TEXT,
+//     at BIGINT), index changes(at); PostgreSQL may add columns of its own
+//     (the writing transaction's id, for FeedHorizon);
+//   - the model in service is settings row 'model': Settle reads it in its
+//     transaction and refuses vectors of another model.
+//
+// SQL: the store writes "?" placeholders and passes every statement through
+// Rebind; it uses only what both engines accept (ON CONFLICT … DO UPDATE SET
+// … = excluded.…, RETURNING, EXISTS, coalesce, CASE, LIMIT) and appends
+// SkipLocked() to the subquery that picks a job to claim.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"time"
+
+	"github.com/lookalike/lookalike/catalog"
+)
+
+// Driver is one database engine.
+type Driver interface {
+	// Name is the engine's name: "sqlite", "postgres".
+	Name() string
+
+	// Migrations is the engine's schema, one file per version; the store
+	// applies the files (*.sql at the root of the FS) in name order.
+	Migrations() fs.FS
+
+	// Write runs fn in one transaction and returns after a durable commit
+	// (fn's error: rolled back, returned). after, when not nil, runs once
+	// the transaction has committed; afters run in commit order, one at a
+	// time, so whatever they do is ordered with the writes (it must not
+	// call Write). fn may be run more than once (a retried serialization
+	// failure): it must only touch the database and its own variables,
+	// resetting them at its start.
+	//
+	// SQLite: the one writer goroutine groups concurrent calls into one
+	// transaction, each fn in its own savepoint. PostgreSQL: a pooled
+	// transaction, retried on serialization failure or deadlock.
+	Write(ctx context.Context, fn func(tx Tx) error, after func()) error
+
+	// Read is for queries outside a write (SQLite: the reader pool). What
+	// it sees may lag a Write that has returned by nothing at all: a
+	// committed write is visible to every later Read.
+	Read() Querier
+
+	// LockKey takes a lock on one product (or any other (shop, id) name)
+	// until tx ends, so that read-decide-write in one transaction cannot
+	// interleave with another process's on the same key. PostgreSQL:
+	// pg_advisory_xact_lock of a hash; SQLite: nothing (one writer).
+	LockKey(ctx context.Context, tx Tx, shop int64, id string) error
+
+	// SkipLocked is appended to the SELECT that picks a job to claim:
+	// "FOR UPDATE SKIP LOCKED" on PostgreSQL, "" on SQLite.
+	SkipLocked() string
+
+	// Rebind turns the store's "?" placeholders into the engine's ("$1",
+	// "$2", … on PostgreSQL; the query unchanged on SQLite).
+	Rebind(query string) string
+
+	// Classify wraps an engine error meaning a damaged database with
+	// catalog.ErrStorageCorrupt and one meaning a full disk with
+	// catalog.ErrStorageFull; any other error (and nil) is returned as
+	// it is. The store records what it classifies (Store.Fault).
+	Classify(err error) error
+
+	// Wake is signalled (without blocking, so one signal may stand for
+	// many) after jobs or changes may have been committed by any process
+	// on the database: PostgreSQL LISTEN/NOTIFY, SQLite in-process.
+	Wake() <-chan struct{}
+
+	// Notify, inside a Write, makes Wake fire in every process once tx
+	// commits (pg_notify; SQLite: signalled after the commit).
+	Notify(ctx context.Context, tx Tx) error
+
+	// TryLeader takes the named fleet-wide lock if it is free: ok false
+	// when another holder has it. release gives it back (also when the
+	// process dies: PostgreSQL pg_try_advisory_lock on a dedicated
+	// connection; SQLite: an in-process mutex, the data directory's flock
+	// keeps other processes out).
+	TryLeader(ctx context.Context, name string) (release func(), ok bool, err error)
+
+	// Close closes the database; writes after it return an error.
+	Close() error
+}
+
+// FeedHorizon is implemented by drivers whose sequence numbers are not
+// handed out in commit order (PostgreSQL): FeedHorizon returns the highest
+// changes.seq below which every change is committed or rolled back, so that
+// a reader that stops there never skips a row that commits later. Without
+// it every committed seq is safe (SQLite commits in sequence order).
+type FeedHorizon interface {
+	FeedHorizon(ctx context.Context, q Querier) (int64, error)
+}
+
+// Querier runs statements; *sql.DB, *sql.Conn and *sql.Tx satisfy it. The
+// queries it gets are already rebound.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is the transaction a Write runs in.
+type Tx interface{ Querier }
+
+// Change is one row of the change feed: the product's searchable state
+// (its row, its photos, whether it is indexed and with which vectors) may
+// have changed in the transaction that wrote it. A reader re-reads the
+// product by key; applying the same change twice is harmless.
+type Change struct {
+	Seq int64 // increasing; Store.Changes(after) returns the rows after a seq
+	Key catalog.Key
+	At  time.Time // when it was written
+}
