@@ -526,15 +526,29 @@ func (s *Server) search(r *http.Request, eng Engine, find finder, q *searchQuery
 }
 
 // lookup returns up to n results under filter f of band least or closer,
-// best first.
+// best first. The index applies f itself; the store check drops only hits
+// changed or deleted a moment ago, and when it drops some of a full list
+// the index is asked again for more.
 func (s *Server) lookup(r *http.Request, find finder, f vectorindex.Filter, n int, th embed.Thresholds, least embed.Band) ([]resultJSON, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	hits, err := find(n+8, f) // a margin for hits dropped by the store check
-	if err != nil {
-		return nil, err
+	for ask := n; ; ask *= 2 {
+		hits, err := find(ask, f)
+		if err != nil {
+			return nil, err
+		}
+		out, dropped, err := s.checkHits(r, hits, f, n, th, least)
+		if err != nil || len(out) == n || !dropped || len(hits) < ask || ask >= 16*n {
+			return out, err
+		}
 	}
+}
+
+// checkHits turns hits into results, checking each against the stored
+// product: up to n of band least or closer. dropped reports hits of that
+// band left out because the product changed since it was indexed.
+func (s *Server) checkHits(r *http.Request, hits []vectorindex.Hit, f vectorindex.Filter, n int, th embed.Thresholds, least embed.Band) (out []resultJSON, dropped bool, err error) {
 	keys := make([]catalog.Key, 0, len(hits))
 	for _, h := range hits {
 		if !th.Band(h.Score).AtLeast(least) {
@@ -543,20 +557,22 @@ func (s *Server) lookup(r *http.Request, find finder, f vectorindex.Filter, n in
 		keys = append(keys, catalog.Key(h.Key))
 	}
 	if len(keys) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	products, err := s.store.GetMany(r.Context(), keys)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out := make([]resultJSON, 0, min(n, len(keys)))
+	out = make([]resultJSON, 0, min(n, len(keys)))
 	for _, h := range hits[:len(keys)] {
 		p, ok := products[catalog.Key(h.Key)]
 		if !ok || !p.Searchable() || !f.Match(h.Key, vectorindex.MetaOf(&p)) {
+			dropped = true
 			continue
 		}
 		matched, ok := catalog.PhotoBySHA(p.Photos, h.Photo)
 		if !ok {
+			dropped = true
 			continue // the photo was removed or replaced a moment ago
 		}
 		j := toPublicJSON(&p)
@@ -572,5 +588,5 @@ func (s *Server) lookup(r *http.Request, find finder, f vectorindex.Filter, n in
 			break
 		}
 	}
-	return out, nil
+	return out, dropped, nil
 }

@@ -6,12 +6,15 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/imagedecode"
 	"github.com/lookalike/lookalike/imagedecode/imagetest"
 	"github.com/lookalike/lookalike/regions"
@@ -95,5 +98,55 @@ func TestSearchReleasesDecodeBeforeEmbedding(t *testing.T) {
 	}
 	if b.InUse() != 0 {
 		t.Fatalf("%d bytes held after the searches", b.InUse())
+	}
+}
+
+// goneStore holds only some of the products the index still has, as when
+// the rest were deleted a moment ago.
+type goneStore struct {
+	Store
+	live map[catalog.Key]catalog.Product
+}
+
+func (s goneStore) GetMany(_ context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error) {
+	out := map[catalog.Key]catalog.Product{}
+	for _, k := range keys {
+		if p, ok := s.live[k]; ok {
+			out[k] = p
+		}
+	}
+	return out, nil
+}
+
+// TestLookupAsksAgainForDroppedHits: when the store check drops most of the
+// best hits (products deleted since they were indexed), the index is asked
+// for more until a full page is found, with no fixed margin.
+func TestLookupAsksAgainForDroppedHits(t *testing.T) {
+	idx := vectorindex.NewFlat(2)
+	st := goneStore{live: map[catalog.Key]catalog.Product{}}
+	for i := range 40 {
+		k := catalog.Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i))}
+		// Product i scores 1 - i/100: the first 30 are deleted.
+		s := 1 - float64(i)/100
+		idx.Upsert(vectorindex.Key(k), "sha", []float32{float32(s), float32(math.Sqrt(1 - s*s))}, vectorindex.Meta{Available: true})
+		if i >= 30 {
+			p := catalog.Product{Key: k, Available: true}
+			p.SetPhotos([]catalog.Photo{{URL: "u", SHA256: "sha", State: catalog.PhotoIndexed}})
+			st.live[k] = p
+		}
+	}
+	s := New(Config{}, Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var asked []int
+	find := func(k int, f vectorindex.Filter) ([]vectorindex.Hit, error) {
+		asked = append(asked, k)
+		return idx.Search([]float32{1, 0}, k, f)
+	}
+	r := httptest.NewRequest("POST", "/api/v1/search", nil)
+	out, err := s.lookup(r, find, vectorindex.Filter{}, 5, embed.Thresholds{}, embed.BandWeak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 5 || out[0].ProductID != "30" || out[4].ProductID != "34" {
+		t.Fatalf("got %d results (asked the index for %v): %+v", len(out), asked, out)
 	}
 }

@@ -280,7 +280,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.engine.Store(&engine{embedder: serving, index: vectorindex.NewFlat(serving.Dim())})
+	a.engine.Store(&engine{embedder: serving, index: a.newIndex(serving.Dim())})
 	store.SetChangeHook(a.applyToIndex)
 	store.SetModelCheck(func(m string) bool { return m == a.engine.Load().embedder.Model() })
 
@@ -320,18 +320,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
 	eng := a.engine.Load()
 	k := vectorindex.Key(p.Key)
+	fail := func(what string, err error) {
+		a.log.Error("index: "+what, "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
+	}
 	if !p.Searchable() || p.Model != eng.embedder.Model() {
-		eng.index.Delete(k)
+		if err := eng.index.Delete(k); err != nil {
+			fail("delete", err)
+		}
 		return
 	}
 	m := vectorindex.MetaOf(&p)
 	want := catalog.IndexedSHAs(p.Photos)
-	for _, sha := range eng.index.Photos(k) {
+	have, err := eng.index.Photos(k)
+	if err != nil {
+		fail("photos", err)
+	}
+	for _, sha := range have {
 		if !slices.Contains(want, sha) {
-			eng.index.DeletePhoto(k, sha) // removed or replaced
+			if err := eng.index.DeletePhoto(k, sha); err != nil { // removed or replaced
+				fail("delete photo", err)
+			}
 		}
 	}
-	have := eng.index.Photos(k)
 	for _, sha := range want {
 		v, ok := vecs[sha]
 		if !ok && slices.Contains(have, sha) {
@@ -347,10 +357,12 @@ func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
 			}
 		}
 		if err := eng.index.Upsert(k, sha, v, m); err != nil {
-			a.log.Error("index upsert", "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
+			fail("upsert", err)
 		}
 	}
-	eng.index.SetMeta(k, m)
+	if err := eng.index.SetMeta(k, m); err != nil {
+		fail("set metadata", err)
+	}
 }
 
 // Start loads the index, starts the workers and begins serving.

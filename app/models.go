@@ -19,7 +19,7 @@ import (
 // vectors. It is replaced whole when the catalogue moves to another model.
 type engine struct {
 	embedder embed.Embedder
-	index    *vectorindex.Flat
+	index    vectorindex.Index
 }
 
 // Settings keys recording the index's model.
@@ -127,7 +127,7 @@ func (a *App) chooseModels(ctx context.Context) (embed.Embedder, error) {
 	return old, nil
 }
 
-func (a *App) loadIndex(ctx context.Context, model string, idx *vectorindex.Flat) error {
+func (a *App) loadIndex(ctx context.Context, model string, idx vectorindex.Index) error {
 	return a.store.LoadIndex(ctx, model, func(p catalog.Product, sha string, vec []float32) error {
 		return idx.Upsert(vectorindex.Key(p.Key), sha, vec, vectorindex.MetaOf(&p))
 	})
@@ -208,7 +208,7 @@ func (a *App) migrate(target embed.Embedder) {
 	var loadErr error
 	moved, queued, err := a.store.SwitchModel(ctx, target.Model(),
 		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir}, time.Now(), func() {
-			idx := vectorindex.NewFlat(target.Dim())
+			idx := a.newIndex(target.Dim())
 			if loadErr = a.loadIndex(context.Background(), target.Model(), idx); loadErr == nil {
 				a.worker.SetEmbedder(target) // before any other write: a reindex-one in flight cannot slip an old vector in after
 				a.engine.Store(&engine{embedder: target, index: idx})

@@ -106,7 +106,9 @@ type Hit struct {
 	Score float32
 }
 
-// Flat is an exact in-memory index of products, each with one vector per
+var _ Index = (*Flat)(nil)
+
+// Flat is an exact in-memory Index of products, each with one vector per
 // photo. It is safe for concurrent use.
 type Flat struct {
 	dim int
@@ -183,39 +185,39 @@ func (x *Flat) find(p int32, photo string) int {
 	return -1
 }
 
-// SetMeta updates the metadata of k and reports whether k is present.
-func (x *Flat) SetMeta(k Key, m Meta) bool {
+// SetMeta updates the metadata of k, if present.
+func (x *Flat) SetMeta(k Key, m Meta) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	p, ok := x.slot[k]
-	if ok {
+	if p, ok := x.slot[k]; ok {
 		x.metas[p] = m
 	}
-	return ok
+	return nil
 }
 
 // Delete removes product k, all its photos, if present.
-func (x *Flat) Delete(k Key) {
+func (x *Flat) Delete(k Key) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	p, ok := x.slot[k]
 	if !ok {
-		return
+		return nil
 	}
 	for len(x.vecs[p]) > 0 {
 		x.removeVector(int(x.vecs[p][0]))
 	}
 	x.removeProduct(p)
+	return nil
 }
 
 // DeletePhoto removes one photo's vector of product k; a product left
 // without photos leaves the index.
-func (x *Flat) DeletePhoto(k Key, photo string) {
+func (x *Flat) DeletePhoto(k Key, photo string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	p, ok := x.slot[k]
 	if !ok {
-		return
+		return nil
 	}
 	if i := x.find(p, photo); i >= 0 {
 		x.removeVector(i)
@@ -223,6 +225,7 @@ func (x *Flat) DeletePhoto(k Key, photo string) {
 	if len(x.vecs[p]) == 0 {
 		x.removeProduct(p)
 	}
+	return nil
 }
 
 // removeVector drops vector slot i, moving the last vector into it.
@@ -267,19 +270,41 @@ func (x *Flat) removeProduct(p int32) {
 }
 
 // Photos returns the image hashes of k's photos in the index.
-func (x *Flat) Photos(k Key) []string {
+func (x *Flat) Photos(k Key) ([]string, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	p, ok := x.slot[k]
 	if !ok {
-		return nil
+		return nil, nil
 	}
+	return x.photosOf(p), nil
+}
+
+func (x *Flat) photosOf(p int32) []string {
 	out := make([]string, len(x.vecs[p]))
 	for j, v := range x.vecs[p] {
 		out[j] = x.photo[v]
 	}
 	return out
 }
+
+// Each calls fn with every product and its photos until fn returns false.
+func (x *Flat) Each(fn func(k Key, photos []string) bool) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for p, k := range x.keys {
+		if !fn(k, x.photosOf(int32(p))) {
+			break
+		}
+	}
+	return nil
+}
+
+// Capabilities: an exact scan in this process.
+func (x *Flat) Capabilities() Capabilities { return Capabilities{Exact: true} }
+
+// Close does nothing: the vectors are on the heap.
+func (x *Flat) Close() error { return nil }
 
 // Vector returns a copy of the vector of photo of k.
 func (x *Flat) Vector(k Key, photo string) ([]float32, bool) {
@@ -489,11 +514,4 @@ func (h topK) down(i int) {
 		h[i], h[small] = h[small], h[i]
 		i = small
 	}
-}
-
-// Keys returns every product in the index, in no particular order.
-func (x *Flat) Keys() []Key {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return append([]Key(nil), x.keys...)
 }

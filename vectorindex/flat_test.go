@@ -105,7 +105,7 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 		t.Fatalf("Len = %d, Products = %d; want %d, %d", x.Len(), x.Products(), photos, len(vecs))
 	}
 	for k, pv := range vecs {
-		if got := x.Photos(k); len(got) != len(pv) {
+		if got, _ := x.Photos(k); len(got) != len(pv) {
 			t.Fatalf("Photos(%v) = %v, want %d", k, got, len(pv))
 		}
 	}
@@ -145,8 +145,8 @@ func TestFlatMatchesBruteForceWithFilters(t *testing.T) {
 func TestFlatSetMetaAndVector(t *testing.T) {
 	x := NewFlat(2)
 	k := Key{1, "1"}
-	if x.SetMeta(k, Meta{}) {
-		t.Fatal("SetMeta on a missing key reported true")
+	if err := x.SetMeta(k, Meta{}); err != nil || x.Len() != 0 {
+		t.Fatal("SetMeta on a missing key:", err, x.Len())
 	}
 	x.Upsert(k, "a", []float32{1, 0}, Meta{Available: true})
 	no := false

@@ -27,12 +27,11 @@ type Store interface {
 // Index is the in-memory vector index: products, each with one vector per
 // indexed photo (by image hash).
 type Index interface {
-	Keys() []vectorindex.Key
+	Each(fn func(k vectorindex.Key, photos []string) bool) error
 	Len() int
-	Photos(k vectorindex.Key) []string
+	Photos(k vectorindex.Key) ([]string, error)
 	Upsert(k vectorindex.Key, photo string, vec []float32, m vectorindex.Meta) error
-	Delete(k vectorindex.Key)
-	DeletePhoto(k vectorindex.Key, photo string)
+	DeletePhoto(k vectorindex.Key, photo string) error
 }
 
 // Images reads stored image bytes.
@@ -127,7 +126,10 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 				}
 			}
 		}
-		loaded := idx.Photos(k)
+		loaded, err := idx.Photos(k)
+		if err != nil {
+			return err
+		}
 		for _, sha := range shas {
 			if slices.Contains(loaded, sha) {
 				continue
@@ -147,22 +149,34 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 	if err != nil {
 		return rep, err
 	}
-	for _, k := range idx.Keys() {
-		for _, sha := range idx.Photos(k) {
-			if slices.Contains(live[k], sha) {
-				continue
+	// The index's photos that the scan did not see (collected first: the
+	// checks below call the store and the index).
+	type entry struct {
+		k   vectorindex.Key
+		sha string
+	}
+	var unseen []entry
+	if err := idx.Each(func(k vectorindex.Key, photos []string) bool {
+		for _, sha := range photos {
+			if !slices.Contains(live[k], sha) {
+				unseen = append(unseen, entry{k, sha})
 			}
-			// It may have become current since the scan (a repair just
-			// queued above can already be done): ask again before calling
-			// it stray.
-			if p, err := st.Get(ctx, catalog.Key(k)); err == nil && p.Searchable() && p.Model == model &&
-				slices.Contains(catalog.IndexedSHAs(p.Photos), sha) {
-				continue
-			}
-			p := &catalog.Product{Key: catalog.Key(k)}
-			if err := add(p, StrayVector, "photo "+sha+" in the index but not a live indexed product's photo", func() error { idx.DeletePhoto(k, sha); return nil }); err != nil {
-				return rep, err
-			}
+		}
+		return true
+	}); err != nil {
+		return rep, err
+	}
+	for _, e := range unseen {
+		k, sha := e.k, e.sha
+		// It may have become current since the scan (a repair just queued
+		// above can already be done): ask again before calling it stray.
+		if p, err := st.Get(ctx, catalog.Key(k)); err == nil && p.Searchable() && p.Model == model &&
+			slices.Contains(catalog.IndexedSHAs(p.Photos), sha) {
+			continue
+		}
+		p := &catalog.Product{Key: catalog.Key(k)}
+		if err := add(p, StrayVector, "photo "+sha+" in the index but not a live indexed product's photo", func() error { return idx.DeletePhoto(k, sha) }); err != nil {
+			return rep, err
 		}
 	}
 	rep.Vectors = idx.Len()

@@ -52,6 +52,7 @@ func TestVerifyPhotos(t *testing.T) {
 		t.Fatalf("repair: %+v %v", rep, err)
 	}
 	if rep, _ = Run(context.Background(), st, idx, nil, "m", vectorindex.MetaOf, false); len(rep.Problems) != 0 || idx.Len() != 2 {
-		t.Fatalf("after repair: %+v, %d vectors (%v)", rep, idx.Len(), idx.Photos(vk))
+		photos, _ := idx.Photos(vk)
+		t.Fatalf("after repair: %+v, %d vectors (%v)", rep, idx.Len(), photos)
 	}
 }
