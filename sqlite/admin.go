@@ -92,12 +92,7 @@ func (s *Store) requeue(ctx context.Context, now time.Time, where string, args .
 		}
 		for i := range ps {
 			p := &ps[i]
-			p.Generation++
-			p.SetPhotos(catalog.ResetPhotos(p.Photos))
-			if err := putProduct(ctx, tx, p); err != nil {
-				return err
-			}
-			if err := upsertJob(ctx, tx, p.Key, p.Generation, now, true); err != nil {
+			if _, err := markPending(ctx, tx, p, now); err != nil {
 				return err
 			}
 		}

@@ -35,6 +35,31 @@ func upsertJob(ctx context.Context, tx *sql.Tx, k catalog.Key, gen int64, now ti
 	return nil
 }
 
+// applyJobOp does what a decision says to the product's job.
+func applyJobOp(ctx context.Context, tx *sql.Tx, k catalog.Key, op catalog.JobOp, gen int64, now time.Time) error {
+	switch op {
+	case catalog.JobEnsure, catalog.JobReset:
+		return upsertJob(ctx, tx, k, gen, now, op == catalog.JobReset)
+	case catalog.JobDrop:
+		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID); err != nil {
+			return fmt.Errorf("drop job: %w", err)
+		}
+	}
+	return nil
+}
+
+// markPending resets a product to pending (catalog.MarkPending), stores it
+// and re-arms its job; false when it has no photos (nothing stored).
+func markPending(ctx context.Context, tx *sql.Tx, p *catalog.Product, now time.Time) (bool, error) {
+	if !catalog.MarkPending(p) {
+		return false, nil
+	}
+	if err := putProduct(ctx, tx, p); err != nil {
+		return false, err
+	}
+	return true, upsertJob(ctx, tx, p.Key, p.Generation, now, true)
+}
+
 // Claim takes the next due job (or one whose lease expired) and leases it
 // until now+lease. It returns nil when nothing is due.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (*Job, error) {
@@ -58,7 +83,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 		if err != nil {
 			return fmt.Errorf("claim job: %w", err)
 		}
-		j.Photos = pendingPhotos(photos)
+		j.Photos = catalog.PendingPhotos(photos)
 		job = &j
 		return nil
 	}, nil)
@@ -98,16 +123,8 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 		if p.DeletedAt != nil {
 			return ErrNotFound
 		}
-		if len(p.Photos) == 0 {
+		if ok, err := markPending(ctx, tx, &p, now); err != nil || !ok {
 			job = &Job{Key: k, Generation: p.Generation}
-			return nil
-		}
-		p.Generation++
-		p.SetPhotos(catalog.ResetPhotos(p.Photos))
-		if err := putProduct(ctx, tx, &p); err != nil {
-			return err
-		}
-		if err := upsertJob(ctx, tx, k, p.Generation, now, true); err != nil {
 			return err
 		}
 		var j Job
@@ -115,7 +132,7 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 			WHERE shop_id = ? AND product_id = ? RETURNING id`, micros(now.Add(lease)), k.ShopID, k.ProductID).Scan(&j.ID); err != nil {
 			return fmt.Errorf("claim job: %w", err)
 		}
-		j.Key, j.Generation, j.Attempt, j.Photos = k, p.Generation, 1, pendingPhotos(p.Photos)
+		j.Key, j.Generation, j.Attempt, j.Photos = k, p.Generation, 1, catalog.PendingPhotos(p.Photos)
 		job = &j
 		return nil
 	}, func() {
@@ -150,7 +167,7 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 		}
 		var err error
 		p, err = getProduct(ctx, tx, j.Key)
-		if errors.Is(err, ErrNotFound) || err == nil && (p.Generation != j.Generation || p.DeletedAt != nil) {
+		if errors.Is(err, ErrNotFound) || err == nil && !catalog.JobCurrent(p, true, *j) {
 			stale = true
 			_, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE id = ? AND generation = ?", j.ID, j.Generation)
 			return err
@@ -167,17 +184,8 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 				return fmt.Errorf("store vector: %w", err)
 			}
 		}
-		wasIndexed := p.IndexState == catalog.StateIndexed
-		var photos []catalog.Photo
-		photos, next = catalog.SettleJob(p.Photos, results, giveUp, j.Attempt)
-		p.SetPhotos(photos)
-		if p.IndexState == catalog.StateIndexed {
-			if !wasIndexed || p.IndexedAt == nil {
-				t := now.UTC().Truncate(time.Microsecond)
-				p.IndexedAt = &t
-			}
-			p.Model = model
-		}
+		next = catalog.MarkSettled(&p, results, giveUp, j.Attempt, model, now)
+		photos := p.Photos
 		if err := putProduct(ctx, tx, &p); err != nil {
 			return err
 		}
@@ -212,17 +220,6 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 		s.signal()
 	}
 	return next, nil
-}
-
-// pendingPhotos lists the photos a job is to fetch.
-func pendingPhotos(photos []catalog.Photo) []catalog.JobPhoto {
-	var out []catalog.JobPhoto
-	for _, ph := range photos {
-		if ph.State == catalog.PhotoPending {
-			out = append(out, catalog.JobPhoto{URL: ph.URL})
-		}
-	}
-	return out
 }
 
 func resultVectors(results []catalog.PhotoResult) map[string][]float32 {
@@ -265,9 +262,15 @@ func (s *Store) Retry(ctx context.Context, j *Job, reason string, runAt, now tim
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // superseded
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE products SET index_error = ? WHERE shop_id = ? AND product_id = ? AND generation = ? AND index_state = 'pending'`,
-			reason, j.Key.ShopID, j.Key.ProductID, j.Generation)
-		return err
+		p, err := getProduct(ctx, tx, j.Key)
+		if errors.Is(err, ErrNotFound) || err == nil && !catalog.JobCurrent(p, true, *j) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		catalog.MarkRetry(&p, reason)
+		return putProduct(ctx, tx, &p)
 	}, nil)
 	s.signal()
 	return err

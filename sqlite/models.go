@@ -125,13 +125,8 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 			if err != nil {
 				return fmt.Errorf("switch model: %w", err)
 			}
-			p.Generation++
-			p.SetPhotos(catalog.ResetPhotos(p.Photos))
-			if err := putProduct(ctx, tx, &p); err != nil {
+			if _, err := markPending(ctx, tx, &p, now); err != nil {
 				return fmt.Errorf("switch model: %w", err)
-			}
-			if err := upsertJob(ctx, tx, k, p.Generation, now, true); err != nil {
-				return err
 			}
 		}
 		queued = int64(len(left))

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"reflect"
 	"strings"
 	"time"
 
@@ -193,118 +191,32 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 	return res, nil
 }
 
-// applyEvent does ApplyEvent's work inside its transaction.
+// applyEvent does ApplyEvent's work inside its transaction: catalog.Decide
+// decides, this persists.
 func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.Key, now time.Time, maxPhotos int) (res ApplyResult, changed bool, err error) {
-	now = now.UTC().Truncate(time.Microsecond) // what the database keeps
 	old, err := getProduct(ctx, tx, key)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return res, false, err
 	}
-	if found && now.Before(old.UpdatedAt) {
-		now = old.UpdatedAt // the clock of a concurrent caller ran ahead; never go backwards
-	}
-	version := ev.Product.Version
-	if found && version != nil && old.SourceVersion != nil && *version < *old.SourceVersion {
-		res.Action, res.Product = catalog.ActionIgnored, old // older than what we have
-		return res, false, nil
-	}
-
-	if ev.Type == catalog.EventDeleted {
-		res.Action = catalog.ActionDeleted
-		switch {
-		case found && old.DeletedAt != nil:
-			if version == nil || old.SourceVersion != nil && *version == *old.SourceVersion {
-				res.Product = old // idempotent: senders retry
-				return res, false, nil
-			}
-			old.SourceVersion = version
-		case found:
-			old.DeletedAt = &now
-			if version != nil {
-				old.SourceVersion = version
-			}
-		case version == nil:
-			return res, false, nil // unknown and unordered: nothing to remember
-		default:
-			// A tombstone, so that an older create arriving later stays deleted.
-			old = catalog.Product{Key: key, CreatedAt: now, DeletedAt: &now, IndexState: catalog.StateNoImage, SourceVersion: version}
-		}
-		old.UpdatedAt = now
-		if err := putProductRow(ctx, tx, &old); err != nil { // the photos stay, as the product's record
-			return res, false, err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
-			return res, false, fmt.Errorf("drop job: %w", err)
-		}
-		res.Product = old
-		return res, true, nil
-	}
-
-	if maxPhotos <= 0 {
-		maxPhotos = catalog.DefaultMaxPhotos
-	}
-	p := old
-	if found && old.Extra != nil {
-		p.Extra = maps.Clone(old.Extra)
-	}
-	if !found {
-		p = catalog.Product{Key: key, Available: true, CreatedAt: now, IndexState: catalog.StateNoImage}
-	}
-	res.Action = catalog.ActionUpdated
-	if !found || old.DeletedAt != nil {
-		res.Action = catalog.ActionCreated
-	}
-	p.DeletedAt = nil
-	p.UpdatedAt = now
-	if version != nil {
-		p.SourceVersion = version
-	}
-	if err := applyPatch(&p, ev.Product); err != nil {
+	d, err := catalog.Decide(old, found, ev, key, now, maxPhotos)
+	if err != nil {
 		return res, false, err
 	}
-
-	urls, dropped := catalog.MergePhotoURLs(catalog.PhotoURLs(p.Photos), ev.Product.Image, ev.Product.Images, maxPhotos)
-	res.PhotosDropped = dropped
-	photos, plan := catalog.PlanPhotos(p.Photos, urls)
-	p.SetPhotos(photos)
-	newGeneration := false
-	switch plan {
-	case catalog.PlanNoImage:
-		if found && len(old.Photos) > 0 {
-			p.Generation++ // a job still running for the old photos is now stale
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", key.ShopID, key.ProductID); err != nil {
-			return res, false, fmt.Errorf("drop job: %w", err)
-		}
-	case catalog.PlanReindex:
-		// A photo without a vector: a new generation. Photos that keep
-		// their vectors keep the product searchable meanwhile.
-		p.Generation++
-		newGeneration = true
-		if err := upsertJob(ctx, tx, key, p.Generation, now, true); err != nil {
-			return res, false, err
-		}
-		res.ReindexTriggered = true
-	case catalog.PlanEnsureJob:
-		// Still waiting for vectors: make sure a job exists, keep its progress.
-		if err := upsertJob(ctx, tx, key, p.Generation, now, false); err != nil {
-			return res, false, err
-		}
-		res.ReindexTriggered = true
-	}
-	if found && !newGeneration && sameProduct(old, p) {
-		res.Product = old // nothing to write: a repeated event or feed row (its job, if pending, is still queued)
-		return res, false, nil
-	}
-	put := putProduct
-	if found && reflect.DeepEqual(old.Photos, p.Photos) {
-		put = putProductRow // a price, title or stock change: the photos are as stored
-	}
-	if err := put(ctx, tx, &p); err != nil {
+	res = ApplyResult{Action: d.Action, Product: d.Product, ReindexTriggered: d.ReindexTriggered, PhotosDropped: d.PhotosDropped}
+	if err := applyJobOp(ctx, tx, key, d.Job, d.Product.Generation, d.At); err != nil {
 		return res, false, err
 	}
-	res.Product = p
+	if !d.Write {
+		return res, false, nil
+	}
+	put := putProductRow // a price, title or stock change, or a delete: the photos are as stored
+	if d.PhotosChanged {
+		put = putProduct
+	}
+	if err := put(ctx, tx, &d.Product); err != nil {
+		return res, false, err
+	}
 	return res, true, nil
 }
 
@@ -320,41 +232,6 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, e
 		return nil
 	}, nil)
 	return n, err
-}
-
-// sameProduct reports whether b differs from a only in UpdatedAt.
-func sameProduct(a, b catalog.Product) bool {
-	b.UpdatedAt = a.UpdatedAt
-	return reflect.DeepEqual(a, b)
-}
-
-func applyPatch(p *catalog.Product, pt catalog.Patch) error {
-	if pt.Title != nil {
-		p.Title = *pt.Title
-	}
-	if pt.Price != nil {
-		pr := *pt.Price
-		p.Price = &pr
-	}
-	if pt.PriceRaw != nil {
-		p.PriceRaw = *pt.PriceRaw
-	}
-	if pt.HeightCM != nil {
-		h := *pt.HeightCM
-		p.HeightCM = &h
-	}
-	if pt.HeightRaw != nil {
-		p.HeightRaw = *pt.HeightRaw
-	}
-	if pt.Available != nil {
-		p.Available = *pt.Available
-	}
-	extra, err := catalog.MergeExtra(p.Extra, pt.Extra)
-	if err != nil {
-		return err
-	}
-	p.Extra = extra
-	return nil
 }
 
 // Get returns one product, deleted or not; ErrNotFound if unknown.

@@ -522,3 +522,34 @@ func TestSeveralPhotos(t *testing.T) {
 		t.Fatalf("pruned %d vectors (%v), want sb's", n, err)
 	}
 }
+
+// A job put back as a whole (the model changed while it ran) leaves the
+// product pending with the reason as its error, stored as its photos say:
+// a repeat of the event that made it is still "unchanged" and keeps the
+// reason. (Retry used to write the reason on the product row only, which
+// its photos then contradicted.)
+func TestRetryKeepsTheProductAsItsPhotosSay(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	k := catalog.Key{ShopID: 1, ProductID: "1"}
+	body := `{"event_type":"product.updated","product_data":{"id":1,"title":"A","image":"https://x/a.jpg"}}`
+	applyAt(ctx, s, event(t, body), 1, t0)
+	job, err := s.Claim(ctx, t0, time.Minute)
+	if err != nil || job == nil {
+		t.Fatalf("claim: %+v %v", job, err)
+	}
+	if err := s.Retry(ctx, job, "the model changed", t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.Get(ctx, k)
+	if p.IndexState != catalog.StatePending || p.IndexError != "the model changed" {
+		t.Fatalf("after Retry: %+v", p)
+	}
+	if state, msg := catalog.ProductState(p.Photos); state != p.IndexState || msg != p.IndexError {
+		t.Fatalf("stored state %s %q, its photos say %s %q", p.IndexState, p.IndexError, state, msg)
+	}
+	res, _ := applyAt(ctx, s, event(t, body), 1, t0.Add(time.Second))
+	if res.Changed || res.Product.IndexError != "the model changed" {
+		t.Fatalf("repeat after Retry: changed=%v %+v", res.Changed, res.Product)
+	}
+}
