@@ -193,8 +193,8 @@ type App struct {
 	target   embed.Embedder         // the configured model, when the index is being moved to it
 	mig      migration
 	closers  []func() error // loaded models to close at Stop
-	blobs    *blob.Dir
-	thumbs   *blob.Dir // the thumbnail cache, pruned like the images
+	blobs    blob.Images    // the images (openBlobs)
+	thumbs   *thumb.Cache   // thumbnails, pruned like the images
 	metrics  *metrics.Registry
 	workerMu sync.Mutex // serialises worker Start/Stop (a model switch pauses it)
 	stopping bool
@@ -262,7 +262,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.store = store
 	log.Info("database checked", "subsystem", "store", "path", dbPath, "check", "quick_check", "ms", store.CheckTook().Milliseconds())
 	store.SetFaultHook(a.onStoreFault)
-	if a.blobs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ImagesDir)); err != nil {
+	if err := a.openBlobs(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.checkIdentity(ctx); err != nil {
@@ -294,9 +294,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.registerGauges()
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget}, store, fetcher, serving, blobs, log)
-	if a.thumbs, err = blob.Open(filepath.Join(cfg.DataDir, datadir.ThumbsDir)); err != nil {
-		return nil, err
-	}
+	a.thumbs = a.newThumbs()
 	sign := catalog.CurrencySign(cfg.Currency) // in the shop page's price filter
 	var publicUI http.Handler                  // the pages without the dashboard, for the public address
 	if cfg.AdminAddr != "" {
@@ -308,7 +306,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		SiteURL: cfg.ImageBaseURL},
 		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: thumb.New(blobs, filepath.Join(cfg.DataDir, datadir.ThumbsDir), a.decodeBudget), UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
+			Thumbs: a.thumbs, UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
 	ok = true
 	return a, nil
 }
@@ -566,10 +564,13 @@ func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 		return
 	}
 	keep := func(sha string) bool { return refs[sha] }
-	m, err := a.blobs.Prune(keep, minAge)
+	m, err := blob.Prune(ctx, a.blobs, keep, minAge)
 	report("images", int64(m), err)
-	if err == nil {
-		m, err = a.thumbs.Prune(keep, minAge)
+	for _, s := range a.thumbs.Stores() {
+		if err != nil {
+			break
+		}
+		m, err = blob.Prune(ctx, s, keep, minAge)
 		report("thumbnails", int64(m), err)
 	}
 }

@@ -36,14 +36,14 @@ func (a *App) checkIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	marker, err := a.blobs.ID()
+	marker, err := a.blobs.ID(ctx)
 	if err != nil {
 		return err
 	}
 	if dbID != "" && dbID == marker {
 		return nil
 	}
-	files, err := a.blobs.Count()
+	files, err := blob.Count(ctx, a.blobs)
 	if err != nil {
 		return err
 	}
@@ -84,12 +84,15 @@ func (a *App) checkIdentity(ctx context.Context) error {
 		}
 	}
 	a.log.Info("data directory id", "subsystem", "app", "id", dbID, "adopted", marker == "" && files > 0)
-	return a.blobs.SetID(dbID)
+	return a.blobs.SetID(ctx, dbID)
 }
 
 // moveImagesAside renames images/ and thumbs/ to *.orphaned-<time> (for
 // --reset-images) and opens a fresh, empty image store.
 func (a *App) moveImagesAside() error {
+	if _, local := a.blobs.(*blob.Dir); !local {
+		return fmt.Errorf("reset images: the photos in %s cannot be moved aside by lookalike; point LOOKALIKE_BLOB_URL at a new bucket or prefix to start over", a.blobs)
+	}
 	suffix := ".orphaned-" + time.Now().UTC().Format("20060102-150405")
 	for _, name := range []string{datadir.ImagesDir, datadir.ThumbsDir} {
 		from := filepath.Join(a.cfg.DataDir, name)
@@ -118,8 +121,8 @@ func (a *App) Health(ctx context.Context) error {
 	if errors.Is(err, catalog.ErrStorageFull) {
 		err = a.store.Probe(ctx)
 	}
-	if err == nil && a.blobs.Full() != nil {
-		err = a.blobs.Probe()
+	if sc, ok := a.blobs.(spaceChecker); ok && err == nil && sc.Full() != nil {
+		err = sc.Probe()
 	}
 	return err
 }

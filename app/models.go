@@ -243,7 +243,7 @@ func (a *App) embedMissing(ctx context.Context, target embed.Embedder, log inter
 			return err
 		}
 		skipped := false
-		b, err := a.blobs.Get(sha)
+		b, err := a.blobs.Get(ctx, sha)
 		if err == nil {
 			var vec []float32
 			img, derr := imagedecode.DecodeContext(ctx, b, imagedecode.Limits{MaxPixels: a.cfg.MaxImagePixels, MinSide: embed.DecodeSide(target),

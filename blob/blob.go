@@ -1,41 +1,64 @@
-// Package blob keeps image bytes on local disk, addressed by their SHA-256,
-// so the same photo is stored once however many products use it.
+// Package blob keeps image bytes addressed by their SHA-256, so the same
+// photo is stored once however many products use it. Store is the seam:
+// Dir keeps them in a local directory (the embedded default), package
+// blob/s3blob in any S3-compatible bucket; Prune is written once over it,
+// and blob/blobtest is the conformance suite both pass.
 package blob
 
 import (
-	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
 )
 
-// Dir is a content-addressed store rooted at a directory.
-type Dir struct {
-	root string
-	full atomic.Pointer[error] // the last write's "no space" error, until a write succeeds
+// Store holds blobs named by a SHA-256 in lower-case hex. An image store
+// checks that the bytes hash to the name; a cache of things derived from
+// an image (its thumbnails) is named by the image's hash instead.
+type Store interface {
+	// Put stores b under sha, atomically: a reader sees the old blob or
+	// the new one, never part of one. It replaces a damaged copy. A
+	// malformed sha, or in an image store one the bytes do not hash to,
+	// is refused with ErrBadSHA.
+	Put(ctx context.Context, sha string, b []byte) error
+	// Get returns the blob; an error wrapping fs.ErrNotExist when there is
+	// none (a malformed sha included).
+	Get(ctx context.Context, sha string) ([]byte, error)
+	// Delete removes the blob; removing one that is absent is no error.
+	Delete(ctx context.Context, sha string) error
+	// Walk calls fn for every stored blob with when it was last written,
+	// in no particular order, and stops at the first error fn returns.
+	Walk(ctx context.Context, fn func(sha string, mod time.Time) error) error
+	// String names the store for people (a directory, an s3:// URL
+	// without credentials).
+	String() string
 }
 
-// IDFile is the marker file, in the store's root, that names the data
+// Marker is implemented by image stores, which keep the data directory id
+// marker (IDFile) beside the images.
+type Marker interface {
+	ID(ctx context.Context) (string, error) // "" when there is none
+	SetID(ctx context.Context, id string) error
+}
+
+// Images is an image store: blobs that hash to their names, and the
+// marker.
+type Images interface {
+	Store
+	Marker
+}
+
+// IDFile is the marker, in an image store's root, that names the data
 // directory (and so the database) the stored files belong to.
 const IDFile = ".lookalike-id"
 
-// Open creates root if needed.
-func Open(root string) (*Dir, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("image store: %w", err)
-	}
-	return &Dir{root: root}, nil
-}
+// ErrBadSHA is returned by Put for a name that is not a SHA-256 in
+// lower-case hex, or that an image's bytes do not hash to.
+var ErrBadSHA = errors.New("not the SHA-256 of the bytes")
 
 // Sum returns the hex SHA-256 of b.
 func Sum(b []byte) string {
@@ -43,175 +66,68 @@ func Sum(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func (d *Dir) path(sha string) string {
-	return filepath.Join(d.root, sha[:2], sha)
+// ValidSHA reports whether sha is a SHA-256 in lower-case hex (64 digits),
+// which also keeps a name from escaping a store's directory.
+func ValidSHA(sha string) bool {
+	if len(sha) != 64 {
+		return false
+	}
+	for i := range len(sha) {
+		if c := sha[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
-// Put stores b under its hash and returns the hash. Writing is atomic
-// (temporary file, fsync, rename); an existing intact blob is left alone, a
-// damaged one is replaced.
-func (d *Dir) Put(b []byte) (string, error) {
-	sha := Sum(b)
-	p := d.path(sha)
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
-		return sha, nil
+// CheckPut is the check every Store's Put makes first: a valid name and,
+// when verify is set, bytes that hash to it.
+func CheckPut(sha string, b []byte, verify bool) error {
+	if !ValidSHA(sha) {
+		return fmt.Errorf("store %q: %w: not 64 lower-case hex digits", sha, ErrBadSHA)
 	}
-	if err := d.noteWrite(writeFile(p, b)); err != nil {
-		return "", fmt.Errorf("store image: %w", err)
-	}
-	return sha, nil
-}
-
-// writeFile writes b to p atomically: a temporary file beside it, fsync,
-// rename.
-func writeFile(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-// noteWrite records whether a write ran out of space (and wraps err with
-// catalog.ErrStorageFull when it did); a successful write clears that.
-func (d *Dir) noteWrite(err error) error {
-	if err == nil {
-		d.full.Store(nil)
-		return nil
-	}
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		err = fmt.Errorf("%w: %w", catalog.ErrStorageFull, err)
-		d.full.Store(&err)
-	}
-	return err
-}
-
-// Full returns the error of the last write if it failed for lack of
-// space, nil otherwise.
-func (d *Dir) Full() error {
-	if e := d.full.Load(); e != nil {
-		return *e
+	if verify {
+		if got := Sum(b); got != sha {
+			return fmt.Errorf("store %s: %w (they hash to %s)", sha, ErrBadSHA, got)
+		}
 	}
 	return nil
 }
 
-// Probe writes and removes a small file, to learn whether space has been
-// freed since a write failed; it returns what Full returns afterwards.
-func (d *Dir) Probe() error {
-	p := filepath.Join(d.root, ".probe")
-	err := d.noteWrite(writeFile(p, make([]byte, 64<<10)))
-	os.Remove(p)
-	return err
-}
-
-// ID returns the data directory id in the marker file ("" when there is
-// none).
-func (d *Dir) ID() (string, error) {
-	b, err := os.ReadFile(filepath.Join(d.root, IDFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("image store: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-// SetID writes the marker file.
-func (d *Dir) SetID(id string) error {
-	if err := writeFile(filepath.Join(d.root, IDFile), []byte(id+"\n")); err != nil {
-		return fmt.Errorf("image store: write %s: %w", IDFile, err)
-	}
-	return nil
-}
-
-// Count returns how many stored files (images or thumbnails) there are.
-func (d *Dir) Count() (int64, error) {
+// Count returns how many blobs s holds.
+func Count(ctx context.Context, s Store) (int64, error) {
 	var n int64
-	err := d.walk(func(string, string, fs.DirEntry) error { n++; return nil })
+	err := s.Walk(ctx, func(string, time.Time) error { n++; return nil })
 	return n, err
 }
 
-// walk calls fn for every stored file: its path and hash.
-func (d *Dir) walk(fn func(p, sha string, e fs.DirEntry) error) error {
-	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		name := strings.TrimSuffix(e.Name(), ".jpg") // thumbnails are <sha>.jpg
-		if len(name) != 64 {
-			return nil
-		}
-		return fn(p, name, e)
-	})
-	if err != nil {
-		return fmt.Errorf("image store: %w", err)
-	}
-	return nil
-}
-
-// Get reads the blob with the given hash.
-func (d *Dir) Get(sha string) ([]byte, error) {
-	if len(sha) != 64 {
-		return nil, fmt.Errorf("image %q: %w", sha, fs.ErrNotExist)
-	}
-	if _, err := hex.DecodeString(sha); err != nil {
-		return nil, fmt.Errorf("image %q: %w", sha, fs.ErrNotExist)
-	}
-	b, err := os.ReadFile(d.path(sha))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("image %s: %w", sha, fs.ErrNotExist)
-	}
-	return b, err
-}
-
-// Prune deletes stored images (or <sha>.jpg thumbnails) that keep(sha)
-// rejects and that are older than minAge (a younger one may belong to a job
-// not yet recorded), and returns how many it removed. It removes nothing,
-// and returns an error wrapping catalog.ErrPruneRefused, when that would be
+// Prune deletes the blobs of s that keep rejects and that were written
+// more than minAge ago (a younger one may belong to a job not yet
+// recorded), and returns how many it removed. It removes nothing, and
+// returns an error wrapping catalog.ErrPruneRefused, when that would be
 // more than a small part of the store (catalog.CheckPrune): a database that
-// does not know the files is no proof that they are garbage.
-func (d *Dir) Prune(keep func(sha string) bool, minAge time.Duration) (int, error) {
+// does not know the blobs is no proof that they are garbage.
+func Prune(ctx context.Context, s Store, keep func(sha string) bool, minAge time.Duration) (int, error) {
 	cutoff := time.Now().Add(-minAge)
 	var doomed []string
 	var total int64
-	err := d.walk(func(p, sha string, e fs.DirEntry) error {
+	err := s.Walk(ctx, func(sha string, mod time.Time) error {
 		total++
-		if keep(sha) {
-			return nil
+		if !keep(sha) && !mod.After(cutoff) {
+			doomed = append(doomed, sha)
 		}
-		if info, err := e.Info(); err != nil || info.ModTime().After(cutoff) {
-			return nil
-		}
-		doomed = append(doomed, p)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
-	if err := catalog.CheckPrune("files in "+d.root, int64(len(doomed)), total); err != nil {
+	if err := catalog.CheckPrune("blobs in "+s.String(), int64(len(doomed)), total); err != nil {
 		return 0, err
 	}
 	removed := 0
-	for _, p := range doomed {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, fmt.Errorf("prune images: %w", err)
+	for _, sha := range doomed {
+		if err := s.Delete(ctx, sha); err != nil {
+			return removed, fmt.Errorf("prune %s: %w", s, err)
 		}
 		removed++
 	}

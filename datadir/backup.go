@@ -2,9 +2,7 @@ package datadir
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +35,17 @@ type Report struct {
 // away meanwhile. Thumbnails are a cache and are not copied. dest is laid
 // out as a data directory itself, and is checked (CheckBackup) at the end.
 func Backup(ctx context.Context, dir, dest string) (Report, error) {
+	images, err := blob.Open(filepath.Join(dir, ImagesDir))
+	if err != nil {
+		return Report{}, fmt.Errorf("backup: %w", err)
+	}
+	return BackupFrom(ctx, dir, images, dest)
+}
+
+// BackupFrom is Backup with the photos read from images (the server's
+// image store, such as a bucket) rather than dir's images/; dest holds
+// them as files either way.
+func BackupFrom(ctx context.Context, dir string, images blob.Store, dest string) (Report, error) {
 	t0 := time.Now()
 	var rep Report
 	src := filepath.Join(dir, DBFile)
@@ -73,8 +82,12 @@ func Backup(ctx context.Context, dir, dest string) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("backup: %w", err)
 	}
+	to, err := blob.Open(filepath.Join(dest, ImagesDir))
+	if err != nil {
+		return rep, fmt.Errorf("backup: %w", err)
+	}
 	for _, sha := range shas {
-		n, err := copyImage(filepath.Join(dir, ImagesDir), filepath.Join(dest, ImagesDir), sha)
+		n, err := copyImage(ctx, images, to, sha)
 		if errors.Is(err, fs.ErrNotExist) {
 			rep.Missing = append(rep.Missing, sha)
 			continue
@@ -85,7 +98,7 @@ func Backup(ctx context.Context, dir, dest string) (Report, error) {
 		rep.Images++
 		rep.Bytes += n
 	}
-	if err := markImages(dest, id); err != nil {
+	if err := markImages(ctx, dest, id); err != nil {
 		return rep, fmt.Errorf("backup: %w", err)
 	}
 	release()
@@ -122,12 +135,12 @@ func CheckBackup(ctx context.Context, dir string) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if marker, err := images.ID(); err != nil || marker != id {
+	if marker, err := images.ID(ctx); err != nil || marker != id {
 		return rep, fmt.Errorf("check backup %s: images/%s is %q, the database's id is %q (%v)", dir, blob.IDFile, marker, id, err)
 	}
 	var bad []string
 	for _, sha := range shas {
-		b, err := images.Get(sha)
+		b, err := images.Get(ctx, sha)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			rep.Missing = append(rep.Missing, sha)
@@ -194,19 +207,27 @@ func referenced(ctx context.Context, path string, rep *Report) ([]string, string
 }
 
 // markImages writes the image marker of a copied data directory.
-func markImages(dir, id string) error {
+func markImages(ctx context.Context, dir, id string) error {
 	images, err := blob.Open(filepath.Join(dir, ImagesDir))
 	if err != nil {
 		return err
 	}
-	return images.SetID(id)
+	return images.SetID(ctx, id)
 }
 
-// copyImage copies one stored image (images/<sha[:2]>/<sha>), checking its
-// hash, and returns its size.
-func copyImage(fromRoot, toRoot, sha string) (int64, error) {
-	rel := filepath.Join(sha[:2], sha)
-	return copyFile(filepath.Join(fromRoot, rel), filepath.Join(toRoot, rel), sha)
+// copyImage copies one stored image, checking its hash (the image store
+// refuses bytes that do not hash to the name), and returns its size.
+func copyImage(ctx context.Context, from blob.Store, to *blob.Dir, sha string) (int64, error) {
+	b, err := from.Get(ctx, sha)
+	if err != nil {
+		return 0, err
+	}
+	if err := to.Put(ctx, sha, b); errors.Is(err, blob.ErrBadSHA) {
+		return 0, fmt.Errorf("image %s is damaged (its bytes hash to something else); run 'lookalike verify --repair' on the server", sha)
+	} else if err != nil {
+		return 0, err
+	}
+	return int64(len(b)), nil
 }
 
 // copyTree copies every regular file under from to the same place under to.
@@ -216,14 +237,14 @@ func copyTree(from, to string) error {
 			return err
 		}
 		rel, _ := filepath.Rel(from, p)
-		_, err = copyFile(p, filepath.Join(to, rel), "")
+		_, err = copyFile(p, filepath.Join(to, rel))
 		return err
 	})
 }
 
 // copyFile copies from to to through a temporary file, fsynced and renamed
-// into place; with sha set, the bytes must hash to it.
-func copyFile(from, to, sha string) (int64, error) {
+// into place.
+func copyFile(from, to string) (int64, error) {
 	in, err := os.Open(from)
 	if err != nil {
 		return 0, err
@@ -236,16 +257,12 @@ func copyFile(from, to, sha string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), in)
+	n, err := io.Copy(out, in)
 	if err == nil {
 		err = out.Sync()
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil && sha != "" && hex.EncodeToString(h.Sum(nil)) != sha {
-		err = fmt.Errorf("image %s is damaged (its bytes hash to something else); run 'lookalike verify --repair' on the server", sha)
 	}
 	if err == nil {
 		err = os.Rename(to+".partial", to)
@@ -334,7 +351,7 @@ func Restore(ctx context.Context, src, dir string, force bool) (Report, error) {
 	if err := copyTree(filepath.Join(src, ImagesDir), filepath.Join(dir, ImagesDir)); err != nil {
 		return rep, fmt.Errorf("restore: copy images: %w", err)
 	}
-	if _, err := copyFile(filepath.Join(src, DBFile), filepath.Join(dir, DBFile), ""); err != nil {
+	if _, err := copyFile(filepath.Join(src, DBFile), filepath.Join(dir, DBFile)); err != nil {
 		return rep, fmt.Errorf("restore: copy database: %w", err)
 	}
 	if err := syncDir(dir); err != nil {

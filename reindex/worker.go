@@ -87,7 +87,7 @@ type Worker struct {
 	store    Store
 	fetcher  Fetcher
 	embedder atomic.Pointer[embed.Embedder]
-	blobs    *blob.Dir
+	blobs    blob.Store
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -105,7 +105,7 @@ type Worker struct {
 }
 
 // New returns a worker; it does nothing until Start.
-func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs *blob.Dir, log *slog.Logger) *Worker {
+func New(cfg Config, store Store, f Fetcher, e embed.Embedder, blobs blob.Store, log *slog.Logger) *Worker {
 	cfg.setDefaults()
 	reg := cfg.Metrics
 	if reg == nil {
@@ -404,7 +404,7 @@ func (w *Worker) vectorFor(ctx context.Context, e embed.Embedder, body []byte) (
 		if vec, ok, err := w.store.Embedding(ctx, sha, model); err != nil {
 			return nil, err
 		} else if ok {
-			if _, err := w.blobs.Put(body); err != nil { // restores a lost or damaged copy
+			if err := w.blobs.Put(ctx, sha, body); err != nil { // restores a lost or damaged copy
 				return nil, err
 			}
 			return vec, errReused
@@ -418,8 +418,8 @@ func (w *Worker) vectorFor(ctx context.Context, e embed.Embedder, body []byte) (
 			return nil, &Error{Msg: "Failed to decode image: " + err.Error(), Permanent: permanent, Err: err}
 		}
 		defer img.Release()
-		if _, err := w.blobs.Put(body); err != nil {
-			return nil, err // disk trouble: transient
+		if err := w.blobs.Put(ctx, sha, body); err != nil {
+			return nil, err // disk or store trouble: transient
 		}
 		defer func() { w.embedTime.With().Observe(time.Since(t0).Seconds()) }()
 		vec, err := w.embed(ctx, e, img.Image)

@@ -1,25 +1,26 @@
 // Package thumb serves the stored copies of product photos as JPEG
-// thumbnails of a few fixed widths, made once and cached on disk. A
-// thumbnail of width w fits a box of w×2w: typical photos keep their width,
-// and a strip however long stays a small JPEG.
+// thumbnails of a few fixed widths, made once and cached on disk (and, with
+// Share, in a store every replica sees). A thumbnail of width w fits a box
+// of w×2w: typical photos keep their width, and a strip however long stays
+// a small JPEG.
 package thumb
 
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"io/fs"
-	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/image/draw"
 
+	"github.com/lookalike/lookalike/blob"
 	"github.com/lookalike/lookalike/imagedecode"
 )
 
@@ -31,13 +32,15 @@ const MaxAspect = 2
 
 // Source reads original image bytes by hash.
 type Source interface {
-	Get(sha string) ([]byte, error)
+	Get(ctx context.Context, sha string) ([]byte, error)
 }
 
-// Cache makes and keeps thumbnails under a directory.
+// Cache makes and keeps thumbnails: in a local directory and, when shared
+// (Share), also in a store all replicas see.
 type Cache struct {
 	src    Source
-	root   string
+	local  map[int]blob.Store // by width
+	shared map[int]blob.Store // by width; nil: none
 	budget *imagedecode.Budget
 	mu     sync.Mutex // one resize at a time: they are CPU-heavy and cached
 }
@@ -47,8 +50,36 @@ const decodeTimeout = 20 * time.Second
 
 // New returns a cache rooted at dir whose decodes take from budget (nil:
 // imagedecode's default).
+// Thumbnails are kept as dir/<width>/<sha[:2]>/<sha>.jpg.
 func New(src Source, dir string, budget *imagedecode.Budget) *Cache {
-	return &Cache{src: src, root: dir, budget: budget}
+	c := &Cache{src: src, local: map[int]blob.Store{}, budget: budget}
+	for _, w := range Widths {
+		c.local[w] = blob.Cache(filepath.Join(dir, strconv.Itoa(w)), ".jpg")
+	}
+	return c
+}
+
+// Share makes c keep its thumbnails in shared(width) as well: one missing
+// locally is looked for there before it is made, and one made is put in
+// both, so replicas make each thumbnail once.
+func (c *Cache) Share(shared func(width int) blob.Store) *Cache {
+	c.shared = map[int]blob.Store{}
+	for _, w := range Widths {
+		c.shared[w] = shared(w)
+	}
+	return c
+}
+
+// Stores returns every store c keeps thumbnails in (to prune them).
+func (c *Cache) Stores() []blob.Store {
+	var out []blob.Store
+	for _, w := range Widths {
+		out = append(out, c.local[w])
+		if c.shared != nil {
+			out = append(out, c.shared[w])
+		}
+	}
+	return out
 }
 
 // Width rounds w up to a served width (0 means the middle one).
@@ -81,10 +112,13 @@ func Fit(w, h, box int) (int, int) {
 	return max(1, int((int64(w)*int64(bh)+int64(h)/2)/int64(h))), bh
 }
 
-// cached returns the cached thumbnail at p if it fits the box (older
-// versions cached strips at their full height).
-func cached(p string, box int) ([]byte, bool) {
-	b, err := os.ReadFile(p)
+// cached returns the thumbnail of sha in s if it is there and fits the
+// box (older versions cached strips at their full height).
+func cached(ctx context.Context, s blob.Store, sha string, box int) ([]byte, bool) {
+	if s == nil {
+		return nil, false
+	}
+	b, err := s.Get(ctx, sha)
 	if err != nil {
 		return nil, false
 	}
@@ -99,19 +133,23 @@ func cached(p string, box int) ([]byte, bool) {
 // (rounded with Width).
 func (c *Cache) Get(ctx context.Context, sha string, w int) ([]byte, error) {
 	w = Width(w)
-	if _, err := hex.DecodeString(sha); err != nil || len(sha) != 64 {
-		return nil, ErrNotFound // also keeps the name from escaping the cache directory
+	if !blob.ValidSHA(sha) {
+		return nil, ErrNotFound
 	}
-	p := filepath.Join(c.root, fmt.Sprint(w), sha[:2], sha+".jpg")
-	if b, ok := cached(p, w); ok {
+	local, shared := c.local[w], c.shared[w]
+	if b, ok := cached(ctx, local, sha, w); ok {
+		return b, nil
+	}
+	if b, ok := cached(ctx, shared, sha, w); ok {
+		local.Put(ctx, sha, b) // a cache: a failed write only costs a later fetch
 		return b, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if b, ok := cached(p, w); ok {
+	if b, ok := cached(ctx, local, sha, w); ok {
 		return b, nil
 	}
-	orig, err := c.src.Get(sha)
+	orig, err := c.src.Get(ctx, sha)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotFound
 	}
@@ -132,11 +170,9 @@ func (c *Cache) Get(ctx context.Context, sha string, w int) ([]byte, error) {
 	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 82}); err != nil {
 		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
-		tmp := p + ".tmp"
-		if os.WriteFile(tmp, out.Bytes(), 0o644) == nil {
-			os.Rename(tmp, p)
-		}
+	local.Put(ctx, sha, out.Bytes()) // caches: a failed write only costs remaking it
+	if shared != nil {
+		shared.Put(ctx, sha, out.Bytes())
 	}
 	return out.Bytes(), nil
 }

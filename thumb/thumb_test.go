@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lookalike/lookalike/blob"
 )
 
 type mapSource map[string][]byte
 
-func (m mapSource) Get(sha string) ([]byte, error) {
+func (m mapSource) Get(_ context.Context, sha string) ([]byte, error) {
 	if b, ok := m[sha]; ok {
 		return b, nil
 	}
@@ -120,8 +122,7 @@ func TestExtremeAspectRatios(t *testing.T) {
 // version is made again within the box.
 func TestOversizedCacheEntryRemade(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 20, 20000))
-	var b bytes.Buffer
-	png.Encode(&b, img)
+	b := grayPNG(img)
 	sha := "ef" + strings.Repeat("0", 62)
 	dir := t.TempDir()
 	var old bytes.Buffer
@@ -129,11 +130,47 @@ func TestOversizedCacheEntryRemade(t *testing.T) {
 	p := filepath.Join(dir, "160", sha[:2], sha+".jpg")
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	os.WriteFile(p, old.Bytes(), 0o644)
-	out, err := New(mapSource{sha: b.Bytes()}, dir, nil).Get(context.Background(), sha, 160)
+	out, err := New(mapSource{sha: b}, dir, nil).Get(context.Background(), sha, 160)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg, _ := jpeg.DecodeConfig(bytes.NewReader(out)); cfg.Height != 320 {
 		t.Fatalf("cached strip served as %d×%d", cfg.Width, cfg.Height)
 	}
+}
+
+// TestSharedCache: a thumbnail one replica made is put in the shared store,
+// and another replica with an empty local cache serves it from there (and
+// keeps a local copy) without reading the original again.
+func TestSharedCache(t *testing.T) {
+	b := grayPNG(image.NewGray(image.Rect(0, 0, 800, 400)))
+	sha := "aa" + strings.Repeat("1", 62)
+	shareDir := t.TempDir()
+	shared := func(w int) blob.Store { return blob.Cache(filepath.Join(shareDir, fmt.Sprint(w)), ".jpg") }
+	first := New(mapSource{sha: b}, t.TempDir(), nil).Share(shared)
+	out, err := first.Get(context.Background(), sha, 320)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := shared(320).Get(context.Background(), sha); err != nil || !bytes.Equal(got, out) {
+		t.Fatalf("the thumbnail is not in the shared store: %v", err)
+	}
+	localDir := t.TempDir()
+	second := New(mapSource{}, localDir, nil).Share(shared) // the original is not readable here
+	again, err := second.Get(context.Background(), sha, 320)
+	if err != nil || !bytes.Equal(again, out) {
+		t.Fatalf("second replica: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(localDir, "320", sha[:2], sha+".jpg")); err != nil {
+		t.Fatalf("no local copy kept: %v", err)
+	}
+	if n := len(second.Stores()); n != 2*len(Widths) {
+		t.Fatalf("Stores: %d, want local and shared per width", n)
+	}
+}
+
+func grayPNG(img *image.Gray) []byte {
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
 }

@@ -36,7 +36,7 @@ type Index interface {
 
 // Images reads stored image bytes.
 type Images interface {
-	Get(sha string) ([]byte, error)
+	Get(ctx context.Context, sha string) ([]byte, error)
 }
 
 // Problem is one thing found wrong.
@@ -115,7 +115,7 @@ func Run(ctx context.Context, st Store, idx Index, images Images, model string, 
 		live[k] = shas
 		if images != nil {
 			for _, sha := range shas {
-				b, err := images.Get(sha)
+				b, err := images.Get(ctx, sha)
 				switch {
 				case errors.Is(err, fs.ErrNotExist):
 					return add(p, ImageMismatch, "stored image "+sha+" is missing", requeue)
