@@ -1,0 +1,435 @@
+// Package postgres is the PostgreSQL driver of package store: the
+// catalogue, the vectors, the reindex queue and the change feed in one
+// PostgreSQL database that any number of lookalike processes share.
+//
+// It speaks to the server with pgx v5 through database/sql (pgx/v5/stdlib).
+// A write is a pooled READ COMMITTED transaction, retried on a
+// serialization failure or deadlock; the per-product lock is a transaction
+// advisory lock; job claims skip rows another process has locked; Wake is
+// a LISTEN on a dedicated connection (reconnected with backoff, and a poll
+// tick in case a notification is lost) and Notify a pg_notify in the
+// writing transaction; the leader lock is a session advisory lock on a
+// dedicated connection held while leading.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// channel is the LISTEN/NOTIFY channel of the database's lookalike processes.
+const channel = "lookalike_wake"
+
+// Options tune a Driver; the zero value is the default.
+type Options struct {
+	// MaxConns bounds the pool of connections for reads and writes
+	// (default 16); Wake and each held leader lock use one more each.
+	MaxConns int
+	// Poll is how often Wake fires without a notification, in case one
+	// was lost (default 1 s).
+	Poll time.Duration
+	// LeaderCheck is how often a held leader lock's connection is checked
+	// (default 1 s): a lost connection is lost leadership.
+	LeaderCheck time.Duration
+	// Logger receives the driver's log lines (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Driver is a store.Driver on one PostgreSQL database.
+type Driver struct {
+	db   *sql.DB
+	cfg  *pgx.ConnConfig
+	opts Options
+	log  *slog.Logger
+
+	wake     chan struct{}
+	ctx      context.Context // cancelled by Close
+	cancel   context.CancelFunc
+	bg       sync.WaitGroup
+	afterMu  sync.Mutex // afters run one at a time, in commit order
+	closeMu  sync.Mutex
+	leaders  map[*leader]struct{}
+	closed   bool
+	listenUp chan struct{} // closed once the first LISTEN is in place
+}
+
+var _ store.Driver = (*Driver)(nil)
+var _ store.FeedHorizon = (*Driver)(nil)
+
+// Open connects to the database at url (postgres://user:pass@host:port/db?…),
+// starts listening for notifications and returns once it is. The schema is
+// applied by the store (Migrations); Open only makes sure the table that
+// records it exists, under the migration lock, so that replicas starting
+// together do not race to create it.
+func Open(ctx context.Context, url string, opts Options) (*Driver, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", redact(err, url))
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "lookalike"
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 16
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	if opts.LeaderCheck <= 0 {
+		opts.LeaderCheck = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	d := &Driver{db: db, cfg: cfg, opts: opts, log: opts.Logger.With("subsystem", "postgres"),
+		wake: make(chan struct{}, 1), leaders: map[*leader]struct{}{}, listenUp: make(chan struct{})}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	where := cfg.Host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + cfg.Database
+	if err := db.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, d.Classify(fmt.Errorf("connect to PostgreSQL at %s: %w", where, err))
+	}
+	if err := d.Write(ctx, func(tx store.Tx) error {
+		if err := d.LockKey(ctx, tx, 0, "migrate"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version text PRIMARY KEY, applied_at bigint NOT NULL)`)
+		return err
+	}, nil); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("PostgreSQL at %s: %w", where, err)
+	}
+	d.bg.Add(2)
+	go d.listen()
+	go d.poll()
+	select {
+	case <-d.listenUp:
+	case <-ctx.Done():
+		d.Close()
+		return nil, fmt.Errorf("listen for notifications on %s: %w", where, ctx.Err())
+	}
+	return d, nil
+}
+
+// redact keeps a password in the URL out of an error message.
+func redact(err error, url string) error {
+	cfg, perr := pgconn.ParseConfig(url)
+	if perr != nil || cfg.Password == "" {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), cfg.Password, "xxxxx"))
+}
+
+// Name is "postgres".
+func (d *Driver) Name() string { return "postgres" }
+
+// Migrations is the PostgreSQL schema.
+func (d *Driver) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// DB is the connection pool (for tools such as lookalike migrate).
+func (d *Driver) DB() *sql.DB { return d.db }
+
+// Read is the connection pool: every committed write is visible to it.
+func (d *Driver) Read() store.Querier { return d.db }
+
+// maxAttempts bounds how often Write runs a transaction that keeps failing
+// on a serialization failure or deadlock.
+const maxAttempts = 10
+
+// Write runs fn in a READ COMMITTED transaction and commits it; a
+// serialization failure (40001) or deadlock (40P01), in fn or at commit,
+// runs it again after a short random pause. after runs once the commit
+// returned, under a mutex held across the commit, so the afters of this
+// process run one at a time in commit order.
+func (d *Driver) Write(ctx context.Context, fn func(tx store.Tx) error, after func()) error {
+	for attempt := 1; ; attempt++ {
+		err := d.writeOnce(ctx, fn, after)
+		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return d.Classify(err)
+		}
+		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, after func()) error {
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if after != nil {
+		d.afterMu.Lock()
+		defer d.afterMu.Unlock()
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if after != nil {
+		after()
+	}
+	return nil
+}
+
+// retryable is a serialization failure or a deadlock: the transaction was
+// rolled back and running it again may succeed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// hashKey maps a name to an advisory lock key.
+func hashKey(parts ...string) int64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return int64(h.Sum64())
+}
+
+// LockKey takes a transaction advisory lock on (shop, id), held until tx ends.
+func (d *Driver) LockKey(ctx context.Context, tx store.Tx, shop int64, id string) error {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", hashKey("key", strconv.FormatInt(shop, 10), id)); err != nil {
+		return fmt.Errorf("lock %d/%s: %w", shop, id, err)
+	}
+	return nil
+}
+
+// SkipLocked makes a claim pass over jobs another transaction is claiming.
+func (d *Driver) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
+
+// Rebind numbers the "?" placeholders: $1, $2, …. A "?" inside a string
+// literal, a quoted identifier or a comment is left alone.
+func (d *Driver) Rebind(query string) string { return Rebind(query) }
+
+// Rebind numbers the "?" placeholders of query (see Driver.Rebind).
+func Rebind(query string) string {
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		case c == '\'' || c == '"':
+			// A quoted literal or identifier: up to the closing quote (a
+			// doubled quote is part of it; in E'…' a backslash escapes).
+			escapes := c == '\'' && i > 0 && (query[i-1] == 'E' || query[i-1] == 'e')
+			j := i + 1
+			for ; j < len(query); j++ {
+				if escapes && query[j] == '\\' {
+					j++
+				} else if query[j] == c {
+					if j+1 < len(query) && query[j+1] == c {
+						j++
+					} else {
+						break
+					}
+				}
+			}
+			end := min(j+1, len(query))
+			b.WriteString(query[i:end])
+			i = end - 1
+			continue
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			end := strings.IndexByte(query[i:], '\n')
+			if end < 0 {
+				end = len(query) - i
+			}
+			b.WriteString(query[i : i+end])
+			i += end - 1
+			continue
+		case c == '/' && i+1 < len(query) && query[i+1] == '*':
+			end := strings.Index(query[i+2:], "*/")
+			if end < 0 {
+				end = len(query)
+			} else {
+				end += i + 4
+			}
+			b.WriteString(query[i:end])
+			i = end - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// Classify wraps a full disk (53100) as catalog.ErrStorageFull and data or
+// index corruption (XX001, XX002) as catalog.ErrStorageCorrupt.
+func (d *Driver) Classify(err error) error {
+	if err == nil || errors.Is(err, catalog.ErrStorageCorrupt) || errors.Is(err, catalog.ErrStorageFull) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "53100": // disk_full
+		return fmt.Errorf("%w: %w", catalog.ErrStorageFull, err)
+	case "XX001", "XX002": // data_corrupted, index_corrupted
+		return fmt.Errorf("%w: %w", catalog.ErrStorageCorrupt, err)
+	}
+	return err
+}
+
+// Wake fires after a notification from any process on the database (and
+// every Poll in case one was missed).
+func (d *Driver) Wake() <-chan struct{} { return d.wake }
+
+func (d *Driver) signal() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Notify makes Wake fire in every process listening once tx commits.
+func (d *Driver) Notify(ctx context.Context, tx store.Tx) error {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+channel+"', '')"); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// listen holds a LISTEN on a dedicated connection, reconnecting with
+// backoff; after each (re)connection it fires Wake, since notifications
+// sent while it was down are lost.
+func (d *Driver) listen() {
+	defer d.bg.Done()
+	backoff := 100 * time.Millisecond
+	first := true
+	for d.ctx.Err() == nil {
+		conn, err := pgx.ConnectConfig(d.ctx, d.cfg.Copy())
+		if err == nil {
+			if _, err = conn.Exec(d.ctx, "LISTEN "+channel); err != nil {
+				conn.Close(context.Background())
+			}
+		}
+		if err != nil {
+			if d.ctx.Err() != nil {
+				return
+			}
+			d.log.Warn("listen for notifications failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-d.ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		d.signal()
+		if first {
+			close(d.listenUp)
+			first = false
+		} else {
+			d.log.Info("listening for notifications again")
+		}
+		for {
+			if _, err = conn.WaitForNotification(d.ctx); err != nil {
+				break
+			}
+			d.signal()
+		}
+		conn.Close(context.Background())
+		if d.ctx.Err() == nil {
+			d.log.Warn("notification connection lost; reconnecting", "err", err)
+		}
+	}
+}
+
+func (d *Driver) poll() {
+	defer d.bg.Done()
+	t := time.NewTicker(d.opts.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			d.signal()
+		case <-d.ctx.Done():
+			return
+		}
+	}
+}
+
+// FeedHorizon is the highest change seq below which every change is final:
+// seq is the writing transaction's id << 20 | n (see the migration), and
+// every transaction with an id below the oldest one still running has ended.
+func (d *Driver) FeedHorizon(ctx context.Context, q store.Querier) (int64, error) {
+	var h int64
+	err := q.QueryRowContext(ctx, "SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20) - 1").Scan(&h)
+	if err != nil {
+		return 0, d.Classify(fmt.Errorf("feed horizon: %w", err))
+	}
+	return h, nil
+}
+
+// Close stops listening, ends held leader locks and closes the pool.
+func (d *Driver) Close() error {
+	d.closeMu.Lock()
+	if d.closed {
+		d.closeMu.Unlock()
+		return nil
+	}
+	d.closed = true
+	ls := make([]*leader, 0, len(d.leaders))
+	for l := range d.leaders {
+		ls = append(ls, l)
+	}
+	d.closeMu.Unlock()
+	for _, l := range ls {
+		l.release()
+	}
+	d.cancel()
+	d.bg.Wait()
+	return d.db.Close()
+}
