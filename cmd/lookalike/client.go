@@ -479,3 +479,30 @@ func (f idFlag) id() (catalog.ProductID, error) {
 	}
 	return id, nil
 }
+
+const healthcheckUsage = `Usage: lookalike healthcheck [--server URL]
+
+Asks a running server's /readyz and exits 0 when it is ready, 1 otherwise
+(with the reason). For container HEALTHCHECKs and service monitors, which
+need no curl in the image.
+
+`
+
+func (m *Main) runHealthcheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(m.Stderr, healthcheckUsage); fs.PrintDefaults() }
+	server, _ := serverFlags(fs, m.Getenv)
+	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	c := newClient(*server, "")
+	if err := c.call(ctx, "GET", "/readyz", "", nil, nil); err != nil {
+		return fmt.Errorf("not ready: %w", err)
+	}
+	fmt.Fprintln(m.Stdout, "ready")
+	return nil
+}

@@ -65,6 +65,10 @@ func TestCLICommands(t *testing.T) {
 		t.Fatalf("stats: %v\n%s", err, out)
 	}
 
+	if out, err := cli(t, srv, "healthcheck"); err != nil || strings.TrimSpace(out) != "ready" {
+		t.Fatalf("healthcheck: %v\n%s", err, out)
+	}
+
 	// failed, then retry after the image appears
 	out, err = cli(t, srv, "failed")
 	if err != nil || !strings.Contains(out, "Пропал") || !strings.Contains(out, "404 Not Found") {
@@ -113,5 +117,8 @@ func TestCLICommands(t *testing.T) {
 	dead := &server{url: "http://127.0.0.1:1"}
 	if _, err := cli(t, dead, "stats"); err == nil || !strings.Contains(err.Error(), "cannot reach the server") {
 		t.Fatalf("dead server: %v", err)
+	}
+	if _, err := cli(t, dead, "healthcheck", "--timeout", "2s"); err == nil || !strings.Contains(err.Error(), "not ready") {
+		t.Fatalf("healthcheck of a dead server: %v", err)
 	}
 }

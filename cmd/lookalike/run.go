@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lookalike/lookalike/app"
+	"github.com/lookalike/lookalike/buildinfo"
 )
 
 // Main is the whole program behind main(); tests run it in-process.
@@ -57,7 +59,8 @@ Usage:
   lookalike backup DEST            copy the data directory (database and photos), even while serving
   lookalike restore SRC --data-dir DIR
                                    check a backup and copy it into a data directory
-  lookalike version                print the version
+  lookalike healthcheck            exit 0 when a running server is ready (/readyz)
+  lookalike version                print the version, commit and Go version
   lookalike help                   this text
 
 Run 'lookalike COMMAND -h' for a command's flags. Every flag can also be set
@@ -66,8 +69,9 @@ by an environment variable (LOOKALIKE_ADDR for --addr, and so on).
 Exit status: 0 success, 1 failure, 2 bad command line.
 `
 
-// Version is set at build time with -ldflags "-X main.Version=...".
-var Version = "dev"
+// Version is what User-Agent headers carry: the module version and commit
+// from the binary's build information (package buildinfo).
+var Version = buildinfo.Read().Short()
 
 // Run dispatches to a subcommand.
 func (m *Main) Run(ctx context.Context, args []string) error {
@@ -98,9 +102,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runStats(ctx, args[1:])
 	case "failed":
 		return m.runFailed(ctx, args[1:])
+	case "healthcheck":
+		return m.runHealthcheck(ctx, args[1:])
 	case "version", "--version":
-		fmt.Fprintln(m.Stdout, "lookalike", Version)
-		return nil
+		return m.runVersion(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -181,4 +186,20 @@ func humanSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// runVersion prints the build: version, commit and Go version (--json: as an object).
+func (m *Main) runVersion(args []string) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	asJSON := fs.Bool("json", false, "print the build information as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	in := buildinfo.Read()
+	if *asJSON {
+		return json.NewEncoder(m.Stdout).Encode(in)
+	}
+	fmt.Fprintln(m.Stdout, in.String())
+	return nil
 }
