@@ -15,7 +15,6 @@ import (
 	"image"
 	"math"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,15 +320,7 @@ func Fuse(lists [][]vectorindex.Hit, regs []Region, k int) []vectorindex.Hit {
 	for _, h := range best {
 		out = append(out, h)
 	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Score != out[b].Score {
-			return out[a].Score > out[b].Score
-		}
-		if out[a].Key.ShopID != out[b].Key.ShopID {
-			return out[a].Key.ShopID < out[b].Key.ShopID
-		}
-		return out[a].Key.ProductID < out[b].Key.ProductID
-	})
+	vectorindex.SortHits(out)
 	if len(out) > k {
 		out = out[:k]
 	}

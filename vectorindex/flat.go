@@ -382,15 +382,7 @@ func (x *Flat) Search(q []float32, k int, f Filter) ([]Hit, error) {
 			top.offer(Hit{Key: x.keys[p], Photo: x.photo[v], Score: best[p]}, k)
 		}
 	}
-	sort.Slice(top, func(a, b int) bool {
-		if top[a].Score != top[b].Score {
-			return top[a].Score > top[b].Score
-		}
-		if top[a].Key.ShopID != top[b].Key.ShopID {
-			return top[a].Key.ShopID < top[b].Key.ShopID
-		}
-		return top[a].Key.ProductID < top[b].Key.ProductID
-	})
+	SortHits(top)
 	return top, nil
 }
 
@@ -432,11 +424,30 @@ func (x *Flat) scan(q []float32, match []bool, best []float32, bestV []int32, fr
 	}
 }
 
+// worse reports whether a ranks after b (so that equal scores cut at k
+// keep the same products whatever order they were added in).
+func worse(a, b Hit) bool { return Before(b, a) }
+
+// Before reports whether a ranks before b: a higher score, or an equal one
+// and a lower key (shop, then product id).
+func Before(a, b Hit) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	if a.Key.ShopID != b.Key.ShopID {
+		return a.Key.ShopID < b.Key.ShopID
+	}
+	return a.Key.ProductID < b.Key.ProductID
+}
+
+// SortHits orders hits best first, equal scores in key order (Before).
+func SortHits(h []Hit) { sort.Slice(h, func(a, b int) bool { return Before(h[a], h[b]) }) }
+
 // offer adds h if it is among the best k so far.
 func (h *topK) offer(x Hit, k int) {
 	if len(*h) < k {
 		h.push(x)
-	} else if x.Score > (*h)[0].Score {
+	} else if worse((*h)[0], x) {
 		(*h)[0] = x
 		h.down(0)
 	}
@@ -483,7 +494,7 @@ func dotGo(a, b []float32) float32 {
 	return s0 + s1 + s2 + s3
 }
 
-// topK is a min-heap on Score.
+// topK is a heap of hits, the worst on top.
 type topK []Hit
 
 func (h *topK) push(x Hit) {
@@ -491,7 +502,7 @@ func (h *topK) push(x Hit) {
 	i := len(*h) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if (*h)[p].Score <= (*h)[i].Score {
+		if !worse((*h)[i], (*h)[p]) {
 			break
 		}
 		(*h)[p], (*h)[i] = (*h)[i], (*h)[p]
@@ -502,10 +513,10 @@ func (h *topK) push(x Hit) {
 func (h topK) down(i int) {
 	for {
 		l, small := 2*i+1, i
-		if l < len(h) && h[l].Score < h[small].Score {
+		if l < len(h) && worse(h[l], h[small]) {
 			small = l
 		}
-		if r := l + 1; r < len(h) && h[r].Score < h[small].Score {
+		if r := l + 1; r < len(h) && worse(h[r], h[small]) {
 			small = r
 		}
 		if small == i {
