@@ -29,7 +29,8 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 )
 
-// These tests run integrations/bitrix/lookalike.php with the real php CLI.
+// These tests run the Bitrix handler (lookalike.sync/lib/lookalike.php, as
+// the drop-in and as the lookalike.sync module) with the real php CLI.
 // Bitrix itself is replaced by tests/stubs.php; each php run is one Bitrix
 // request played by tests/driver.php. The webhooks go to a real lookalike
 // server started in-process, and the results are read back through its
@@ -112,10 +113,28 @@ type site struct {
 	db     map[string]any
 	// charset, when set, is the database's encoding (a windows-1251 site).
 	charset string
+	// The module's site (newModuleSite): its DOCUMENT_ROOT, whether
+	// init.php still includes the drop-in, the admin's language and right.
+	docroot string
+	dropin  bool
+	lang    string
+	right   string
+	// dropinFile, when set, is the drop-in file init.php includes.
+	dropinFile string
+	// box, when set, is the outbox folder (the module's option); else LOOKALIKE_OUTBOX_DIR.
+	box string
+}
+
+// outboxDir is where the handler keeps its outbox.
+func (s *site) outboxDir() string {
+	if s.box != "" {
+		return s.box
+	}
+	return s.config["LOOKALIKE_OUTBOX_DIR"].(string)
 }
 
 func newSite(t *testing.T, serviceURL, imagesURL string) *site {
-	s := &site{t: t, php: requirePHP(t)}
+	s := &site{t: t, php: requirePHP(t), dropin: true}
 	s.config = map[string]any{
 		"LOOKALIKE_URL":                serviceURL,
 		"LOOKALIKE_WEBHOOK_SECRET":     sharedSecret,
@@ -206,6 +225,21 @@ func (s *site) request(steps ...step) phpOutput {
 	scenario := map[string]any{"config": s.config, "db": s.db, "steps": steps}
 	if s.charset != "" {
 		scenario["db_charset"] = s.charset
+	}
+	if s.docroot != "" {
+		scenario["docroot"] = s.docroot
+	}
+	if !s.dropin {
+		scenario["dropin"] = false
+	}
+	if s.dropinFile != "" {
+		scenario["dropin_file"] = s.dropinFile
+	}
+	if s.lang != "" {
+		scenario["lang"] = s.lang
+	}
+	if s.right != "" {
+		scenario["right"] = s.right
 	}
 	b, _ := json.Marshal(scenario)
 	path := filepath.Join(s.t.TempDir(), "scenario.json")
@@ -426,7 +460,7 @@ func closedURL(t *testing.T) string {
 // outbox reads the handler's outbox file: its messages, oldest first.
 func (s *site) outbox() []map[string]any {
 	s.t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.config["LOOKALIKE_OUTBOX_DIR"].(string), "outbox.jsonl"))
+	b, err := os.ReadFile(filepath.Join(s.outboxDir(), "outbox.jsonl"))
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -450,7 +484,7 @@ func (s *site) outbox() []map[string]any {
 // waitBackoff sleeps until the outbox's backoff allows the next attempt.
 func (s *site) waitBackoff() {
 	s.t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.config["LOOKALIKE_OUTBOX_DIR"].(string), "state.json"))
+	b, err := os.ReadFile(filepath.Join(s.outboxDir(), "state.json"))
 	if err != nil {
 		return
 	}
@@ -983,7 +1017,7 @@ func TestBitrixPageURL(t *testing.T) {
 
 // The handler's table of currencies without two decimals is the service's.
 func TestBitrixCurrencyDecimalsMatchCatalog(t *testing.T) {
-	php, err := os.ReadFile("lookalike.php")
+	php, err := os.ReadFile(filepath.Join("lookalike.sync", "lib", "lookalike.php"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,17 @@
 <?php
 /**
- * Test driver: plays one Bitrix request against lookalike.php with the
+ * Test driver: plays one Bitrix request against lookalike.php (the drop-in)
+ * or the lookalike.sync module with the
  * stand-ins of stubs.php, as init.php would load it.
  *
  *   php driver.php SCENARIO.json
  *
  * The scenario is {"config": {CONSTANT: value}, "db": {...fixture...},
- * "db_charset": "windows-1251"?, "steps": [{"do": ...}, ...]}. The driver
+ * "db_charset": "windows-1251"?, "steps": [{"do": ...}, ...]}, and for the
+ * module "docroot" (the site's DOCUMENT_ROOT, the module in its
+ * local/modules/), "dropin": false (init.php does not include the drop-in;
+ * its "dropin_file" otherwise), "lang" (LANGUAGE_ID), "right" (the admin's
+ * right to the module: D, R or W). The driver
  * prints one JSON object: each step's result, every HTTP request the
  * handler made, its log lines and the fixture database afterwards (agents
  * included). Steps:
@@ -24,6 +29,11 @@
  *   page_url      LookalikeSync::pageUrl("element")
  *   status        LookalikeSync::status()
  *   sleep         "seconds"
+ *   install / uninstall   the module's DoInstall / DoUninstall, as Marketplace → Installed solutions runs them
+ *   page          an admin page: "file" options (the module's settings page), backfill
+ *                 (/bitrix/admin/lookalike_sync_backfill.php) or menu (admin/menu.php);
+ *                 "get", "post" (a POST carries the session id unless "sessid" is false)
+ *   ping / backfill_step  LookalikeSync::ping(), LookalikeSync::backfillStep("cursor", "limit")
  *
  * Without an end_request step, the events are sent at shutdown (the
  * handler's fallback for scripts that never reach Bitrix's epilog).
@@ -40,6 +50,25 @@ if (!is_array($scenario)) {
 foreach (isset($scenario['config']) ? $scenario['config'] : array() as $name => $value) {
     define($name, $value);
 }
+define('LANGUAGE_ID', isset($scenario['lang']) ? $scenario['lang'] : 'en');
+$APPLICATION->right = isset($scenario['right']) ? $scenario['right'] : 'W';
+$dropin = !isset($scenario['dropin']) || $scenario['dropin'] !== false;
+if (!empty($scenario['docroot'])) {
+    $_SERVER['DOCUMENT_ROOT'] = $scenario['docroot'];
+    // What the admin pages include from Bitrix's kernel (already loaded here).
+    $kernel = $scenario['docroot'] . '/bitrix/modules/main/include';
+    if (!is_dir($kernel)) {
+        mkdir($kernel, 0777, true);
+        foreach (array('prolog_admin_before', 'prolog_admin_after', 'epilog_admin', 'epilog_admin_after') as $f) {
+            file_put_contents("$kernel/$f.php", "<?php\n");
+        }
+    }
+}
+if (!$dropin) {
+    // The module logs with error_log: collected here, so that a stray line is not mistaken for a PHP error.
+    $GLOBALS['driver_error_log'] = tempnam(sys_get_temp_dir(), 'lookalike-log');
+    ini_set('error_log', $GLOBALS['driver_error_log']);
+}
 $db = isset($scenario['db']) ? $scenario['db'] : array();
 if (!empty($scenario['db_charset'])) {
     // A site whose database is not UTF-8: every string as the site stores it.
@@ -55,6 +84,12 @@ $GLOBALS['driver_out'] = array('results' => array(), 'log' => array(), 'error' =
 function driver_print()
 {
     $out = $GLOBALS['driver_out'];
+    if (!empty($GLOBALS['driver_error_log'])) {
+        foreach (file($GLOBALS['driver_error_log'], FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $line) {
+            $out['log'][] = preg_replace('/^\[[^\]]*\] /', '', $line);
+        }
+        unlink($GLOBALS['driver_error_log']);
+    }
     $out['requests'] = \Bitrix\Main\Web\HttpClient::$log;
     $out['db'] = LookalikeTestDB::dump();
     echo json_encode($out, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PRETTY_PRINT), "\n";
@@ -64,12 +99,14 @@ register_shutdown_function(function () {
     register_shutdown_function('driver_print');
 });
 
-// What init.php does.
-require __DIR__ . '/../lookalike.php';
-LookalikeSync::$logger = function ($line) {
-    $GLOBALS['driver_out']['log'][] = $line;
-};
-LookalikeSync::register();
+if ($dropin) {
+    // What init.php does.
+    require isset($scenario['dropin_file']) ? $scenario['dropin_file'] : __DIR__ . '/../lookalike.php';
+    LookalikeSync::$logger = function ($line) {
+        $GLOBALS['driver_out']['log'][] = $line;
+    };
+    LookalikeSync::register();
+}
 
 try {
     foreach ($scenario['steps'] as $i => $step) {
@@ -127,6 +164,53 @@ try {
                 break;
             case 'status':
                 $r = LookalikeSync::status();
+                break;
+            case 'install':
+            case 'uninstall':
+                $module = CModule::CreateModuleObject('lookalike.sync');
+                if (!$module) {
+                    throw new RuntimeException('no lookalike.sync module under ' . $_SERVER['DOCUMENT_ROOT']);
+                }
+                ob_start();
+                try {
+                    $returned = $step['do'] === 'install' ? $module->DoInstall() : $module->DoUninstall();
+                } catch (LookalikeTestEnd $end) {
+                    $returned = 'ended';
+                }
+                $ex = $APPLICATION->GetException();
+                $r = array('html' => ob_get_clean(), 'title' => $APPLICATION->title, 'exception' => $ex ? $ex->GetString() : null,
+                    'name' => $module->MODULE_NAME, 'version' => $module->MODULE_VERSION);
+                break;
+            case 'page':
+                $pages = array(
+                    'options' => $_SERVER['DOCUMENT_ROOT'] . '/local/modules/lookalike.sync/options.php',
+                    'backfill' => $_SERVER['DOCUMENT_ROOT'] . '/bitrix/admin/lookalike_sync_backfill.php',
+                    'menu' => $_SERVER['DOCUMENT_ROOT'] . '/local/modules/lookalike.sync/admin/menu.php',
+                );
+                $_GET = isset($step['get']) ? $step['get'] : array();
+                $_POST = isset($step['post']) ? $step['post'] : array();
+                $_SERVER['REQUEST_METHOD'] = $_POST ? 'POST' : 'GET';
+                if ($_POST && (!isset($step['sessid']) || $step['sessid'] !== false)) {
+                    $_POST['sessid'] = bitrix_sessid();
+                }
+                $_REQUEST = array_merge($_GET, $_POST);
+                $redirect = null;
+                ob_start();
+                try {
+                    $returned = include $pages[$step['file']];
+                } catch (LookalikeTestRedirect $to) {
+                    $redirect = $to->getMessage();
+                    $returned = null;
+                } catch (LookalikeTestEnd $end) {
+                    $returned = null;
+                }
+                $r = array('html' => ob_get_clean(), 'redirect' => $redirect, 'returned' => $returned === 1 ? null : $returned, 'title' => $APPLICATION->title);
+                break;
+            case 'ping':
+                $r = LookalikeSync::ping();
+                break;
+            case 'backfill_step':
+                $r = LookalikeSync::backfillStep($step['cursor'], isset($step['limit']) ? $step['limit'] : 50);
                 break;
             case 'sleep':
                 usleep((int) ($step['seconds'] * 1e6));
