@@ -62,11 +62,11 @@ func BenchmarkQuickCheck(b *testing.B) {
 	now := time.Now().UnixMicro()
 	for id := 1; ; {
 		var size int64
-		s.w.QueryRow("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").Scan(&size)
+		drv(s).w.QueryRow("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").Scan(&size)
 		if size >= int64(mb)<<20 {
 			break
 		}
-		tx, err := s.w.Begin()
+		tx, err := drv(s).w.Begin()
 		if err != nil {
 			b.Fatal(err)
 		}

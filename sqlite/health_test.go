@@ -114,8 +114,8 @@ func TestFullDatabaseFaultsUntilSpaceReturns(t *testing.T) {
 	s.SetFaultHook(func(err error) { hooked = append(hooked, err) })
 	ctx := context.Background()
 	var pages int64
-	s.w.QueryRow("PRAGMA page_count").Scan(&pages)
-	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+	drv(s).w.QueryRow("PRAGMA page_count").Scan(&pages)
+	if _, err := drv(s).w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
 		t.Fatal(err)
 	}
 	var err error
@@ -129,7 +129,7 @@ func TestFullDatabaseFaultsUntilSpaceReturns(t *testing.T) {
 		// The probe may fit in a free page; it must not hide a full disk for long.
 		t.Log("probe fitted")
 	}
-	s.w.Exec("PRAGMA max_page_count = 1073741823")
+	drv(s).w.Exec("PRAGMA max_page_count = 1073741823")
 	if err := s.Probe(ctx); err != nil {
 		t.Fatalf("probe after space returned: %v", err)
 	}
@@ -149,7 +149,7 @@ func TestPruneEmbeddingsRefusesMassRemoval(t *testing.T) {
 		t.Fatalf("prune of 50 unreferenced of 50: %d, %v", n, err)
 	}
 	var left int
-	s.r.QueryRow("SELECT count(*) FROM embeddings").Scan(&left)
+	drv(s).r.QueryRow("SELECT count(*) FROM embeddings").Scan(&left)
 	if left != 50 {
 		t.Fatalf("%d vectors left", left)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/store"
 )
 
 // oldSchema is the SQL of the schema before text product ids: migrations
@@ -38,7 +39,7 @@ func oldDatabase(t *testing.T, path string) {
 	defer db.Close()
 	stmts := oldSchema(t)
 	now := t0.UnixMicro()
-	vec := encodeVector([]float32{0.6, 0.8})
+	vec := store.EncodeVector([]float32{0.6, 0.8})
 	stmts = append(stmts,
 		`INSERT INTO settings VALUES ('model', 'm')`,
 		// 888888 indexed; 10 pending with a job; 9 failed; 7 deleted.
@@ -80,7 +81,7 @@ func TestMigrateIntegerProductIDsToText(t *testing.T) {
 
 	var n int
 	for _, table := range []string{"products", "jobs", "webhook_deliveries"} {
-		if err := s.r.QueryRow("SELECT count(*) FROM " + table + " WHERE typeof(product_id) != 'text'").Scan(&n); err != nil || n != 0 {
+		if err := drv(s).r.QueryRow("SELECT count(*) FROM " + table + " WHERE typeof(product_id) != 'text'").Scan(&n); err != nil || n != 0 {
 			t.Fatalf("%s: %d non-text product ids, %v", table, n, err)
 		}
 	}

@@ -1,6 +1,8 @@
-// Package sqlite stores the catalogue, the vectors and the reindex queue in
-// one SQLite database (WAL mode, synchronous=FULL), so that a product change
-// and the job that reindexes it commit in one transaction.
+// Package sqlite is the embedded default's database engine: a store.Driver
+// over one SQLite database (WAL mode, synchronous=FULL) with one writer
+// goroutine that groups concurrent writes into one transaction (group
+// commit, each write in its own savepoint) and a pool of readers beside it.
+// Open returns the store (package store) over it.
 package sqlite
 
 import (
@@ -10,31 +12,19 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// ErrNotFound is returned when a product does not exist.
-var ErrNotFound = catalog.ErrNotFound
-
-// ChangeHook observes every committed change to a product's searchable
-// state. It runs after the commit, while the store's write lock is held, so
-// hooks see changes in commit order. p carries its photos; vecs holds the
-// vectors the change produced, by image hash (nil when none: the vectors
-// of p's indexed photos are stored, and stay valid while p.Searchable()).
-type ChangeHook func(p Product, vecs map[string][]float32)
-
-// Store is the SQLite-backed catalogue, vector store and job queue.
-type Store struct {
+// Driver is the SQLite store.Driver.
+type Driver struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // a pool of readers (WAL lets them run beside the writer)
 
@@ -42,30 +32,47 @@ type Store struct {
 	quit       chan struct{}  // closed by Close
 	writerDone chan struct{}  // closed when the writer goroutine has returned
 	closeOnce  sync.Once
-	hook       ChangeHook
-	modelOK    func(model string) bool // Complete records vectors only of models it accepts
+	notifyNext bool // set by Notify during a batch (writer goroutine only)
 
-	notify chan struct{} // signalled when a job becomes available
+	wake chan struct{} // Wake
 
-	faultHook FaultHook
-	corrupt   atomic.Pointer[fault] // set for good once SQLite reports the database damaged
-	full      atomic.Pointer[fault] // set while writes fail for lack of space
-	checkTook time.Duration         // the quick_check at Open
+	leaderMu sync.Mutex
+	leaders  map[string]*sync.Mutex
+
+	checkTook time.Duration // the quick_check at open
 }
 
+var _ store.Driver = (*Driver)(nil)
+
 // Open opens (creating if needed) the database at path, checks it with
-// PRAGMA quick_check and applies the embedded migrations. A damaged
-// database is an error wrapping catalog.ErrStorageCorrupt that says how to
-// recover.
+// PRAGMA quick_check and applies the migrations: the store over OpenDriver.
+// A damaged database is an error wrapping catalog.ErrStorageCorrupt that
+// says how to recover.
 func Open(ctx context.Context, path string) (*Store, error) {
+	d, err := OpenDriver(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, d)
+	if err != nil {
+		d.Close()
+		return nil, damaged(path, err)
+	}
+	return s, nil
+}
+
+func damaged(path string, err error) error {
+	if err = classify(err); errors.Is(err, catalog.ErrStorageCorrupt) {
+		return fmt.Errorf("database %s is damaged (%w); refusing to start: %s", path, err, Recovery)
+	}
+	return err
+}
+
+// OpenDriver opens (creating if needed) the database at path and checks it
+// with PRAGMA quick_check; it applies no migrations (store.Open does).
+func OpenDriver(ctx context.Context, path string) (*Driver, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_txlock=immediate"
-	damaged := func(err error) error {
-		if err = classify(err); errors.Is(err, catalog.ErrStorageCorrupt) {
-			return fmt.Errorf("database %s is damaged (%w); refusing to start: %s", path, err, Recovery)
-		}
-		return err
-	}
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -75,137 +82,132 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
-		return nil, damaged(fmt.Errorf("open database %s: %w", path, err))
+		return nil, damaged(path, fmt.Errorf("open database %s: %w", path, err))
 	}
-	s := &Store{w: w, notify: make(chan struct{}, 1), writes: make(chan *writeReq, 256),
-		quit: make(chan struct{}), writerDone: make(chan struct{})}
+	d := &Driver{w: w, wake: make(chan struct{}, 1), writes: make(chan *writeReq, 256),
+		quit: make(chan struct{}), writerDone: make(chan struct{}), leaders: map[string]*sync.Mutex{}}
 	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	r.SetMaxOpenConns(4)
-	s.r = r
+	d.r = r
 	// The check reads every page through a reader connection that is
 	// closed afterwards (no idle connections yet), so it leaves no page
 	// cache behind.
 	r.SetMaxIdleConns(0)
-	s.checkTook, err = QuickCheck(ctx, r)
+	d.checkTook, err = QuickCheck(ctx, r)
 	r.SetMaxIdleConns(4)
-	if err == nil {
-		err = s.migrate(ctx)
-	}
 	if err != nil {
 		r.Close()
 		w.Close()
-		return nil, damaged(err)
+		return nil, damaged(path, err)
 	}
-	go s.writer()
-	return s, nil
+	go d.writer()
+	return d, nil
 }
 
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("store is closed")
 
+// Name is "sqlite".
+func (d *Driver) Name() string { return "sqlite" }
+
+// Migrations are the SQL files under migrations/.
+func (d *Driver) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Read is the reader pool.
+func (d *Driver) Read() store.Querier { return d.r }
+
+// LockKey does nothing: the one writer already serialises every write.
+func (d *Driver) LockKey(context.Context, store.Tx, int64, string) error { return nil }
+
+// SkipLocked is "": nothing else can hold a row.
+func (d *Driver) SkipLocked() string { return "" }
+
+// Rebind returns the query as it is: SQLite takes "?".
+func (d *Driver) Rebind(q string) string { return q }
+
+// Classify marks damaged-database and full-disk errors.
+func (d *Driver) Classify(err error) error { return classify(err) }
+
+// Wake is signalled after a write that called Notify has committed.
+func (d *Driver) Wake() <-chan struct{} { return d.wake }
+
+// Notify makes Wake fire once the current batch commits (only one process
+// writes the database: the data directory's lock).
+func (d *Driver) Notify(context.Context, store.Tx) error {
+	d.notifyNext = true
+	return nil
+}
+
+// TryLeader takes an in-process mutex of that name: one process holds the
+// data directory, so that is the whole fleet.
+func (d *Driver) TryLeader(_ context.Context, name string) (func(), bool, error) {
+	d.leaderMu.Lock()
+	mu := d.leaders[name]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		d.leaders[name] = mu
+	}
+	d.leaderMu.Unlock()
+	if !mu.TryLock() {
+		return nil, false, nil
+	}
+	var once sync.Once
+	return func() { once.Do(mu.Unlock) }, true, nil
+}
+
+// CheckTook is how long the quick_check at open took.
+func (d *Driver) CheckTook() time.Duration { return d.checkTook }
+
 // Close stops the writer and closes the database.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.quit) })
-	<-s.writerDone
-	return errors.Join(s.r.Close(), s.w.Close())
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() { close(d.quit) })
+	<-d.writerDone
+	return errors.Join(d.r.Close(), d.w.Close())
 }
 
-// SetChangeHook installs the hook; call it before any write.
-func (s *Store) SetChangeHook(h ChangeHook) { s.hook = h }
-
-// SetModelCheck installs the test Complete applies, in its transaction, to
-// a vector's model; set it before any write. A model switch that happens on
-// the writer goroutine is thereby ordered with every Complete.
-func (s *Store) SetModelCheck(ok func(model string) bool) { s.modelOK = ok }
-
-// JobsAvailable is signalled (without blocking) whenever a job is enqueued.
-func (s *Store) JobsAvailable() <-chan struct{} { return s.notify }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	return s.note(s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one))
-}
-
-func (s *Store) signal() {
+func (d *Driver) signal() {
 	select {
-	case s.notify <- struct{}{}:
+	case d.wake <- struct{}{}:
 	default:
 	}
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		var n int
-		if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", version, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", version, err)
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, time.Now().UnixMicro()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", version, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", version, err)
-		}
-	}
-	return nil
 }
 
 // writeReq is one caller's share of a write transaction.
 type writeReq struct {
 	ctx   context.Context
-	fn    func(tx *sql.Tx) error
+	fn    func(tx store.Tx) error
 	after func()
 	done  chan error
 }
 
-// write runs fn in a write transaction and, once that transaction has
+// Write runs fn in a write transaction and, once that transaction has
 // committed, calls after. Writes from concurrent callers are grouped into
 // one transaction (group commit: one fsync for the batch), each inside its
 // own savepoint so that one caller's error undoes only its own changes.
 // All writes, and all afters, run on one goroutine in commit order.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error, after func()) error {
+func (d *Driver) Write(ctx context.Context, fn func(tx store.Tx) error, after func()) error {
 	req := &writeReq{ctx: ctx, fn: fn, after: after, done: make(chan error, 1)}
 	select {
-	case s.writes <- req:
+	case d.writes <- req:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.quit:
+	case <-d.quit:
 		return ErrClosed
 	}
 	select {
 	case err := <-req.done:
 		return err
-	case <-s.writerDone:
+	case <-d.writerDone:
 		select {
 		case err := <-req.done:
 			return err
@@ -218,40 +220,41 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error, after func
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 128
 
-func (s *Store) writer() {
-	defer close(s.writerDone)
+func (d *Driver) writer() {
+	defer close(d.writerDone)
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		select {
-		case <-s.quit:
+		case <-d.quit:
 			return
-		case r := <-s.writes:
+		case r := <-d.writes:
 			batch = append(batch[:0], r)
 		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case r := <-s.writes:
+			case r := <-d.writes:
 				batch = append(batch, r)
 			default:
 				break fill
 			}
 		}
-		s.runBatch(batch)
+		d.runBatch(batch)
 		clear(batch)
 	}
 }
 
-func (s *Store) runBatch(batch []*writeReq) {
+func (d *Driver) runBatch(batch []*writeReq) {
 	errs := make([]error, len(batch))
 	fail := func(err error) {
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
-	tx, err := s.w.BeginTx(context.Background(), nil)
+	d.notifyNext = false
+	tx, err := d.w.BeginTx(context.Background(), nil)
 	if err != nil {
-		fail(s.note(fmt.Errorf("begin: %w", err)))
+		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
 	single := len(batch) == 1
@@ -267,7 +270,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 				return
 			}
 		}
-		errs[i] = s.note(r.fn(tx))
+		errs[i] = r.fn(tx)
 		if single {
 			continue
 		}
@@ -290,33 +293,16 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		fail(s.note(fmt.Errorf("commit: %w", err)))
+		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
-	s.committed()
+	if d.notifyNext {
+		d.signal()
+	}
 	for i, r := range batch {
 		if errs[i] == nil && r.after != nil {
 			r.after()
 		}
 		r.done <- errs[i]
 	}
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func nullMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromNullMicros(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMicros(v.Int64)
-	return &t
 }

@@ -335,7 +335,7 @@ func TestPersistenceAndLoadIndex(t *testing.T) {
 		t.Fatalf("stats after reopen: %+v", st)
 	}
 	var n int
-	s2.r.QueryRow("SELECT count(*) FROM embeddings").Scan(&n)
+	drv(s2).r.QueryRow("SELECT count(*) FROM embeddings").Scan(&n)
 	if n != 2 {
 		t.Fatalf("%d embeddings stored for 2 distinct images", n)
 	}
@@ -553,3 +553,6 @@ func TestRetryKeepsTheProductAsItsPhotosSay(t *testing.T) {
 		t.Fatalf("repeat after Retry: changed=%v %+v", res.Changed, res.Product)
 	}
 }
+
+// drv is the SQLite driver under a store opened by Open.
+func drv(s *Store) *Driver { return s.Driver().(*Driver) }

@@ -1,4 +1,4 @@
-package sqlite
+package store
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // Setting returns a stored setting ("" when unset).
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	err := s.read().QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -25,21 +25,28 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSettings stores settings in one transaction.
 func (s *Store) SetSettings(ctx context.Context, kv map[string]string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		for k, v := range kv {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
-				return fmt.Errorf("store setting %s: %w", k, err)
+			if err := putSetting(ctx, tx, k, v); err != nil {
+				return err
 			}
 		}
 		return nil
 	}, nil)
 }
 
+func putSetting(ctx context.Context, tx *wtx, k, v string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
+		return fmt.Errorf("store setting %s: %w", k, err)
+	}
+	return nil
+}
+
 // IndexedModels counts live indexed products by the model of their vector.
 func (s *Store) IndexedModels(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT model, count(*) FROM products
-		WHERE deleted_at IS NULL AND index_state = 'indexed' GROUP BY model`)
+	rows, err := s.read().QueryContext(ctx, `SELECT p.model, count(*) FROM products p
+		WHERE `+searchable+` GROUP BY p.model`)
 	if err != nil {
 		return nil, s.note(fmt.Errorf("count models: %w", err))
 	}
@@ -59,9 +66,9 @@ func (s *Store) IndexedModels(ctx context.Context) (map[string]int64, error) {
 // MissingEmbeddings lists the hashes of the indexed photos of live
 // products that have no vector of model yet.
 func (s *Store) MissingEmbeddings(ctx context.Context, model string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT i.sha256 FROM products p
+	rows, err := s.read().QueryContext(ctx, `SELECT DISTINCT i.sha256 FROM products p
 		JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id
-		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND i.state = 'indexed' AND i.sha256 != ''
+		WHERE `+searchable+` AND i.state = 'indexed' AND i.sha256 != ''
 		AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = ?)`, model)
 	if err != nil {
 		return nil, s.note(fmt.Errorf("missing vectors: %w", err))
@@ -80,9 +87,9 @@ func (s *Store) MissingEmbeddings(ctx context.Context, model string) ([]string, 
 
 // PutEmbedding stores a vector for an image and model (kept if present).
 func (s *Store) PutEmbedding(ctx context.Context, sha, model string, vec []float32, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (image_sha256, model, dim, vector, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, sha, model, len(vec), encodeVector(vec), micros(now))
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, sha, model, len(vec), EncodeVector(vec), micros(now))
 		if err != nil {
 			return fmt.Errorf("store vector: %w", err)
 		}
@@ -96,51 +103,32 @@ func (s *Store) PutEmbedding(ctx context.Context, sha, model string, vec []float
 // other write (rebuild the in-memory index there). It returns how many
 // products moved and how many were queued.
 func (s *Store) SwitchModel(ctx context.Context, model string, settings map[string]string, now time.Time, after func()) (moved, queued int64, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		// A product moves when every indexed photo has a vector of model.
-		r, err := tx.ExecContext(ctx, `UPDATE products SET model = ? WHERE deleted_at IS NULL AND index_state = 'indexed'
+		r, err := tx.ExecContext(ctx, `UPDATE products SET model = ? WHERE `+searchableIn("")+`
 			AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.shop_id = products.shop_id AND i.product_id = products.product_id
 				AND i.state = 'indexed' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = ?))`, model, model)
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
 		moved, _ = r.RowsAffected()
-		rows, err := tx.QueryContext(ctx, `SELECT shop_id, product_id FROM products
-			WHERE deleted_at IS NULL AND index_state = 'indexed' AND model != ? AND image_url != ''`, model)
+		left, err := selectKeys(ctx, tx, `SELECT shop_id, product_id FROM products
+			WHERE `+searchableIn("")+` AND model != ? AND image_url != ''`, model)
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
-		var left []catalog.Key
-		for rows.Next() {
-			var k catalog.Key
-			if err := rows.Scan(&k.ShopID, &k.ProductID); err != nil {
-				rows.Close()
-				return err
-			}
-			left = append(left, k)
+		reset, err := markPendingKeys(ctx, tx, left, now)
+		if err != nil {
+			return fmt.Errorf("switch model: %w", err)
 		}
-		rows.Close()
-		for _, k := range left {
-			p, err := getProduct(ctx, tx, k)
-			if err != nil {
-				return fmt.Errorf("switch model: %w", err)
-			}
-			if _, err := markPending(ctx, tx, &p, now); err != nil {
-				return fmt.Errorf("switch model: %w", err)
-			}
-		}
-		queued = int64(len(left))
+		queued = int64(len(reset))
 		for k, v := range settings {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
+			if err := putSetting(ctx, tx, k, v); err != nil {
 				return fmt.Errorf("switch model: %w", err)
 			}
 		}
 		return nil
 	}, after)
-	if err == nil && queued > 0 {
-		s.signal()
-	}
 	return moved, queued, err
 }
 
@@ -150,10 +138,10 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 // small part of them.
 func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		const orphan = `NOT EXISTS (SELECT 1 FROM product_images i WHERE i.sha256 = embeddings.image_sha256)`
 		var total, doomed int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(`+orphan+`), 0) FROM embeddings`).Scan(&total, &doomed); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN `+orphan+` THEN 1 ELSE 0 END), 0) FROM embeddings`).Scan(&total, &doomed); err != nil {
 			return fmt.Errorf("prune vectors: %w", err)
 		}
 		if err := catalog.CheckPrune("vectors", doomed, total); err != nil {
@@ -174,7 +162,7 @@ func (s *Store) PruneEmbeddings(ctx context.Context) (int64, error) {
 // was emptied.
 func (s *Store) KnowsImages(ctx context.Context) (bool, error) {
 	var yes bool
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM product_images WHERE sha256 != '')
+	err := s.read().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM product_images WHERE sha256 != '')
 		OR EXISTS (SELECT 1 FROM embeddings)`).Scan(&yes)
 	if err != nil {
 		return false, s.note(fmt.Errorf("read database: %w", err))
@@ -184,7 +172,7 @@ func (s *Store) KnowsImages(ctx context.Context) (bool, error) {
 
 // ReferencedImages returns the image hashes products' photos refer to.
 func (s *Store) ReferencedImages(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT sha256 FROM product_images WHERE sha256 != ''")
+	rows, err := s.read().QueryContext(ctx, "SELECT DISTINCT sha256 FROM product_images WHERE sha256 != ''")
 	if err != nil {
 		return nil, s.note(fmt.Errorf("referenced images: %w", err))
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package store
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type Job = catalog.Job
 // upsertJob makes sure the product has a job. With reset, an existing job is
 // re-armed for the new generation (a running one finishes as stale); without
 // it an existing job is left as it is.
-func upsertJob(ctx context.Context, tx *sql.Tx, k catalog.Key, gen int64, now time.Time, reset bool) error {
+func upsertJob(ctx context.Context, tx *wtx, k catalog.Key, gen int64, now time.Time, reset bool) error {
 	q := `INSERT INTO jobs (shop_id, product_id, generation, state, attempt, run_at, last_error, created_at, updated_at)
 		VALUES (?, ?, ?, 'available', 0, ?, '', ?, ?)
 		ON CONFLICT (shop_id, product_id) DO `
@@ -36,7 +36,7 @@ func upsertJob(ctx context.Context, tx *sql.Tx, k catalog.Key, gen int64, now ti
 }
 
 // applyJobOp does what a decision says to the product's job.
-func applyJobOp(ctx context.Context, tx *sql.Tx, k catalog.Key, op catalog.JobOp, gen int64, now time.Time) error {
+func applyJobOp(ctx context.Context, tx *wtx, k catalog.Key, op catalog.JobOp, gen int64, now time.Time) error {
 	switch op {
 	case catalog.JobEnsure, catalog.JobReset:
 		return upsertJob(ctx, tx, k, gen, now, op == catalog.JobReset)
@@ -50,7 +50,7 @@ func applyJobOp(ctx context.Context, tx *sql.Tx, k catalog.Key, op catalog.JobOp
 
 // markPending resets a product to pending (catalog.MarkPending), stores it
 // and re-arms its job; false when it has no photos (nothing stored).
-func markPending(ctx context.Context, tx *sql.Tx, p *catalog.Product, now time.Time) (bool, error) {
+func markPending(ctx context.Context, tx *wtx, p *catalog.Product, now time.Time) (bool, error) {
 	if !catalog.MarkPending(p) {
 		return false, nil
 	}
@@ -64,12 +64,12 @@ func markPending(ctx context.Context, tx *sql.Tx, p *catalog.Product, now time.T
 // until now+lease. It returns nil when nothing is due.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (*Job, error) {
 	var job *Job
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		job = nil
 		row := tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = ?, updated_at = ?
 			WHERE id = (SELECT id FROM jobs
 				WHERE (state = 'available' AND run_at <= ?) OR (state = 'running' AND lease_until < ?)
-				ORDER BY run_at LIMIT 1)
+				ORDER BY run_at LIMIT 1 `+s.d.SkipLocked()+`)
 			RETURNING id, shop_id, product_id, generation, attempt`,
 			micros(now.Add(lease)), micros(now), micros(now), micros(now))
 		var j Job
@@ -96,7 +96,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 // backup was taken from).
 func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		r, err := tx.ExecContext(ctx, "UPDATE jobs SET lease_until = ? WHERE state = 'running' AND lease_until >= ?", micros(now)-1, micros(now))
 		if err != nil {
 			return fmt.Errorf("expire leases: %w", err)
@@ -114,7 +114,11 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int64, error) 
 func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, lease time.Duration) (*Job, error) {
 	var job *Job
 	var p catalog.Product
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
+		job = nil
+		if err := tx.lock(ctx, k); err != nil {
+			return err
+		}
 		var err error
 		p, err = getProduct(ctx, tx, k)
 		if err != nil {
@@ -159,11 +163,14 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 	var p catalog.Product
 	var next catalog.JobNext
 	stale, otherModel := false, false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		stale, otherModel = false, false
 		if s.modelOK != nil && !s.modelOK(model) {
 			otherModel = true // the job stays leased; the caller puts it back
 			return nil
+		}
+		if err := tx.lock(ctx, j.Key); err != nil {
+			return err
 		}
 		var err error
 		p, err = getProduct(ctx, tx, j.Key)
@@ -180,7 +187,7 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO embeddings (image_sha256, model, dim, vector, created_at)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, r.SHA256, model, len(r.Vector), encodeVector(r.Vector), micros(now)); err != nil {
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, r.SHA256, model, len(r.Vector), EncodeVector(r.Vector), micros(now)); err != nil {
 				return fmt.Errorf("store vector: %w", err)
 			}
 		}
@@ -197,10 +204,13 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 				WHERE id = ? AND generation = ?`, micros(retryAt), lastError(photos), micros(now), j.ID, j.Generation)
 		case catalog.JobDead:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?, transient = ?, updated_at = ?
-				WHERE id = ? AND generation = ?`, p.IndexError, allTransient(photos), micros(now), j.ID, j.Generation)
+				WHERE id = ? AND generation = ?`, p.IndexError, flag(allTransient(photos)), micros(now), j.ID, j.Generation)
 		}
 		if err != nil {
 			return fmt.Errorf("finish job: %w", err)
+		}
+		if next == catalog.JobRetry {
+			return tx.notify(ctx)
 		}
 		return nil
 	}, func() {
@@ -215,9 +225,6 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 		return "", catalog.ErrModelChanged
 	case stale:
 		return "", ErrStale
-	}
-	if next == catalog.JobRetry {
-		s.signal()
 	}
 	return next, nil
 }
@@ -253,7 +260,13 @@ func allTransient(photos []catalog.Photo) bool {
 // Retry puts a job back for another attempt at runAt, recording why the
 // last one failed. The product stays pending.
 func (s *Store) Retry(ctx context.Context, j *Job, reason string, runAt, now time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
+		if err := tx.notify(ctx); err != nil {
+			return err
+		}
+		if err := tx.lock(ctx, j.Key); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'available', run_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
 			WHERE id = ? AND generation = ?`, micros(runAt), reason, micros(now), j.ID, j.Generation)
 		if err != nil {
@@ -272,21 +285,19 @@ func (s *Store) Retry(ctx context.Context, j *Job, reason string, runAt, now tim
 		catalog.MarkRetry(&p, reason)
 		return putProduct(ctx, tx, &p)
 	}, nil)
-	s.signal()
-	return err
 }
 
 // Embedding returns the stored vector for an image hash and model.
 func (s *Store) Embedding(ctx context.Context, sha, model string) ([]float32, bool, error) {
 	var blob []byte
-	err := s.r.QueryRowContext(ctx, "SELECT vector FROM embeddings WHERE image_sha256 = ? AND model = ?", sha, model).Scan(&blob)
+	err := s.read().QueryRowContext(ctx, "SELECT vector FROM embeddings WHERE image_sha256 = ? AND model = ?", sha, model).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, s.note(fmt.Errorf("get vector: %w", err))
 	}
-	v, err := decodeVector(blob)
+	v, err := DecodeVector(blob)
 	return v, err == nil, err
 }
 
@@ -294,10 +305,10 @@ func (s *Store) Embedding(ctx context.Context, sha, model string) ([]float32, bo
 // vectors are of the given model, in no particular order; p is read
 // without its photos.
 func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.Product, sha string, vec []float32) error) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, i.sha256, e.vector
+	rows, err := s.read().QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, i.sha256, e.vector
 		FROM products p JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id
 		JOIN embeddings e ON e.image_sha256 = i.sha256 AND e.model = p.model
-		WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.model = ? AND i.state = 'indexed'`, model)
+		WHERE `+searchable+` AND p.model = ? AND i.state = 'indexed'`, model)
 	if err != nil {
 		return s.note(fmt.Errorf("load index: %w", err))
 	}
@@ -309,7 +320,7 @@ func (s *Store) LoadIndex(ctx context.Context, model string, fn func(p catalog.P
 		if err != nil {
 			return s.note(fmt.Errorf("load index: %w", err))
 		}
-		vec, err := decodeVector(blob)
+		vec, err := DecodeVector(blob)
 		if err != nil {
 			return s.note(fmt.Errorf("load index: product %d/%s: %w", p.ShopID, p.ProductID, err))
 		}
@@ -331,15 +342,15 @@ func (s scanPlus) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.ex
 // Stats counts products, current vectors of model and jobs.
 func (s *Store) Stats(ctx context.Context, model string) (Stats, error) {
 	var st Stats
-	err := s.r.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM products WHERE deleted_at IS NULL AND index_state = 'indexed' AND model = ?),
+	err := s.read().QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM products p WHERE `+searchable+` AND p.model = ?),
 		(SELECT count(*) FROM products WHERE deleted_at IS NULL),
 		(SELECT count(*) FROM products WHERE deleted_at IS NOT NULL),
 		(SELECT count(*) FROM jobs WHERE state = 'available'),
 		(SELECT count(*) FROM jobs WHERE state = 'running'),
 		(SELECT count(*) FROM jobs WHERE state = 'failed'),
 		(SELECT count(*) FROM product_images i JOIN products p ON p.shop_id = i.shop_id AND p.product_id = i.product_id
-			WHERE p.deleted_at IS NULL AND p.index_state = 'indexed' AND p.model = ? AND i.state = 'indexed'),
+			WHERE `+searchable+` AND p.model = ? AND i.state = 'indexed'),
 		(SELECT count(*) FROM product_images i JOIN products p ON p.shop_id = i.shop_id AND p.product_id = i.product_id
 			WHERE p.deleted_at IS NULL)`, model, model).
 		Scan(&st.Vectors, &st.ActiveProducts, &st.Deleted, &st.Pending, &st.Running, &st.Failed, &st.PhotosIndexed, &st.PhotosTotal)
@@ -349,7 +360,8 @@ func (s *Store) Stats(ctx context.Context, model string) (Stats, error) {
 	return st, nil
 }
 
-func encodeVector(v []float32) []byte {
+// EncodeVector is how a vector is stored: little-endian float32s.
+func EncodeVector(v []float32) []byte {
 	b := make([]byte, 4*len(v))
 	for i, f := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
@@ -357,7 +369,8 @@ func encodeVector(v []float32) []byte {
 	return b
 }
 
-func decodeVector(b []byte) ([]float32, error) {
+// DecodeVector reads a stored vector.
+func DecodeVector(b []byte) ([]float32, error) {
 	if len(b)%4 != 0 {
 		return nil, fmt.Errorf("vector blob of %d bytes is not float32s", len(b))
 	}

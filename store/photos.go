@@ -1,8 +1,7 @@
-package sqlite
+package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -21,7 +20,7 @@ func scanPhoto(row rowScanner, extra ...any) (catalog.Photo, error) {
 }
 
 // loadPhotos returns a product's photos in order (nil without any).
-func loadPhotos(ctx context.Context, q querier, k catalog.Key) ([]catalog.Photo, error) {
+func loadPhotos(ctx context.Context, q Querier, k catalog.Key) ([]catalog.Photo, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+photoColumns+" FROM product_images WHERE shop_id = ? AND product_id = ? ORDER BY position", k.ShopID, k.ProductID)
 	if err != nil {
 		return nil, fmt.Errorf("read photos: %w", err)
@@ -39,7 +38,7 @@ func loadPhotos(ctx context.Context, q querier, k catalog.Key) ([]catalog.Photo,
 }
 
 // withPhotos fills in the photos of products read without them.
-func withPhotos(ctx context.Context, q querier, ps []catalog.Product) error {
+func withPhotos(ctx context.Context, q Querier, ps []catalog.Product) error {
 	idx := make(map[catalog.Key]int, len(ps))
 	for i := range ps {
 		idx[ps[i].Key] = i
@@ -76,13 +75,13 @@ func withPhotos(ctx context.Context, q querier, ps []catalog.Product) error {
 }
 
 // putPhotos replaces a product's stored photos.
-func putPhotos(ctx context.Context, tx *sql.Tx, k catalog.Key, photos []catalog.Photo) error {
+func putPhotos(ctx context.Context, tx *wtx, k catalog.Key, photos []catalog.Photo) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM product_images WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID); err != nil {
 		return fmt.Errorf("store photos: %w", err)
 	}
 	for i, ph := range photos {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO product_images (shop_id, product_id, position, `+photoColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ShopID, k.ProductID, i, ph.URL, ph.SHA256, string(ph.State), ph.Error, ph.Transient); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ShopID, k.ProductID, i, ph.URL, ph.SHA256, string(ph.State), ph.Error, flag(ph.Transient)); err != nil {
 			return fmt.Errorf("store photos: %w", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package store
 
 import (
 	"context"
@@ -18,6 +18,18 @@ type Product = catalog.Product
 const productColumns = `shop_id, product_id, title, price_minor, currency, price_raw, height_cm, height_raw,
 	is_available, image_url, extra, created_at, updated_at, deleted_at, index_state, index_error,
 	indexed_at, image_sha256, model, generation, source_version`
+
+// searchable is catalog.Product.Searchable in SQL, for the products table
+// aliased p: the one place it is written (searchableIn for another alias).
+const searchable = "p.deleted_at IS NULL AND p.index_state = 'indexed'"
+
+// searchableIn is searchable for products aliased alias ("" for none).
+func searchableIn(alias string) string {
+	if alias == "" {
+		return strings.ReplaceAll(searchable, "p.", "")
+	}
+	return strings.ReplaceAll(searchable, "p.", alias+".")
+}
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -67,12 +79,7 @@ func scanProduct(row rowScanner) (catalog.Product, error) {
 	return p, nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func getProduct(ctx context.Context, q querier, k catalog.Key) (catalog.Product, error) {
+func getProduct(ctx context.Context, q Querier, k catalog.Key) (catalog.Product, error) {
 	p, err := scanProduct(q.QueryRowContext(ctx, "SELECT "+productColumns+" FROM products WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, ErrNotFound
@@ -87,7 +94,7 @@ func getProduct(ctx context.Context, q querier, k catalog.Key) (catalog.Product,
 }
 
 // putProduct stores a product and its photos.
-func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
+func putProduct(ctx context.Context, tx *wtx, p *catalog.Product) error {
 	if err := putProductRow(ctx, tx, p); err != nil {
 		return err
 	}
@@ -95,7 +102,7 @@ func putProduct(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 }
 
 // putProductRow stores a product's row, leaving its stored photos as they are.
-func putProductRow(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
+func putProductRow(ctx context.Context, tx *wtx, p *catalog.Product) error {
 	var priceMinor, currency, height, version any
 	if p.SourceVersion != nil {
 		version = *p.SourceVersion
@@ -114,10 +121,6 @@ func putProductRow(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 		}
 		extra = string(b)
 	}
-	avail := 0
-	if p.Available {
-		avail = 1
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO products (`+productColumns+`)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (shop_id, product_id) DO UPDATE SET
@@ -129,7 +132,7 @@ func putProductRow(ctx context.Context, tx *sql.Tx, p *catalog.Product) error {
 			image_sha256=excluded.image_sha256, model=excluded.model, generation=excluded.generation,
 			source_version=excluded.source_version`,
 		p.ShopID, p.ProductID, p.Title, priceMinor, currency, p.PriceRaw, height, p.HeightRaw,
-		avail, p.ImageURL, extra, micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.DeletedAt),
+		flag(p.Available), p.ImageURL, extra, micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.DeletedAt),
 		string(p.IndexState), p.IndexError, nullMicros(p.IndexedAt), p.ImageSHA256, p.Model, p.Generation, version)
 	if err != nil {
 		return fmt.Errorf("store product: %w", err)
@@ -148,8 +151,11 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 	key := catalog.Key{ShopID: o.ShopID, ProductID: ev.Product.ID}
 	var res ApplyResult
 	changed := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		res, changed = ApplyResult{}, false
+		if err := tx.lock(ctx, key); err != nil { // before the delivery check: a concurrent repeat waits, then sees it
+			return err
+		}
 		if o.DeliveryID != "" {
 			var reindex, ch bool
 			err := tx.QueryRowContext(ctx, "SELECT action, reindex_triggered, changed FROM webhook_deliveries WHERE id = ?", o.DeliveryID).
@@ -167,9 +173,14 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 		if err != nil {
 			return err
 		}
+		if res.ReindexTriggered && changed {
+			if err := tx.notify(ctx); err != nil {
+				return err
+			}
+		}
 		if o.DeliveryID != "" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, shop_id, product_id, action, reindex_triggered, changed, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.DeliveryID, key.ShopID, key.ProductID, string(res.Action), res.ReindexTriggered, changed, micros(o.Now)); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.DeliveryID, key.ShopID, key.ProductID, string(res.Action), flag(res.ReindexTriggered), flag(changed), micros(o.Now)); err != nil {
 				return fmt.Errorf("record delivery: %w", err)
 			}
 		}
@@ -185,15 +196,12 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 	if !res.Duplicate {
 		res.Changed = changed
 	}
-	if res.ReindexTriggered && changed {
-		s.signal()
-	}
 	return res, nil
 }
 
 // applyEvent does ApplyEvent's work inside its transaction: catalog.Decide
 // decides, this persists.
-func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.Key, now time.Time, maxPhotos int) (res ApplyResult, changed bool, err error) {
+func applyEvent(ctx context.Context, tx *wtx, ev catalog.Event, key catalog.Key, now time.Time, maxPhotos int) (res ApplyResult, changed bool, err error) {
 	old, err := getProduct(ctx, tx, key)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -223,7 +231,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, ev catalog.Event, key catalog.K
 // PruneDeliveries forgets webhook ids recorded before t.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		r, err := tx.ExecContext(ctx, "DELETE FROM webhook_deliveries WHERE created_at < ?", micros(before))
 		if err != nil {
 			return fmt.Errorf("prune deliveries: %w", err)
@@ -236,7 +244,7 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, e
 
 // Get returns one product, deleted or not; ErrNotFound if unknown.
 func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Product, error) {
-	p, err := getProduct(ctx, s.r, k)
+	p, err := getProduct(ctx, s.read(), k)
 	return p, s.note(err)
 }
 
@@ -259,7 +267,7 @@ func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Ke
 	out := make(map[catalog.Key]catalog.Product, len(keys))
 	for start := 0; start < len(keys); start += 200 {
 		where, args := keysWhere(keys[start:min(len(keys), start+200)])
-		rows, err := s.r.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+where, args...)
+		rows, err := s.read().QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+where, args...)
 		if err != nil {
 			return nil, s.note(fmt.Errorf("get products: %w", err))
 		}
@@ -279,7 +287,7 @@ func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Ke
 	for _, p := range out {
 		ps = append(ps, p)
 	}
-	if err := withPhotos(ctx, s.r, ps); err != nil {
+	if err := withPhotos(ctx, s.read(), ps); err != nil {
 		return nil, s.note(err)
 	}
 	for _, p := range ps {
@@ -297,11 +305,11 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 	}
 	if o.Available != nil {
 		q += " AND is_available = ?"
-		args = append(args, *o.Available)
+		args = append(args, flag(*o.Available))
 	}
 	q += " ORDER BY product_id LIMIT ?"
 	args = append(args, o.Limit+1)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, false, s.note(fmt.Errorf("list products: %w", err))
 	}
@@ -323,7 +331,7 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 		return nil, false, s.note(fmt.Errorf("list products: %w", err))
 	}
 	rows.Close()
-	if err := withPhotos(ctx, s.r, out); err != nil {
+	if err := withPhotos(ctx, s.read(), out); err != nil {
 		return nil, false, s.note(err)
 	}
 	return out, more, nil

@@ -1,8 +1,8 @@
-package sqlite
+package store
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +12,7 @@ import (
 // ListFailed returns live products in state failed, newest failure first;
 // shop 0 means every shop.
 func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, coalesce(j.attempt, 0), coalesce(j.updated_at, p.updated_at)
+	rows, err := s.read().QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`, coalesce(j.attempt, 0), coalesce(j.updated_at, p.updated_at)
 		FROM products p LEFT JOIN jobs j ON j.shop_id = p.shop_id AND j.product_id = p.product_id
 		WHERE p.deleted_at IS NULL AND p.index_state = 'failed' AND (? = 0 OR p.shop_id = ?)
 		ORDER BY coalesce(j.updated_at, p.updated_at) DESC LIMIT ?`, shop, shop, limit)
@@ -38,7 +38,7 @@ func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed
 	for i := range out {
 		ps[i] = out[i].Product
 	}
-	if err := withPhotos(ctx, s.r, ps); err != nil {
+	if err := withPhotos(ctx, s.read(), ps); err != nil {
 		return nil, s.note(err)
 	}
 	for i := range out {
@@ -69,35 +69,13 @@ func (s *Store) RequeueWhere(ctx context.Context, shop int64, failedOnly bool, n
 
 func (s *Store) requeue(ctx context.Context, now time.Time, where string, args ...any) (int, error) {
 	var changed []catalog.Product
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		changed = changed[:0]
-		rows, err := tx.QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE deleted_at IS NULL AND image_url != '' AND "+where, args...)
+	err := s.write(ctx, func(tx *wtx) error {
+		keys, err := selectKeys(ctx, tx, "SELECT shop_id, product_id FROM products WHERE deleted_at IS NULL AND image_url != '' AND "+where, args...)
 		if err != nil {
 			return fmt.Errorf("requeue: %w", err)
 		}
-		var ps []catalog.Product
-		for rows.Next() {
-			p, err := scanProduct(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("requeue: %w", err)
-			}
-			ps = append(ps, p)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("requeue: %w", err)
-		}
-		if err := withPhotos(ctx, tx, ps); err != nil {
-			return fmt.Errorf("requeue: %w", err)
-		}
-		for i := range ps {
-			p := &ps[i]
-			if _, err := markPending(ctx, tx, p, now); err != nil {
-				return err
-			}
-		}
-		changed = ps
-		return nil
+		changed, err = markPendingKeys(ctx, tx, keys, now)
+		return err
 	}, func() {
 		if s.hook != nil {
 			for _, p := range changed {
@@ -108,15 +86,63 @@ func (s *Store) requeue(ctx context.Context, now time.Time, where string, args .
 	if err != nil {
 		return 0, err
 	}
-	if len(changed) > 0 {
-		s.signal()
-	}
 	return len(changed), nil
+}
+
+// selectKeys returns the product keys a query selects (shop_id, product_id).
+func selectKeys(ctx context.Context, q Querier, query string, args ...any) ([]catalog.Key, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []catalog.Key
+	for rows.Next() {
+		var k catalog.Key
+		if err := rows.Scan(&k.ShopID, &k.ProductID); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+// markPendingKeys resets each live product of keys that has photos to
+// pending (markPending), under its lock, and returns them; it wakes the
+// workers when there are any.
+func markPendingKeys(ctx context.Context, tx *wtx, keys []catalog.Key, now time.Time) ([]catalog.Product, error) {
+	var out []catalog.Product
+	for _, k := range keys {
+		if err := tx.lock(ctx, k); err != nil {
+			return nil, err
+		}
+		p, err := getProduct(ctx, tx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("requeue: %w", err)
+		}
+		if p.DeletedAt != nil {
+			continue
+		}
+		ok, err := markPending(ctx, tx, &p, now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, p)
+		}
+	}
+	if len(out) > 0 {
+		return out, tx.notify(ctx)
+	}
+	return out, nil
 }
 
 // ScanLive calls fn for every live product, with its photos.
 func (s *Store) ScanLive(ctx context.Context, fn func(c Check) error) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`,
+	rows, err := s.read().QueryContext(ctx, "SELECT "+prefixed("p.", productColumns)+`,
 		EXISTS (SELECT 1 FROM jobs j WHERE j.shop_id = p.shop_id AND j.product_id = p.product_id)
 		FROM products p WHERE p.deleted_at IS NULL ORDER BY p.shop_id, p.product_id`)
 	if err != nil {
@@ -124,7 +150,7 @@ func (s *Store) ScanLive(ctx context.Context, fn func(c Check) error) error {
 	}
 	defer rows.Close()
 	// The photos, in the same order, read beside the products.
-	photos, err := s.r.QueryContext(ctx, "SELECT "+prefixed("i.", photoColumns)+`, i.shop_id, i.product_id,
+	photos, err := s.read().QueryContext(ctx, "SELECT "+prefixed("i.", photoColumns)+`, i.shop_id, i.product_id,
 		EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = p.model)
 		FROM product_images i JOIN products p ON p.shop_id = i.shop_id AND p.product_id = i.product_id
 		WHERE p.deleted_at IS NULL ORDER BY i.shop_id, i.product_id, i.position`)
