@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/lookalike/lookalike/catalog"
 )
@@ -135,43 +134,5 @@ func TestFullDatabaseFaultsUntilSpaceReturns(t *testing.T) {
 	}
 	if len(hooked) != 2 || !errors.Is(hooked[0], catalog.ErrStorageFull) || hooked[1] != nil {
 		t.Fatalf("hook calls %v; want full, then recovered", hooked)
-	}
-}
-
-func TestPruneEmbeddingsRefusesMassRemoval(t *testing.T) {
-	s, _ := openTest(t)
-	ctx := context.Background()
-	for i := range 50 {
-		s.PutEmbedding(ctx, fmt.Sprintf("%064d", i), "m", []float32{1, 2}, t0)
-	}
-	n, err := s.PruneEmbeddings(ctx)
-	if !errors.Is(err, catalog.ErrPruneRefused) || n != 0 {
-		t.Fatalf("prune of 50 unreferenced of 50: %d, %v", n, err)
-	}
-	var left int
-	drv(s).r.QueryRow("SELECT count(*) FROM embeddings").Scan(&left)
-	if left != 50 {
-		t.Fatalf("%d vectors left", left)
-	}
-	if known, _ := s.KnowsImages(ctx); !known {
-		t.Fatal("KnowsImages false with vectors stored")
-	}
-}
-
-func TestExpireLeasesMakesRunningJobsDue(t *testing.T) {
-	s, _ := openTest(t)
-	ctx := context.Background()
-	applyAt(ctx, s, event(t, `{"event_type":"product.created","product_data":{"id":1,"title":"a","image":"https://x/a.jpg"}}`), 1, t0)
-	if j, err := s.Claim(ctx, t0, time.Hour); err != nil || j == nil {
-		t.Fatalf("claim: %v %v", j, err)
-	}
-	if j, _ := s.Claim(ctx, t0.Add(time.Minute), time.Hour); j != nil {
-		t.Fatal("a leased job claimed again")
-	}
-	if n, err := s.ExpireLeases(ctx, t0.Add(time.Minute)); n != 1 || err != nil {
-		t.Fatalf("ExpireLeases: %d %v", n, err)
-	}
-	if j, _ := s.Claim(ctx, t0.Add(time.Minute), time.Hour); j == nil {
-		t.Fatal("job not due after its lease was voided")
 	}
 }

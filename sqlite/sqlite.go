@@ -40,6 +40,7 @@ type Driver struct {
 	leaders  map[string]*sync.Mutex
 
 	checkTook time.Duration // the quick_check at open
+	path      string
 }
 
 var _ store.Driver = (*Driver)(nil)
@@ -85,7 +86,7 @@ func OpenDriver(ctx context.Context, path string) (*Driver, error) {
 		return nil, damaged(path, fmt.Errorf("open database %s: %w", path, err))
 	}
 	d := &Driver{w: w, wake: make(chan struct{}, 1), writes: make(chan *writeReq, 256),
-		quit: make(chan struct{}), writerDone: make(chan struct{}), leaders: map[string]*sync.Mutex{}}
+		quit: make(chan struct{}), writerDone: make(chan struct{}), leaders: map[string]*sync.Mutex{}, path: path}
 	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -164,6 +165,9 @@ func (d *Driver) TryLeader(_ context.Context, name string) (func(), bool, error)
 	var once sync.Once
 	return func() { once.Do(mu.Unlock) }, true, nil
 }
+
+// Path is the database file.
+func (d *Driver) Path() string { return d.path }
 
 // CheckTook is how long the quick_check at open took.
 func (d *Driver) CheckTook() time.Duration { return d.checkTook }
