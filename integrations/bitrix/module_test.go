@@ -235,8 +235,16 @@ func TestBitrixModuleLifecycle(t *testing.T) {
 		t.Fatalf("a refused save changed the options: %v", o)
 	}
 
-	// Check connection: a signed ping, the server's reply shown; nothing stored.
-	p = s.page("options", nil, map[string]any{"check_connection": "Y"})
+	// A read-only admin sees the page (no secret) and cannot change anything.
+	s.right = "R"
+	p = s.page("options", nil, with(form, "url", "http://elsewhere.example", "check_connection", "Y"))
+	if p.Redirect != nil || !strings.Contains(p.HTML, `class="adm-btn-save" disabled`) || strings.Contains(p.HTML, sharedSecret) || s.options()["url"] != svc.url {
+		t.Fatalf("read-only admin: %v, options %v\n%s", p.Redirect, s.options(), p.HTML)
+	}
+	s.right = ""
+
+	// Check connection (which saves the form first): a signed ping, the server's reply shown.
+	p = s.page("options", nil, with(form, "check_connection", "Y"))
 	if !strings.Contains(p.HTML, "Connected: the service accepted the secret") || !strings.Contains(p.HTML, `&quot;action&quot;:&quot;ping&quot;`) ||
 		!strings.Contains(p.HTML, `&quot;shop_id&quot;:8`) {
 		t.Fatalf("check connection:\n%s", p.HTML)
@@ -261,8 +269,7 @@ func TestBitrixModuleLifecycle(t *testing.T) {
 	}
 
 	// A wrong secret: the check says so, with the server's reason.
-	s.page("options", nil, with(form, "webhook_secret", "not-the-servers-secret"))
-	p = s.page("options", nil, map[string]any{"check_connection": "Y"})
+	p = s.page("options", nil, with(form, "webhook_secret", "not-the-servers-secret", "check_connection", "Y"))
 	if !strings.Contains(p.HTML, "The service refused the secret or signature (HTTP 401)") || !strings.Contains(p.HTML, "wrong webhook secret in X-Webhook-Secret") ||
 		strings.Contains(p.HTML, "not-the-servers-secret") {
 		t.Fatalf("check with a wrong secret:\n%s", p.HTML)
@@ -277,7 +284,7 @@ func TestBitrixModuleLifecycle(t *testing.T) {
 	if out := s.request(updated(101, 2), endRequest); len(out.Requests) != 1 || len(s.outbox()) != 1 {
 		t.Fatalf("while down: %+v outbox %v", out.Requests, s.outbox())
 	}
-	p = s.page("options", nil, map[string]any{"check_connection": "Y"})
+	p = s.page("options", nil, with(form, "url", down, "check_connection", "Y"))
 	if !strings.Contains(p.HTML, "Cannot reach the service") || !strings.Contains(p.HTML, `<td id="lookalike_status_waiting">1</td>`) ||
 		!regexp.MustCompile(`<td id="lookalike_status_error">cannot reach http://127\.0\.0\.1:\d+/api/v1/webhooks/product-sync`).MatchString(p.HTML) {
 		t.Fatalf("page while down:\n%s", p.HTML)
@@ -336,6 +343,7 @@ type backfillReply struct {
 	Waiting   int    `json:"waiting"`
 	Total     int    `json:"total"`
 	Remaining int    `json:"remaining"`
+	Stalled   bool   `json:"stalled"`
 	LastError string `json:"last_error"`
 	Error     string `json:"error"`
 }
@@ -422,16 +430,25 @@ func TestBitrixModuleBackfill(t *testing.T) {
 		t.Fatalf("101: %v", p)
 	}
 
-	// The service down: a step queues its batch and says why it waits; the agent delivers it later.
+	// The service down: steps queue their batches and say why they wait,
+	// up to twice a batch; then a step pauses, reading nothing (the outbox
+	// is not for the whole catalogue). The agent delivers them later.
 	s.page("options", nil, with(form, "url", closedURL(t)))
 	r := s.backfillStep(0)
-	if r.Queued != 50 || r.Delivered != 0 || r.Waiting != 50 || !strings.Contains(r.LastError, "cannot reach") || r.Done {
+	if r.Queued != 50 || r.Delivered != 0 || r.Waiting != 50 || !strings.Contains(r.LastError, "cannot reach") || r.Done || r.Stalled {
 		t.Fatalf("step while down: %+v", r)
+	}
+	if r = s.backfillStep(r.Cursor); r.Queued != 50 || r.Waiting != 100 || r.Stalled {
+		t.Fatalf("second step while down: %+v", r)
+	}
+	cursor = r.Cursor
+	if r = s.backfillStep(cursor); !r.Stalled || r.Queued != 0 || r.Waiting != 100 || r.Cursor != cursor || r.Done {
+		t.Fatalf("third step while down: %+v", r)
 	}
 	s.page("options", nil, form)
 	s.waitBackoff()
 	out := s.request(step{"do": "agents"})
-	if len(out.Requests) != 50 || len(s.outbox()) != 0 {
+	if len(out.Requests) != 100 || len(s.outbox()) != 0 {
 		t.Fatalf("agent after the backfill: %d requests, outbox %d", len(out.Requests), len(s.outbox()))
 	}
 }

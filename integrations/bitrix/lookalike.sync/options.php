@@ -23,18 +23,18 @@ $lookalikePage = $APPLICATION->GetCurPage() . '?mid=' . urlencode($module_id) . 
 $lookalikeErrors = array();
 $lookalikeCheck = null;
 if ($_SERVER['REQUEST_METHOD'] === 'POST' && $lookalikeRight >= 'W' && check_bitrix_sessid()) {
-    if (isset($_POST['check_connection'])) {
+    // "Check connection" saves the form first, so that it checks what the
+    // admin sees (and Enter in a field, which presses it, loses nothing).
+    $lookalikeErrors = LookalikeSyncModule::save($_POST);
+    if (!$lookalikeErrors && isset($_POST['check_connection'])) {
         $lookalikeCheck = LookalikeSync::ping();
-    } elseif (isset($_POST['save'])) {
-        $lookalikeErrors = LookalikeSyncModule::save($_POST);
-        if (!$lookalikeErrors) {
-            LocalRedirect($lookalikePage . '&saved=Y');
-            return;
-        }
+    } elseif (!$lookalikeErrors) {
+        LocalRedirect($lookalikePage . '&saved=Y');
+        return;
     }
 }
 
-if (isset($_GET['saved']) && !$lookalikeErrors) {
+if ((isset($_GET['saved']) || $lookalikeCheck !== null) && !$lookalikeErrors) {
     CAdminMessage::ShowNote(Loc::getMessage('LOOKALIKE_SYNC_SAVED'));
 }
 if ($lookalikeErrors) {

@@ -52,6 +52,8 @@ $lookalikeText = array(
     'done' => Loc::getMessage('LOOKALIKE_SYNC_BACKFILL_DONE'),
     'waiting' => Loc::getMessage('LOOKALIKE_SYNC_BACKFILL_WAITING'),
     'failed' => Loc::getMessage('LOOKALIKE_SYNC_BACKFILL_FAILED'),
+    'stalled' => Loc::getMessage('LOOKALIKE_SYNC_BACKFILL_STALLED'),
+    'resume' => Loc::getMessage('LOOKALIKE_SYNC_BACKFILL_RESUME'),
 );
 ?>
 <p><?= Loc::getMessage('LOOKALIKE_SYNC_BACKFILL_ABOUT') ?></p>
@@ -66,7 +68,7 @@ $lookalikeText = array(
     var start = document.getElementById('lookalike-start');
     var bar = document.getElementById('lookalike-bar');
     var state = document.getElementById('lookalike-state');
-    var sent = 0;
+    var sent = 0, next = 0, label = start.value;
     function show(line) { state.textContent = line; }
     function fill(s, r) {
         return s.replace('#SENT#', sent).replace('#TOTAL#', r.total).replace('#WAITING#', r.waiting).replace('#ERROR#', r.last_error || '');
@@ -81,11 +83,15 @@ $lookalikeText = array(
             .then(function (r) {
                 if (r.error) { show(text.failed.replace('#ERROR#', r.error)); start.disabled = false; return; }
                 sent += r.queued;
+                next = r.cursor;
+                if (r.stalled) { show(fill(text.stalled, r)); start.value = text.resume; start.disabled = false; return; }
                 bar.max = Math.max(1, r.total);
                 bar.value = r.total - r.remaining;
                 document.getElementById('lookalike-waiting').textContent = r.waiting;
                 if (!r.done) { show(fill(text.progress, r)); step(r.cursor); return; }
                 show(fill(r.waiting > 0 ? text.waiting : text.done, r));
+                next = 0;
+                start.value = label;
                 start.disabled = false;
             })
             .catch(function (e) { show(text.failed.replace('#ERROR#', String(e))); start.disabled = false; });
@@ -93,8 +99,8 @@ $lookalikeText = array(
     start.addEventListener('click', function () {
         start.disabled = true;
         bar.style.display = '';
-        sent = 0;
-        step(0);
+        if (next === 0) { sent = 0; }
+        step(next);
     });
 })();
 </script>

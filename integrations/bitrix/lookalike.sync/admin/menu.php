@@ -2,7 +2,7 @@
 /** The module's item in the admin menu (Services): "Send the whole catalogue". */
 use Bitrix\Main\Localization\Loc;
 
-/** @global CMain $APPLICATION */
+global $APPLICATION;
 Loc::loadMessages(__FILE__);
 if ($APPLICATION->GetGroupRight('lookalike.sync') < 'W') {
     return false;

@@ -522,8 +522,11 @@ final class LookalikeSync
      * backoff says to wait: then the agent delivers them later). Call again
      * with the returned cursor until done. A product's own live event and
      * the backfill's replace each other in the outbox, the latest winning.
+     * While twice $limit messages already wait (the service does not take
+     * them), the step reads nothing and says so (stalled): the outbox holds
+     * an outage's changes, not the whole catalogue.
      *
-     * @return array{cursor: int, done: bool, queued: int, delivered: int, waiting: int, total: int, remaining: int, last_error: string}
+     * @return array{cursor: int, done: bool, stalled: bool, queued: int, delivered: int, waiting: int, total: int, remaining: int, last_error: string}
      */
     public static function backfillStep($cursor, $limit = 50, $seconds = 10)
     {
@@ -536,7 +539,9 @@ final class LookalikeSync
         }
         $cursor = max(0, (int) $cursor);
         $limit = max(1, (int) $limit);
-        $rows = \CIBlockElement::GetList(array('ID' => 'ASC'), array('IBLOCK_ID' => $iblocks, '>ID' => $cursor),
+        $outbox = self::outbox();
+        $stalled = $outbox->count() >= 2 * $limit && self::drain($seconds) === 0;
+        $rows = $stalled ? false : \CIBlockElement::GetList(array('ID' => 'ASC'), array('IBLOCK_ID' => $iblocks, '>ID' => $cursor),
             false, array('nTopCount' => $limit), array('ID', 'IBLOCK_ID'));
         $messages = array();
         $read = 0;
@@ -550,16 +555,16 @@ final class LookalikeSync
                 $messages[] = $msg;
             }
         }
-        $outbox = self::outbox();
         if ($messages) {
             $outbox->put($messages);
         }
-        $delivered = self::drain($seconds);
+        $delivered = $stalled ? 0 : self::drain($seconds);
         $remaining = (int) \CIBlockElement::GetList(array(), array('IBLOCK_ID' => $iblocks, '>ID' => $cursor), array());
         $state = $outbox->state();
         return array(
             'cursor' => $cursor,
-            'done' => $read < $limit || $remaining === 0,
+            'done' => !$stalled && ($read < $limit || $remaining === 0),
+            'stalled' => $stalled,
             'queued' => count($messages),
             'delivered' => $delivered,
             'waiting' => $outbox->count(),

@@ -179,7 +179,7 @@ final class LookalikeSyncModule
         if ($dir !== '') {
             if (!preg_match('#^(/|[A-Za-z]:[\\\\/])#', $dir)) {
                 $errors[] = array('outbox_dir', 'LOOKALIKE_SYNC_ERR_OUTBOX_ABSOLUTE', array());
-            } elseif (!is_dir($dir) && !@mkdir($dir, 0770, true) || !is_writable($dir)) {
+            } elseif (!self::canWrite($dir)) {
                 $errors[] = array('outbox_dir', 'LOOKALIKE_SYNC_ERR_OUTBOX_WRITABLE', array('#DIR#' => $dir));
             }
         }
@@ -206,6 +206,19 @@ final class LookalikeSyncModule
             Option::set(self::MODULE_ID, $k, $v);
         }
         return array();
+    }
+
+    /** Whether $dir is writable, or could be created (it is made on first use, not here). */
+    private static function canWrite($dir)
+    {
+        while (!file_exists($dir)) {
+            $parent = dirname($dir);
+            if ($parent === $dir) {
+                return false;
+            }
+            $dir = $parent;
+        }
+        return is_dir($dir) && is_writable($dir);
     }
 
     private static function isHttpUrl($url)

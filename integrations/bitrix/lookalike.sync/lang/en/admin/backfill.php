@@ -10,3 +10,5 @@ $MESS['LOOKALIKE_SYNC_BACKFILL_DONE'] = 'Done: #SENT# of #TOTAL# sent.';
 $MESS['LOOKALIKE_SYNC_BACKFILL_WAITING'] = 'Every product is queued; #WAITING# wait for delivery (the agent sends them once the service answers: #ERROR#).';
 $MESS['LOOKALIKE_SYNC_BACKFILL_FAILED'] = 'Stopped: #ERROR#';
 $MESS['LOOKALIKE_SYNC_STATUS_WAITING'] = 'Waiting';
+$MESS['LOOKALIKE_SYNC_BACKFILL_STALLED'] = 'Paused: the service does not take the changes (#ERROR#); #WAITING# wait for the agent. Continue once it answers.';
+$MESS['LOOKALIKE_SYNC_BACKFILL_RESUME'] = 'Continue';

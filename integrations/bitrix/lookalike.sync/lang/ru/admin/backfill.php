@@ -10,3 +10,5 @@ $MESS['LOOKALIKE_SYNC_BACKFILL_DONE'] = 'Готово: отправлено #SEN
 $MESS['LOOKALIKE_SYNC_BACKFILL_WAITING'] = 'Все товары в очереди; ждут доставки: #WAITING# (агент отправит, когда сервис ответит: #ERROR#).';
 $MESS['LOOKALIKE_SYNC_BACKFILL_FAILED'] = 'Остановлено: #ERROR#';
 $MESS['LOOKALIKE_SYNC_STATUS_WAITING'] = 'Ждут отправки';
+$MESS['LOOKALIKE_SYNC_BACKFILL_STALLED'] = 'Пауза: сервис не принимает изменения (#ERROR#); #WAITING# ждут агента. Продолжите, когда он ответит.';
+$MESS['LOOKALIKE_SYNC_BACKFILL_RESUME'] = 'Продолжить';
