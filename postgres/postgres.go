@@ -57,6 +57,7 @@ type Options struct {
 
 // Driver is a store.Driver on one PostgreSQL database.
 type Driver struct {
+	url  string
 	db   *sql.DB
 	cfg  *pgx.ConnConfig
 	opts Options
@@ -105,7 +106,7 @@ func Open(ctx context.Context, url string, opts Options) (*Driver, error) {
 	db.SetMaxOpenConns(opts.MaxConns)
 	db.SetMaxIdleConns(opts.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	d := &Driver{db: db, cfg: cfg, opts: opts, log: opts.Logger.With("subsystem", "postgres"),
+	d := &Driver{url: url, db: db, cfg: cfg, opts: opts, log: opts.Logger.With("subsystem", "postgres"),
 		wake: make(chan struct{}, 1), leaders: map[*leader]struct{}{}, listenUp: make(chan struct{})}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	where := cfg.Host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + cfg.Database
@@ -156,6 +157,9 @@ func (d *Driver) Migrations() fs.FS {
 	}
 	return sub
 }
+
+// URL is the database URL the driver was opened with.
+func (d *Driver) URL() string { return d.url }
 
 // DB is the connection pool (for tools such as lookalike migrate).
 func (d *Driver) DB() *sql.DB { return d.db }
@@ -401,9 +405,12 @@ func (d *Driver) poll() {
 	}
 }
 
-// FeedHorizon is the highest change seq below which every change is final:
-// seq is the writing transaction's id << 20 | n (see the migration), and
-// every transaction with an id below the oldest one still running has ended.
+// FeedHorizon is a change seq at or below which every change is final
+// (committed or rolled back), so a reader that reads only seq <= it never
+// skips a change that commits later: seq is the writing transaction's id
+// << 20 | n (see the migration), and every transaction with an id below
+// the oldest one still running has ended. A long-running write transaction
+// holds the horizon back until it ends.
 func (d *Driver) FeedHorizon(ctx context.Context, q store.Querier) (int64, error) {
 	var h int64
 	err := q.QueryRowContext(ctx, "SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20) - 1").Scan(&h)
