@@ -193,6 +193,19 @@ func TestBitrixModuleLifecycle(t *testing.T) {
 		}
 	}
 
+	// Looking makes no outbox folder.
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.docroot), "lookalike-outbox")); !os.IsNotExist(err) {
+		t.Fatalf("the settings page made the outbox folder: %v", err)
+	}
+	// A folder that cannot be made: the page says so, and still works.
+	notDir := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(notDir, nil, 0o644)
+	s.db["options"] = map[string]any{moduleID: map[string]any{"outbox_dir": filepath.Join(notDir, "outbox")}}
+	if p = s.page("options", nil, nil); !strings.Contains(p.HTML, "Outbox folder: cannot create or write to "+filepath.Join(notDir, "outbox")) ||
+		!strings.Contains(p.HTML, `name="save"`) {
+		t.Fatalf("unwritable outbox:\n%s", p.HTML)
+	}
+
 	// Save: stored, and back to the page (Post/Redirect/Get).
 	form := settingsForm(svc.url, img.URL, s.box)
 	p = s.page("options", nil, form)
@@ -479,6 +492,26 @@ func TestBitrixModuleTakesOverDropin(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(out.Log, "\n"), "the lookalike.sync module is installed: remove the lookalike lines from init.php") {
 		t.Fatalf("log: %q", out.Log)
+	}
+}
+
+// A copy of the drop-in older than the module, still included from
+// init.php: the install stops and says what to do, and registers nothing.
+func TestBitrixModuleRefusesOldDropin(t *testing.T) {
+	s := newModuleSite(t, "http://127.0.0.1:9", "")
+	s.dropin = true
+	s.dropinFile = filepath.Join(t.TempDir(), "lookalike.php")
+	old := "<?php\nfinal class LookalikeSync\n{\n    public static $logger;\n\n    public static function register()\n    {\n    }\n}\n"
+	if err := os.WriteFile(s.dropinFile, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inst := s.module("install")
+	if inst.Exception == nil || !strings.Contains(*inst.Exception, "An older lookalike.php is included from /local/php_interface/init.php") ||
+		!strings.Contains(inst.HTML, "The module is not installed") {
+		t.Fatalf("install over an old drop-in: %+v", inst)
+	}
+	if slices.Contains(s.modules(), moduleID) || len(s.rows("module_handlers")) != 0 || len(s.rows("agents")) != 0 {
+		t.Fatalf("registered anyway: %v %v %v", s.modules(), s.rows("module_handlers"), s.rows("agents"))
 	}
 }
 

@@ -79,6 +79,10 @@ $msg = function ($code) {
 $lookalikeIblockIds = array_filter(array_map('intval', explode(',', $v['iblock_ids'])));
 $lookalikePhotoFields = explode(',', $v['photo_fields']);
 $lookalikeStatus = LookalikeSync::status();
+if (!LookalikeSyncModule::canWrite($lookalikeStatus['outbox_dir'])) {
+    CAdminMessage::ShowMessage(array('TYPE' => 'ERROR', 'MESSAGE' => $msg('FIELD_OUTBOX_DIR') . ': '
+        . Loc::getMessage('LOOKALIKE_SYNC_ERR_OUTBOX_WRITABLE', array('#DIR#' => $lookalikeStatus['outbox_dir'])), 'HTML' => false));
+}
 
 $aTabs = array(
     array('DIV' => 'lookalike_connection', 'TAB' => $msg('TAB_CONNECTION'), 'TITLE' => $msg('TAB_CONNECTION_TITLE')),

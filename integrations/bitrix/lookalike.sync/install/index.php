@@ -44,6 +44,9 @@ class lookalike_sync extends CModule
             $APPLICATION->ThrowException(Loc::getMessage('LOOKALIKE_SYNC_NEEDS_PHP', array('#VERSION#' => PHP_VERSION)));
         } elseif (!ModuleManager::isModuleInstalled('iblock')) {
             $APPLICATION->ThrowException(Loc::getMessage('LOOKALIKE_SYNC_NEEDS_IBLOCK'));
+        } elseif (class_exists('LookalikeSync', false) && !method_exists('LookalikeSync', 'handlers')) {
+            // An old copy of the drop-in is included from init.php: its class is not the module's.
+            $APPLICATION->ThrowException(Loc::getMessage('LOOKALIKE_SYNC_OLD_DROPIN'));
         } else {
             ModuleManager::registerModule($this->MODULE_ID);
             Loader::includeModule($this->MODULE_ID);

@@ -476,15 +476,22 @@ final class LookalikeSync
     public static function status()
     {
         $outbox = self::outbox();
-        $state = $outbox->state();
-        return array(
-            'outbox_dir' => $outbox->dir(),
-            'waiting' => $outbox->count(),
-            'failures' => $state['failures'],
-            'next_attempt' => $state['next_at'] ? date('c', $state['next_at']) : null,
-            'last_error' => $state['last_error'],
-            'dead_letters' => $outbox->deadLetterCount(),
-        );
+        $out = array('outbox_dir' => $outbox->dir(), 'waiting' => 0, 'failures' => 0, 'next_attempt' => null,
+            'last_error' => '', 'dead_letters' => 0);
+        if (!is_dir($outbox->dir())) {
+            return $out; // nothing failed yet; looking makes no folder
+        }
+        try {
+            $state = $outbox->state();
+            $out['waiting'] = $outbox->count();
+            $out['failures'] = $state['failures'];
+            $out['next_attempt'] = $state['next_at'] ? date('c', $state['next_at']) : null;
+            $out['last_error'] = $state['last_error'];
+            $out['dead_letters'] = $outbox->deadLetterCount();
+        } catch (\Throwable $e) {
+            $out['last_error'] = $e->getMessage();
+        }
+        return $out;
     }
 
     /**

@@ -209,7 +209,7 @@ final class LookalikeSyncModule
     }
 
     /** Whether $dir is writable, or could be created (it is made on first use, not here). */
-    private static function canWrite($dir)
+    public static function canWrite($dir)
     {
         while (!file_exists($dir)) {
             $parent = dirname($dir);
