@@ -59,6 +59,8 @@ Usage:
   lookalike backup DEST            copy the data directory (database and photos), even while serving
   lookalike restore SRC --data-dir DIR
                                    check a backup and copy it into a data directory
+  lookalike migrate --to postgres://…
+                                   move a data directory's database to PostgreSQL
   lookalike healthcheck            exit 0 when a running server is ready (/readyz)
   lookalike version                print the version, commit and Go version
   lookalike help                   this text
@@ -94,6 +96,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runBackup(ctx, args[1:])
 	case "restore":
 		return m.runRestore(ctx, args[1:])
+	case "migrate":
+		return m.runMigrate(ctx, args[1:])
 	case "search":
 		return m.runSearch(ctx, args[1:])
 	case "reindex":
