@@ -85,6 +85,8 @@ type Engine struct {
 	Index    Index
 	// Migration, when not nil, reports a background re-embed to another model.
 	Migration func() any
+	// IndexStatus, when not nil, describes the index (in /stats "index").
+	IndexStatus func() any
 }
 
 // Deps are the parts the handlers call.
@@ -443,6 +445,9 @@ func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) 
 		if m := eng.Migration(); m != nil {
 			out["migration"] = m
 		}
+	}
+	if eng.IndexStatus != nil {
+		out["index"] = eng.IndexStatus()
 	}
 	return out, nil
 }

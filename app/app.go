@@ -66,8 +66,9 @@ type Config struct {
 	DecodeMemory      int64         // bytes that image decodes may take at once (decoded pixels and decoder buffers)
 	SearchRate        float64       // searches per second per client address; 0 disables
 	SearchBurst       int
-	TrustProxy        bool // client address from X-Forwarded-For (behind a reverse proxy)
-	ResetImages       bool // start over when the stored photos do not belong to the database: move them aside
+	TrustProxy        bool   // client address from X-Forwarded-For (behind a reverse proxy)
+	ResetImages       bool   // start over when the stored photos do not belong to the database: move them aside
+	Index             string // the in-memory index: auto (flat below AutoHNSWVectors photos, hnsw above), flat or hnsw
 }
 
 // Defaults fills unset fields with the documented defaults.
@@ -119,6 +120,9 @@ func (c *Config) Defaults() {
 	}
 	if c.DecodeMemory == 0 {
 		c.DecodeMemory = imagedecode.DefaultBudget
+	}
+	if c.Index == "" {
+		c.Index = IndexAuto
 	}
 }
 
@@ -177,6 +181,9 @@ func (c *Config) Validate() error {
 	if c.MaxImageBytes < 1<<10 || c.MaxImagePixels < 1<<10 {
 		return errors.New("image limits are too small")
 	}
+	if c.Index != IndexAuto && c.Index != IndexFlat && c.Index != IndexHNSW {
+		return fmt.Errorf("LOOKALIKE_INDEX must be auto, flat or hnsw, got %q", c.Index)
+	}
 	if c.DecodeMemory < 16<<20 {
 		return fmt.Errorf("LOOKALIKE_DECODE_MEMORY must be at least 16777216 (16 MiB), got %d", c.DecodeMemory)
 	}
@@ -190,6 +197,7 @@ type App struct {
 	lock     *datadir.Lock // the data directory, ours until Stop
 	store    *sqlite.Store
 	engine   atomic.Pointer[engine] // the model answering searches, and its index
+	ix       indexState             // which index, and a graph being built
 	target   embed.Embedder         // the configured model, when the index is being moved to it
 	mig      migration
 	closers  []func() error // loaded models to close at Stop
@@ -316,26 +324,37 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 // commit, in commit order. vecs are the vectors the change made; the others
 // are read from the store.
 func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
+	a.ix.mu.Lock()
+	defer a.ix.mu.Unlock()
+	if a.ix.touched != nil { // a graph being built replays it
+		a.ix.touched[vectorindex.Key(p.Key)] = true
+	}
 	eng := a.engine.Load()
+	a.apply(eng.index, eng.embedder.Model(), p, vecs)
+}
+
+// apply makes idx (of model's vectors) hold p as the store does; vecs are
+// vectors the change made, the others are read from the store.
+func (a *App) apply(idx vectorindex.Index, model string, p catalog.Product, vecs map[string][]float32) {
 	k := vectorindex.Key(p.Key)
 	fail := func(what string, err error) {
 		a.log.Error("index: "+what, "subsystem", "index", "shop_id", p.ShopID, "product_id", p.ProductID, "err", err)
 	}
-	if !p.Searchable() || p.Model != eng.embedder.Model() {
-		if err := eng.index.Delete(k); err != nil {
+	if !p.Searchable() || p.Model != model {
+		if err := idx.Delete(k); err != nil {
 			fail("delete", err)
 		}
 		return
 	}
 	m := vectorindex.MetaOf(&p)
 	want := catalog.IndexedSHAs(p.Photos)
-	have, err := eng.index.Photos(k)
+	have, err := idx.Photos(k)
 	if err != nil {
 		fail("photos", err)
 	}
 	for _, sha := range have {
 		if !slices.Contains(want, sha) {
-			if err := eng.index.DeletePhoto(k, sha); err != nil { // removed or replaced
+			if err := idx.DeletePhoto(k, sha); err != nil { // removed or replaced
 				fail("delete photo", err)
 			}
 		}
@@ -354,11 +373,11 @@ func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
 				continue
 			}
 		}
-		if err := eng.index.Upsert(k, sha, v, m); err != nil {
+		if err := idx.Upsert(k, sha, v, m); err != nil {
 			fail("upsert", err)
 		}
 	}
-	if err := eng.index.SetMeta(k, m); err != nil {
+	if err := idx.SetMeta(k, m); err != nil {
 		fail("set metadata", err)
 	}
 }
@@ -366,10 +385,11 @@ func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
 // Start loads the index, starts the workers and begins serving.
 func (a *App) Start(ctx context.Context) error {
 	t0 := time.Now()
-	eng := a.engine.Load()
-	if err := a.loadIndex(ctx, eng.embedder.Model(), eng.index); err != nil {
+	a.stopBG = make(chan struct{}) // closed by Stop: background work ends
+	if err := a.startIndex(ctx); err != nil {
 		return err
 	}
+	eng := a.engine.Load()
 	a.ready.Store(true)
 	a.log.Info("index loaded", "subsystem", "index", "vectors", eng.index.Len(), "model", eng.embedder.Model(), "ms", time.Since(t0).Milliseconds())
 
@@ -389,7 +409,6 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.http = a.newHTTPServer(public)
 	a.worker.Start(ctx)
-	a.stopBG = make(chan struct{})
 	a.bg.Add(1)
 	go a.housekeeping()
 	if a.target != nil {
@@ -472,6 +491,9 @@ func (a *App) Stop(ctx context.Context) error {
 	a.workerMu.Unlock()
 	a.bg.Wait()
 	a.closeModels()
+	if err := a.saveIndex(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -136,7 +136,7 @@ func (a *App) loadIndex(ctx context.Context, model string, idx vectorindex.Index
 // apiEngine gives the API the current model and index, consistently.
 func (a *App) apiEngine() api.Engine {
 	eng := a.engine.Load()
-	return api.Engine{Embedder: eng.embedder, Index: eng.index, Migration: a.mig.status}
+	return api.Engine{Embedder: eng.embedder, Index: eng.index, Migration: a.mig.status, IndexStatus: a.indexStatus}
 }
 
 // migration reports a background move of the catalogue to another model.
@@ -211,7 +211,7 @@ func (a *App) migrate(target embed.Embedder) {
 			idx := a.newIndex(target.Dim())
 			if loadErr = a.loadIndex(context.Background(), target.Model(), idx); loadErr == nil {
 				a.worker.SetEmbedder(target) // before any other write: a reindex-one in flight cannot slip an old vector in after
-				a.engine.Store(&engine{embedder: target, index: idx})
+				a.switchEngine(&engine{embedder: target, index: idx})
 			}
 		})
 	if err == nil {

@@ -146,6 +146,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.str(&cfg.ModelDir, "model-dir", "LOOKALIKE_MODEL_DIR", "", "a CLIP model directory (see `lookalike model`); empty: the built-in descriptor")
 	ef.str(&cfg.ORTLibrary, "ort-lib", "LOOKALIKE_ORT_LIB", "", "path of libonnxruntime.so (default: beside the executable, then the system library path)")
 	ef.integer(&embedThreads, "embed-threads", "LOOKALIKE_EMBED_THREADS", 0, "ONNX Runtime threads per model (0: all cores)")
+	ef.str(&cfg.Index, "index", "LOOKALIKE_INDEX", app.IndexAuto, "the in-memory vector index: auto (the exact scan below 50,000 photos, HNSW above), flat or hnsw")
 	ef.boolean(&cfg.ResetImages, "reset-images", "LOOKALIKE_RESET_IMAGES", false, "when the stored photos do not belong to the database (it is new, emptied or replaced), move them aside and start over instead of refusing to start")
 	ef.str(&logFormat, "log-format", "LOOKALIKE_LOG_FORMAT", "text", "log format: text or json")
 	ef.str(&logLevel, "log-level", "LOOKALIKE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
