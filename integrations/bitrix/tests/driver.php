@@ -39,57 +39,21 @@
  * handler's fallback for scripts that never reach Bitrix's epilog).
  */
 
-require __DIR__ . '/stubs.php';
+require __DIR__ . '/bootstrap.php';
 
 $scenario = json_decode((string) file_get_contents($argv[1]), true);
 if (!is_array($scenario)) {
     fwrite(STDERR, "driver: cannot read the scenario {$argv[1]}\n");
     exit(2);
 }
-
-foreach (isset($scenario['config']) ? $scenario['config'] : array() as $name => $value) {
-    define($name, $value);
-}
-define('LANGUAGE_ID', isset($scenario['lang']) ? $scenario['lang'] : 'en');
-$APPLICATION->right = isset($scenario['right']) ? $scenario['right'] : 'W';
 $dropin = !isset($scenario['dropin']) || $scenario['dropin'] !== false;
-if (!empty($scenario['docroot'])) {
-    $_SERVER['DOCUMENT_ROOT'] = $scenario['docroot'];
-    // What the admin pages include from Bitrix's kernel (already loaded here).
-    $kernel = $scenario['docroot'] . '/bitrix/modules/main/include';
-    if (!is_dir($kernel)) {
-        mkdir($kernel, 0777, true);
-        foreach (array('prolog_admin_before', 'prolog_admin_after', 'epilog_admin', 'epilog_admin_after') as $f) {
-            file_put_contents("$kernel/$f.php", "<?php\n");
-        }
-    }
-}
-if (!$dropin) {
-    // The module logs with error_log: collected here, so that a stray line is not mistaken for a PHP error.
-    $GLOBALS['driver_error_log'] = tempnam(sys_get_temp_dir(), 'lookalike-log');
-    ini_set('error_log', $GLOBALS['driver_error_log']);
-}
-$db = isset($scenario['db']) ? $scenario['db'] : array();
-if (!empty($scenario['db_charset'])) {
-    // A site whose database is not UTF-8: every string as the site stores it.
-    array_walk_recursive($db, function (&$v) use ($scenario) {
-        if (is_string($v)) {
-            $v = iconv('UTF-8', $scenario['db_charset'], $v);
-        }
-    });
-}
-LookalikeTestDB::load($db);
+lookalike_test_boot($scenario, !$dropin);
 
 $GLOBALS['driver_out'] = array('results' => array(), 'log' => array(), 'error' => null);
 function driver_print()
 {
     $out = $GLOBALS['driver_out'];
-    if (!empty($GLOBALS['driver_error_log'])) {
-        foreach (file($GLOBALS['driver_error_log'], FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $line) {
-            $out['log'][] = preg_replace('/^\[[^\]]*\] /', '', $line);
-        }
-        unlink($GLOBALS['driver_error_log']);
-    }
+    $out['log'] = array_merge($out['log'], lookalike_test_error_log());
     $out['requests'] = \Bitrix\Main\Web\HttpClient::$log;
     $out['db'] = LookalikeTestDB::dump();
     echo json_encode($out, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PRETTY_PRINT), "\n";

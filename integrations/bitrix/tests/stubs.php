@@ -980,6 +980,11 @@ namespace {
             return $this->curPage;
         }
 
+        /** Drops what the page has buffered so far (nothing here: the prologs print nothing). */
+        public function RestartBuffer()
+        {
+        }
+
         public function SetTitle($title)
         {
             $this->title = $title;

@@ -21,6 +21,7 @@ if ($APPLICATION->GetGroupRight($lookalikeModule) < 'W') {
 Loader::includeModule($lookalikeModule);
 
 if ($_SERVER['REQUEST_METHOD'] === 'POST' && isset($_POST['step'])) {
+    $APPLICATION->RestartBuffer();
     if (!headers_sent()) {
         header('Content-Type: application/json; charset=utf-8');
     }
