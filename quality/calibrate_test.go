@@ -3,6 +3,8 @@ package quality
 import (
 	"math"
 	"testing"
+
+	"github.com/lookalike/lookalike/vectorindex"
 )
 
 // angle returns the 2-d unit vector at angle a (radians): dot products are
@@ -15,7 +17,7 @@ func scoresOf(catalogue [][]float32, queries []Query) []QueryScores {
 	for _, q := range queries {
 		sc := QueryScores{Source: q.Source}
 		for _, v := range catalogue {
-			sc.Scores = append(sc.Scores, dot(q.Vector, v))
+			sc.Scores = append(sc.Scores, vectorindex.Dot(q.Vector, v))
 		}
 		out = append(out, sc)
 	}

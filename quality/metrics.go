@@ -1,7 +1,14 @@
 package quality
 
 import (
-	"sort"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/vectorindex"
 )
 
 // Metrics are the retrieval figures of a set of queries.
@@ -26,46 +33,74 @@ type Query struct {
 	Source int
 }
 
-// Evaluate ranks the catalogue for every query by dot product (cosine
-// similarity for unit vectors), best first, ties broken by catalogue order,
-// and computes the metrics. labels[i] is the class of catalogue item i;
-// groups[i] is its scene group: items sharing a group are near-duplicates and
-// count as the right answer for each other's queries (nil: every item is its
-// own group). Evaluate splits the queries over workers goroutines.
-func Evaluate(catalogue [][]float32, labels []string, groups []int, queries []Query, workers int) Metrics {
-	if len(queries) == 0 || len(catalogue) == 0 {
-		return Metrics{Queries: len(queries)}
-	}
-	if workers < 1 {
-		workers = 1
+// Evaluate searches idx, which holds the catalogue (Fill), for every
+// query's top 10, as the search API's index does (equal scores in catalogue
+// order), and computes the metrics. labels[i] is the class of catalogue
+// item i; groups[i] is its scene group: items sharing a group are
+// near-duplicates and count as the right answer for each other's queries
+// (nil: every item is its own group). Evaluate splits the queries over
+// workers goroutines.
+func Evaluate(idx vectorindex.Index, labels []string, groups []int, queries []Query, workers int) (Metrics, error) {
+	if len(queries) == 0 || idx.Len() == 0 {
+		return Metrics{Queries: len(queries)}, nil
 	}
 	results := make([]judgement, len(queries))
-	next := make(chan int)
-	done := make(chan struct{})
-	for w := 0; w < workers; w++ {
+	errs := make([]error, len(queries))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
-			top := make([]scored, 0, 11)
-			ranked := make([]int, 0, 10)
-			for qi := range next {
-				q := queries[qi]
-				top = topK(top[:0], catalogue, q.Vector, 10)
-				ranked = ranked[:0]
-				for _, s := range top {
-					ranked = append(ranked, s.i)
+			defer wg.Done()
+			for qi := int(next.Add(1)) - 1; qi < len(queries); qi = int(next.Add(1)) - 1 {
+				hits, err := idx.Search(queries[qi].Vector, 10, vectorindex.Filter{})
+				var ranked []int
+				if err == nil {
+					ranked, err = catalogueItems(hits)
 				}
-				results[qi] = judge(ranked, q.Source, labels, groups)
+				if err != nil {
+					errs[qi] = err
+					continue
+				}
+				results[qi] = judge(ranked, queries[qi].Source, labels, groups)
 			}
 		}()
 	}
-	for qi := range queries {
-		next <- qi
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Metrics{}, err
 	}
-	close(next)
-	for w := 0; w < workers; w++ {
-		<-done
+	return summarize(results), nil
+}
+
+// Fill puts catalogue item i into idx as product photoKey(i).
+func Fill(idx vectorindex.Index, catalogue [][]float32) error {
+	for i, v := range catalogue {
+		if err := idx.Upsert(photoKey(i), "", v, vectorindex.Meta{Available: true}); err != nil {
+			return err
+		}
 	}
-	return summarize(results)
+	return nil
+}
+
+// photoKey is the index key of catalogue photo i: its position, written
+// with leading zeros so that key order (which orders equal scores) is
+// catalogue order.
+func photoKey(i int) vectorindex.Key {
+	return vectorindex.Key{ShopID: 1, ProductID: catalog.ProductID(fmt.Sprintf("%09d", i))}
+}
+
+// catalogueItems turns hits into catalogue positions.
+func catalogueItems(hits []vectorindex.Hit) ([]int, error) {
+	out := make([]int, len(hits))
+	for i, h := range hits {
+		j, err := strconv.Atoi(string(h.Key.ProductID))
+		if err != nil {
+			return nil, fmt.Errorf("quality: unexpected hit %v", h.Key)
+		}
+		out[i] = j
+	}
+	return out, nil
 }
 
 // judgement is how one query's first ten results fared.
@@ -111,68 +146,4 @@ func summarize(results []judgement) Metrics {
 	m.RecallAt10 /= n
 	m.SameKindPrecisionAt10 /= n
 	return m
-}
-
-type scored struct {
-	i int
-	s float32
-}
-
-// better reports whether a ranks before b: higher score, then lower index.
-func better(a, b scored) bool {
-	if a.s != b.s {
-		return a.s > b.s
-	}
-	return a.i < b.i
-}
-
-// topK returns the k best catalogue items for q, best first.
-func topK(top []scored, catalogue [][]float32, q []float32, k int) []scored {
-	for i, v := range catalogue {
-		c := scored{i, dot(q, v)}
-		if len(top) == k && !better(c, top[k-1]) {
-			continue
-		}
-		if len(top) < k {
-			top = append(top, c)
-		} else {
-			top[k-1] = c
-		}
-		for j := len(top) - 1; j > 0 && better(top[j], top[j-1]); j-- {
-			top[j], top[j-1] = top[j-1], top[j]
-		}
-	}
-	return top
-}
-
-// Rank returns the catalogue indices ordered by dot product with q, best
-// first, ties broken by index.
-func Rank(catalogue [][]float32, q []float32) []int {
-	s := make([]scored, len(catalogue))
-	for i, v := range catalogue {
-		s[i] = scored{i, dot(q, v)}
-	}
-	sort.Slice(s, func(a, b int) bool { return better(s[a], s[b]) })
-	out := make([]int, len(s))
-	for i := range s {
-		out[i] = s[i].i
-	}
-	return out
-}
-
-func dot(a, b []float32) float32 {
-	n := min(len(a), len(b))
-	a, b = a[:n], b[:n]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < n; i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }

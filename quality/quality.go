@@ -28,15 +28,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/regions"
 	"github.com/lookalike/lookalike/vectorindex"
+	"github.com/lookalike/lookalike/vectorindex/hnsw"
 )
 
 // Options configure Run.
@@ -72,6 +71,22 @@ type Options struct {
 	// query searched with the whole frame only (Report.SingleP50Ms), so that
 	// the cost of the regions is measured under the same load.
 	TimeSingle bool
+	// Index is the index the queries search: "flat" (the default, the
+	// exact scan) or "hnsw", so that an approximate index's recall loss
+	// shows in the figures (see NewIndex).
+	Index string
+}
+
+// NewIndex returns an empty index of kind "flat" ("" too) or "hnsw" (its
+// vectors in an unlinked temporary file).
+func NewIndex(kind string, dim int) (vectorindex.Index, error) {
+	switch kind {
+	case "", "flat":
+		return vectorindex.NewFlat(dim), nil
+	case "hnsw":
+		return hnsw.NewProducts(hnsw.ProductConfig{Dim: dim})
+	}
+	return nil, fmt.Errorf("quality: unknown index %q (have: flat, hnsw)", kind)
 }
 
 // Report is the outcome of Run.
@@ -90,6 +105,8 @@ type Report struct {
 	OnBackground int    `json:"on_background"`
 	// Regions is how many regions of a query the search embeds.
 	Regions int `json:"regions"`
+	// Index is the index searched (Options.Index).
+	Index string `json:"index"`
 
 	RecallAt1             float64 `json:"recall_at_1"`
 	RecallAt10            float64 `json:"recall_at_10"`
@@ -119,12 +136,20 @@ type Report struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// Run measures e on the data set in opt.Dir: every photo goes into a
-// vectorindex.Flat, and every query is searched for with regions.Search, the
+// Run measures e on the data set in opt.Dir: every photo goes into the
+// index (Options.Index), and every query is searched for with regions.Search, the
 // function the search API calls.
 func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 	start := time.Now()
-	rep := Report{Model: e.Model(), Dim: e.Dim(), Split: opt.QuerySplit, Seed: opt.Seed, Protocol: "plain"}
+	rep := Report{Model: e.Model(), Dim: e.Dim(), Split: opt.QuerySplit, Seed: opt.Seed, Protocol: "plain", Index: opt.Index}
+	if rep.Index == "" {
+		rep.Index = "flat"
+	}
+	idx, err := NewIndex(opt.Index, e.Dim())
+	if err != nil {
+		return rep, err
+	}
+	defer idx.Close()
 	if opt.Hard {
 		rep.Protocol = "hard"
 	}
@@ -247,10 +272,15 @@ feed:
 	}
 
 	// The catalogue in the real index; the queries through the real search,
-	// one at a time, so that each is timed alone.
-	idx := vectorindex.NewFlat(e.Dim())
-	for i, v := range catalogue {
-		if err := idx.Upsert(photoKey(i), "", v, vectorindex.Meta{Available: true}); err != nil {
+	// one at a time, so that each is timed alone. The band calibration
+	// scores every photo, exactly.
+	if err := Fill(idx, catalogue); err != nil {
+		return rep, err
+	}
+	exact := idx
+	if !idx.Capabilities().Exact {
+		exact = vectorindex.NewFlat(e.Dim())
+		if err := Fill(exact, catalogue); err != nil {
 			return rep, err
 		}
 	}
@@ -293,7 +323,7 @@ feed:
 		}
 		// Every catalogue photo's score, as the search scores it, for the
 		// band calibration (untimed).
-		all, err := em.Search(idx, len(catalogue), vectorindex.Filter{})
+		all, err := em.Search(exact, len(catalogue), vectorindex.Filter{})
 		if err != nil {
 			return rep, err
 		}
@@ -301,21 +331,16 @@ feed:
 		for j := range sc.Scores {
 			sc.Scores[j] = float32(math.Inf(-1))
 		}
-		for _, h := range all {
-			j, err := strconv.Atoi(string(h.Key.ProductID))
-			if err != nil {
-				return rep, fmt.Errorf("quality: unexpected hit %v", h.Key)
-			}
-			sc.Scores[j] = h.Score
+		allAt, err := catalogueItems(all)
+		if err != nil {
+			return rep, err
+		}
+		for n, j := range allAt {
+			sc.Scores[j] = all[n].Score
 		}
 		scores = append(scores, sc)
-		ranked = ranked[:0]
-		for _, h := range hits {
-			j, err := strconv.Atoi(string(h.Key.ProductID))
-			if err != nil {
-				return rep, fmt.Errorf("quality: unexpected hit %v", h.Key)
-			}
-			ranked = append(ranked, j)
+		if ranked, err = catalogueItems(hits); err != nil {
+			return rep, err
 		}
 		results = append(results, judge(ranked, i, labels, groups))
 		if opt.QueryProgress != nil {
@@ -343,11 +368,6 @@ feed:
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
-}
-
-// photoKey is the index key of catalogue photo i.
-func photoKey(i int) vectorindex.Key {
-	return vectorindex.Key{ShopID: 1, ProductID: catalog.ProductID(strconv.Itoa(i))}
 }
 
 // makeQuery makes the JPEG of the query photo i becomes: a re-photograph

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/lookalike/lookalike/vectorindex"
 )
 
 func unit(v ...float32) []float32 {
@@ -25,7 +27,31 @@ func unit(v ...float32) []float32 {
 	return v
 }
 
+// evaluate runs Evaluate over an index of kind holding catalogue.
+func evaluate(t *testing.T, kind string, catalogue [][]float32, labels []string, groups []int, queries []Query, workers int) Metrics {
+	t.Helper()
+	idx, err := NewIndex(kind, len(catalogue[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	if err := Fill(idx, catalogue); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Evaluate(idx, labels, groups, queries, workers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestEvaluate(t *testing.T) {
+	for _, kind := range []string{"flat", "hnsw"} {
+		t.Run(kind, func(t *testing.T) { testEvaluate(t, kind) })
+	}
+}
+
+func testEvaluate(t *testing.T, kind string) {
 	catalogue := [][]float32{
 		unit(1, 0, 0), // 0 a
 		unit(0, 1, 0), // 1 b
@@ -39,7 +65,7 @@ func TestEvaluate(t *testing.T) {
 		{Vector: unit(0.1, 0, 1), Source: 2},   // top: 2 → hit
 		{Vector: unit(0.8, 0.2, 0), Source: 3}, // top: 0, 3 second
 	}
-	m := Evaluate(catalogue, labels, nil, queries, 2)
+	m := evaluate(t, kind, catalogue, labels, nil, queries, 2)
 	if m.Queries != 4 {
 		t.Fatalf("queries %d", m.Queries)
 	}
@@ -57,7 +83,7 @@ func TestEvaluate(t *testing.T) {
 	// Near-duplicates: 1 and 3 are the same scene, so query 1's top result
 	// (3) counts as right; query 3's top result (0) is still wrong.
 	groups := []int{0, 1, 2, 1}
-	m = Evaluate(catalogue, labels, groups, queries, 1)
+	m = evaluate(t, kind, catalogue, labels, groups, queries, 1)
 	if m.RecallAt1 != 0.75 {
 		t.Errorf("with near-duplicates recall@1 = %v, want 0.75", m.RecallAt1)
 	}
@@ -77,18 +103,28 @@ func TestEvaluatePrecisionAndTies(t *testing.T) {
 		}
 	}
 	q := []Query{{Vector: unit(1, 1), Source: 11}}
-	m := Evaluate(catalogue, labels, nil, q, 1)
+	m := evaluate(t, "flat", catalogue, labels, nil, q, 1)
 	if m.RecallAt1 != 0 || m.RecallAt10 != 0 {
 		t.Errorf("recall %v %v, want 0 0 (source ranked 12th on ties)", m.RecallAt1, m.RecallAt10)
 	}
 	if math.Abs(m.SameKindPrecisionAt10-0.3) > 1e-9 {
 		t.Errorf("precision@10 = %v, want 0.3", m.SameKindPrecisionAt10)
 	}
-	if got := Rank(catalogue, q[0].Vector)[:3]; !reflect.DeepEqual(got, []int{0, 1, 2}) {
-		t.Errorf("Rank ties = %v", got)
+	rank := func(catalogue [][]float32, q []float32) []int {
+		idx := vectorindex.NewFlat(len(q))
+		Fill(idx, catalogue)
+		hits, _ := idx.Search(q, 3, vectorindex.Filter{})
+		got, err := catalogueItems(hits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
-	if got := Rank([][]float32{unit(0, 1), unit(1, 0), unit(1, 1)}, unit(1, 0)); !reflect.DeepEqual(got, []int{1, 2, 0}) {
-		t.Errorf("Rank = %v", got)
+	if got := rank(catalogue, q[0].Vector); !reflect.DeepEqual(got, []int{0, 1, 2}) {
+		t.Errorf("ties = %v", got)
+	}
+	if got := rank([][]float32{unit(0, 1), unit(1, 0), unit(1, 1)}, unit(1, 0)); !reflect.DeepEqual(got, []int{1, 2, 0}) {
+		t.Errorf("rank = %v", got)
 	}
 }
 
@@ -349,6 +385,14 @@ func TestDiscoverAndRun(t *testing.T) {
 	rep3, err := Run(context.Background(), meanColour{}, Options{Dir: dir, Limit: 3, Seed: 1})
 	if err != nil || rep3.Queries != 3 || rep3.Split != "all" {
 		t.Errorf("limit: %+v %v", rep3, err)
+	}
+	// Through HNSW (exact on a catalogue this small): the same figures.
+	rep4, err := Run(context.Background(), meanColour{}, Options{Dir: dir, QuerySplit: "bench", Seed: 3, Workers: 1, Index: "hnsw"})
+	if err != nil || rep4.Index != "hnsw" || rep.Index != "flat" || rep4.RecallAt1 != rep.RecallAt1 || rep4.SameKindPrecisionAt10 != rep.SameKindPrecisionAt10 {
+		t.Errorf("hnsw: %+v %v, flat %+v", rep4, err, rep)
+	}
+	if _, err := Run(context.Background(), meanColour{}, Options{Dir: dir, Index: "annoy"}); err == nil {
+		t.Error("unknown index: no error")
 	}
 	if _, err := Run(context.Background(), meanColour{}, Options{Dir: dir, QuerySplit: "nope"}); err == nil {
 		t.Error("unknown split: no error")

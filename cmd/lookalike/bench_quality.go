@@ -35,6 +35,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	threads := fs.Int("threads", runtime.NumCPU(), "ONNX Runtime intra-op threads, for --model-dir")
 	timeSingle := fs.Bool("time-single", false, "also time each query searched with the whole frame only, under the same load")
 	wholeOnly := fs.Bool("whole-only", false, "search with the whole frame only (no sub-windows), to compare")
+	index := fs.String("index", "flat", "the index the queries search: flat (the exact scan) or hnsw (approximate, as LOOKALIKE_INDEX=hnsw serves)")
 	hard := fs.Bool("hard", false, "shopper's photos instead of re-photographs: rotated up to ±12°, white balance ±12 %, blurred, half of them on another photo's background (spanning 55–85 % of the frame's width and height)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: lookalike bench quality [flags] DIR\n\n"+
@@ -45,7 +46,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 			"recall@1, recall@10 and same-kind precision@10. With --hard the queries are\n"+
 			"shopper's photos instead: rotated, in other light, blurred, and half of them\n"+
 			"standing on another photo of the set. Queries go through the search API's\n"+
-			"multi-region search (package regions) over the in-memory index, one at a\n"+
+			"multi-region search (package regions) over the in-memory index (--index), one at a\n"+
 			"time; the p50 and p90 of a search are reported.\n\n"+
 			"Examples:\n"+
 			"  lookalike bench quality --split bench ../shared/data/flowers\n"+
@@ -73,6 +74,9 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("bench quality: want one DIR, got %d arguments", len(rest))
 	}
 	dir := rest[0]
+	if *index != "flat" && *index != "hnsw" {
+		return fmt.Errorf("bench quality: --index must be flat or hnsw, not %q", *index)
+	}
 	switch *split {
 	case "bench", "dev", "all":
 	default:
@@ -103,6 +107,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		Workers:    *workers,
 		Hard:       *hard,
 		TimeSingle: *timeSingle,
+		Index:      *index,
 	}
 	if *wholeOnly {
 		opt.Regions = &regions.Config{Regions: []regions.Region{{Box: regions.Whole}}}
@@ -158,7 +163,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "bands                      exact >= %.4f (%.1f%% of own products, %.1f%% of best others), similar >= %.4f\n",
 		b.Exact, 100*b.ExactRecall, 100*b.FalseExact, b.Similar)
 	fmt.Fprintf(stdout, "embedding                  %.2f ms/image (%d workers)\n", rep.EmbedMsPerImage, *workers)
-	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, %d products, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Catalogue)
+	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, %d products, %s index, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Catalogue, rep.Index)
 	fmt.Fprintf(stdout, "search CPU                 %.2f ms per search (this process's CPU time)\n", rep.SearchCPUMs)
 	if rep.SingleP50Ms > 0 {
 		fmt.Fprintf(stdout, "whole frame only           p50 %.2f ms, CPU %.2f ms (the same queries, timed right after; regions cost %.2f× p50, %.2f× CPU)\n",
