@@ -22,7 +22,8 @@ class lookalike_sync extends CModule
     public $MODULE_DESCRIPTION;
     public $PARTNER_NAME;
     public $PARTNER_URI;
-    public $MODULE_GROUP_RIGHTS = 'Y';
+    // No rights tab of its own: administrators manage it (GetGroupRight: W).
+    public $MODULE_GROUP_RIGHTS = 'N';
 
     public function __construct()
     {
