@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -40,7 +39,8 @@ import (
 type Config struct {
 	Addr              string   // listen address
 	AdminAddr         string   // when set, a second listen address for the internal endpoints, which the first then answers 404
-	DataDir           string   // database, images
+	DataDir           string   // database, images (with DatabaseURL: only caches)
+	DatabaseURL       string   // postgres://…: the catalogue in PostgreSQL, shared by every replica; empty: SQLite in DataDir
 	WebhookSecrets    []string // X-Webhook-Secret values accepted
 	SigningSecrets    []string // Standard Webhooks "whsec_..." secrets; with neither, webhooks are refused
 	AdminToken        string   // bearer token for admin endpoints; empty disables them
@@ -147,6 +147,11 @@ func (c *Config) Validate() error {
 	if _, ok := catalog.CurrencyExponent(c.Currency); !ok {
 		return fmt.Errorf("LOOKALIKE_CURRENCY %q is not an ISO 4217 currency code (e.g. KZT, RUB, UAH, USD)", c.Currency)
 	}
+	if c.DatabaseURL != "" {
+		if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+			return err
+		}
+	}
 	if c.ImageBaseURL != "" {
 		u, err := url.Parse(c.ImageBaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -186,6 +191,16 @@ func (c *Config) Validate() error {
 	}
 	if c.DecodeMemory < 16<<20 {
 		return fmt.Errorf("LOOKALIKE_DECODE_MEMORY must be at least 16777216 (16 MiB), got %d", c.DecodeMemory)
+	}
+	return nil
+}
+
+// checkDatabaseURL accepts a postgres:// (or postgresql://) URL with a
+// host; its error never repeats the URL, which may carry a password.
+func checkDatabaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || (u.Host == "" && u.Query().Get("host") == "") {
+		return errors.New("LOOKALIKE_DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@db.example:5432/lookalike?sslmode=require")
 	}
 	return nil
 }
@@ -262,13 +277,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			lock.Close()
 		}
 	}()
-	dbPath := filepath.Join(cfg.DataDir, datadir.DBFile)
-	store, err := sqlite.Open(ctx, dbPath)
+	store, local, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	a.store = store
-	log.Info("database checked", "subsystem", "store", "path", dbPath, "check", "quick_check", "ms", store.CheckTook().Milliseconds())
 	store.SetFaultHook(a.onStoreFault)
 	if err := a.openBlobs(ctx); err != nil {
 		return nil, err
@@ -277,12 +290,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	blobs := a.blobs
-	// The lock says no other process runs jobs here: leases left by one
-	// that died (or by the server a backup came from) are void.
-	if n, err := store.ExpireLeases(ctx, time.Now()); err != nil {
-		return nil, err
-	} else if n > 0 {
-		log.Info("jobs left running by a previous process are due again", "subsystem", "store", "jobs", n)
+	// The lock says no other process runs jobs on a local database: leases
+	// left by one that died (or by the server a backup came from) are void.
+	// On a shared one they may be another replica's: they expire in time.
+	if local {
+		n, err := store.ExpireLeases(ctx, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("jobs left running by a previous process are due again", "subsystem", "store", "jobs", n)
+		}
 	}
 	serving, err := a.chooseModels(ctx)
 	if err != nil {

@@ -31,6 +31,9 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		{func(c *Config) { c.MaxAttempts = -1 }, "LOOKALIKE_MAX_ATTEMPTS"},
 		{func(c *Config) { c.JobLease = time.Millisecond }, "LOOKALIKE_JOB_LEASE"},
 		{func(c *Config) { c.SearchRate = -1 }, "LOOKALIKE_SEARCH_RATE"},
+		{func(c *Config) { c.DatabaseURL = "mysql://u:p@db/x" }, "LOOKALIKE_DATABASE_URL"},
+		{func(c *Config) { c.DatabaseURL = "postgres:///x" }, "LOOKALIKE_DATABASE_URL"},
+		{func(c *Config) { c.DatabaseURL = "db.example:5432" }, "LOOKALIKE_DATABASE_URL"},
 	}
 	for _, b := range bad {
 		c := Config{}
@@ -40,6 +43,18 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), b.msg) {
 			t.Errorf("want an error naming %s, got %v", b.msg, err)
 		}
+	}
+	for _, ok := range []string{"postgres://u:secret@db.example:5432/lookalike?sslmode=require", "postgresql://127.0.0.1/x", "postgres:///x?host=/run/postgresql"} {
+		c := Config{DatabaseURL: ok}
+		c.Defaults()
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	c = Config{DatabaseURL: "mysql://u:hunter2@db/x"}
+	c.Defaults()
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("an error repeating the password: %v", err)
 	}
 	if got := SplitSecrets(" a , ,b,"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Fatalf("SplitSecrets: %q", got)

@@ -109,7 +109,7 @@ func Open(ctx context.Context, url string, opts Options) (*Driver, error) {
 	d := &Driver{url: url, db: db, cfg: cfg, opts: opts, log: opts.Logger.With("subsystem", "postgres"),
 		wake: make(chan struct{}, 1), leaders: map[*leader]struct{}{}, listenUp: make(chan struct{})}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	where := cfg.Host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + cfg.Database
+	where := d.Server()
 	if err := db.PingContext(ctx); err != nil {
 		d.Close()
 		return nil, d.Classify(fmt.Errorf("connect to PostgreSQL at %s: %w", where, err))
@@ -156,6 +156,11 @@ func (d *Driver) Migrations() fs.FS {
 		panic(err)
 	}
 	return sub
+}
+
+// Server names the database: host:port/name, without credentials.
+func (d *Driver) Server() string {
+	return d.cfg.Host + ":" + strconv.Itoa(int(d.cfg.Port)) + "/" + d.cfg.Database
 }
 
 // URL is the database URL the driver was opened with.
