@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/lookalike/lookalike/vectorindex/indexbench"
@@ -46,7 +47,7 @@ func (m *Main) runBenchIndex(args []string) error {
 	fs.StringVar(&o.Neighbors, "neighbors", "", "write each query's top 10 from the last index (0-based positions in the base vectors) to this .ivecs file")
 	fs.IntVar(&o.M, "m", 0, "HNSW links per node at upper layers (0: default 16)")
 	fs.IntVar(&o.EfConstruct, "ef-construction", 0, "HNSW candidate list when inserting (0: default)")
-	fs.IntVar(&o.EfSearch, "ef", 0, "HNSW candidate list when searching (0: default)")
+	efs := fs.String("ef", "0", "HNSW candidate list when searching (0: default); several, comma-separated, search the same graph with each (lines \"hnsw ef=N\")")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per index")
 	quiet := fs.Bool("quiet", false, "show no progress")
 	rest, err := parseWithArgs(fs, args)
@@ -57,6 +58,17 @@ func (m *Main) runBenchIndex(args []string) error {
 		return &usageError{fmt.Sprintf("bench index: unexpected argument %q", rest[0])}
 	}
 	o.Seed = *seed
+	for i, v := range strings.Split(*efs, ",") {
+		ef, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || ef < 0 {
+			return &usageError{fmt.Sprintf("bench index: --ef %q is not a list of non-negative integers", *efs)}
+		}
+		if i == 0 {
+			o.EfSearch = ef
+		} else {
+			o.MoreEf = append(o.MoreEf, ef)
+		}
+	}
 	o.Indexes = strings.Split(*indexes, ",")
 	for _, name := range o.Indexes {
 		if name != "flat" && name != "hnsw" {

@@ -14,15 +14,15 @@ import (
 func TestBenchIndex(t *testing.T) {
 	dir := t.TempDir()
 	nb := filepath.Join(dir, "top10.ivecs")
-	r := runModelCmd(t, "bench", "index", "--n", "3000", "--dim", "32", "--queries-n", "40", "--json", "--quiet", "--neighbors", nb, "--shops", "100")
+	r := runModelCmd(t, "bench", "index", "--n", "3000", "--dim", "32", "--queries-n", "40", "--json", "--quiet", "--neighbors", nb, "--shops", "100", "--ef", "0,128")
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(r.out), "\n")
-	if len(lines) != 4 {
+	if len(lines) != 5 {
 		t.Fatalf("want one JSON object per index and filter, got:\n%s", r.out)
 	}
-	for i, want := range []string{"flat", "flat shop 1/100", "hnsw", "hnsw shop 1/100"} {
+	for i, want := range []string{"flat", "flat shop 1/100", "hnsw", "hnsw shop 1/100", "hnsw ef=128"} {
 		var obj map[string]any
 		if err := json.Unmarshal([]byte(lines[i]), &obj); err != nil {
 			t.Fatal(err)

@@ -42,8 +42,11 @@ type Options struct {
 	M           int // HNSW settings (0: the package defaults)
 	EfConstruct int
 	EfSearch    int
-	JSON        bool
-	Log         io.Writer // progress; nil: none
+	// MoreEf: the HNSW index is also searched with each of these efSearch
+	// values, on the same graph (lines "hnsw ef=N").
+	MoreEf []int
+	JSON   bool
+	Log    io.Writer // progress; nil: none
 }
 
 // Result is one index's line.
@@ -128,7 +131,11 @@ func Run(o Options, stdout io.Writer) ([]Result, error) {
 	// The speed-up over the exact scan of the same search (flat may run last).
 	for i, r := range results {
 		name, _, _ := strings.Cut(r.Index, " ")
-		if p50 := flatP50[strings.TrimPrefix(r.Index, name)]; p50 > 0 && r.P50ms > 0 {
+		filter := strings.TrimPrefix(r.Index, name)
+		if at := strings.Index(filter, " ef="); at >= 0 {
+			filter = filter[:at]
+		}
+		if p50 := flatP50[filter]; p50 > 0 && r.P50ms > 0 {
 			results[i].SpeedupVsFlat = p50 / r.P50ms
 		}
 	}
@@ -213,6 +220,17 @@ func measure(name string, o Options, base, queries vectorgen.Set, truth, shopTru
 			return nil, err
 		}
 		out = append(out, f)
+	}
+	if h, ok := s.(*hnswSearcher); ok {
+		for _, ef := range o.MoreEf {
+			h.ef = ef
+			f := r
+			f.Index = fmt.Sprintf("%s ef=%d", name, ef)
+			if err := queryPass(&f, s, queries, truth, func(int) int64 { return 0 }); err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+		}
 	}
 	return out, nil
 }
@@ -309,7 +327,7 @@ func build(name string, o Options, base vectorgen.Set) (searcher, error) {
 			os.RemoveAll(dir)
 			return nil, first
 		}
-		return &hnswSearcher{x, cfg}, nil
+		return &hnswSearcher{x: x, cfg: cfg}, nil
 	}
 }
 
@@ -330,6 +348,7 @@ func (flatSearcher) close() {}
 type hnswSearcher struct {
 	x   *hnsw.Index[int32, struct{}]
 	cfg hnsw.Config[int32, struct{}]
+	ef  int // 0: cfg's
 }
 
 // reload saves the graph, closes the index and loads it again, as a
@@ -363,7 +382,7 @@ func (posCodec) Read(b []byte) (int32, struct{}, int, error) {
 }
 
 func (s *hnswSearcher) search(q []float32, shop int64) ([]int32, error) {
-	hits, err := s.x.Search(q, 10, hnsw.Filter[int32, struct{}]{Group: shop})
+	hits, err := s.x.SearchEf(q, 10, hnsw.Filter[int32, struct{}]{Group: shop}, s.ef)
 	out := make([]int32, len(hits))
 	for i, h := range hits {
 		out[i] = h.Key
