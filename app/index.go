@@ -105,13 +105,16 @@ func (a *App) graphConfig(model string, dim int) hnsw.ProductConfig {
 func (a *App) startIndex(ctx context.Context) error {
 	eng := a.engine.Load()
 	model := eng.embedder.Model()
-	token, err := a.store.Setting(ctx, settingIndexGraph)
-	if err != nil {
-		return err
-	}
-	if token != "" { // from here on the database moves away from the saved graph
-		if err := a.store.SetSettings(ctx, map[string]string{settingIndexGraph: ""}); err != nil {
+	var token string
+	if !a.sharedDatabase() {
+		var err error
+		if token, err = a.store.Setting(ctx, settingIndexGraph); err != nil {
 			return err
+		}
+		if token != "" { // from here on the database moves away from the saved graph
+			if err := a.store.SetSettings(ctx, map[string]string{settingIndexGraph: ""}); err != nil {
+				return err
+			}
 		}
 	}
 	kind := a.cfg.Index
@@ -149,8 +152,16 @@ func (a *App) startIndex(ctx context.Context) error {
 	return nil
 }
 
+// sharedDatabase: other replicas write to the database, so no token in it
+// can say that a graph saved here is current (that needs the change
+// feed's sequence): graphs are built at every start and not saved.
+func (a *App) sharedDatabase() bool { return a.cfg.DatabaseURL != "" }
+
 // loadGraph opens the graph Stop saved with token.
 func (a *App) loadGraph(model string, dim int, token string) (*hnsw.Products, error) {
+	if a.sharedDatabase() {
+		return nil, errors.New("a shared database (LOOKALIKE_DATABASE_URL): graphs are built at start")
+	}
 	t, err := strconv.ParseUint(token, 10, 64)
 	if token == "" || err != nil {
 		return nil, errors.New("the database has changed since a graph was saved (or none was)")
@@ -298,7 +309,7 @@ func (a *App) loadParallel(ctx context.Context, model string, idx vectorindex.In
 func (a *App) saveIndex(ctx context.Context) error {
 	eng := a.engine.Load()
 	g, ok := eng.index.(*hnsw.Products)
-	if !ok {
+	if !ok || a.sharedDatabase() {
 		return eng.index.Close()
 	}
 	defer g.Close()
