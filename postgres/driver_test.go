@@ -668,3 +668,59 @@ func TestAfter(t *testing.T) {
 		t.Fatal("error lost")
 	}
 }
+
+// A write after the server ended every connection (a restart, a failover)
+// runs on a new one instead of failing, and commits once.
+func TestWriteAfterConnectionsEnded(t *testing.T) {
+	url := pgtest.DB(t)
+	d := openURL(t, url)
+	migrate(t, d)
+	ctx := context.Background()
+	// Fill the pool with idle connections.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.Read().ExecContext(ctx, "SELECT pg_sleep(0.05)")
+		}()
+	}
+	wg.Wait()
+	admin := openURL(t, url)
+	var ended int
+	if err := admin.DB().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid != pg_backend_pid() AND backend_type = 'client backend'`).Scan(&ended); err != nil || ended < 3 {
+		t.Fatalf("ended %d connections: %v", ended, err)
+	}
+	for i := range 4 {
+		err := d.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES ($1, '')", fmt.Sprint("after-restart-", i))
+			return err
+		}, nil)
+		if err != nil {
+			t.Fatalf("write %d after the connections ended: %v", i, err)
+		}
+	}
+	// A connection that ends inside the transaction, before its commit:
+	// nothing was committed, so it runs again on another.
+	runs := 0
+	err := d.Write(ctx, func(tx store.Tx) error {
+		runs++
+		if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES ('after-restart-5', '')"); err != nil {
+			return err
+		}
+		if runs == 1 {
+			_, err := tx.ExecContext(ctx, "SELECT pg_terminate_backend(pg_backend_pid())")
+			return err
+		}
+		return nil
+	}, nil)
+	if err != nil || runs != 2 {
+		t.Fatalf("a transaction whose connection ended: %v after %d runs", err, runs)
+	}
+	var n int
+	d.Read().QueryRowContext(ctx, "SELECT count(*) FROM settings WHERE key LIKE 'after-restart-%'").Scan(&n)
+	if n != 5 {
+		t.Fatalf("%d rows, want 5", n)
+	}
+}

@@ -15,13 +15,16 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,15 +179,19 @@ func (d *Driver) Read() store.Querier { return d.db }
 // on a serialization failure or deadlock.
 const maxAttempts = 10
 
-// Write runs fn in a READ COMMITTED transaction and commits it; a
+// Write runs fn in a READ COMMITTED transaction and commits it. A
 // serialization failure (40001) or deadlock (40P01), in fn or at commit,
-// runs it again after a short random pause. after runs once the commit
-// returned, under a mutex held across the commit, so the afters of this
-// process run one at a time in commit order.
+// runs it again after a short random pause, and so does a connection lost
+// before the commit was sent (a server restart, a failover, an idle
+// connection ended): nothing was committed then. A connection lost during
+// the commit is returned, since the commit may have happened. after runs
+// once the commit returned, under a mutex held across the commit, so the
+// afters of this process run one at a time in commit order.
 func (d *Driver) Write(ctx context.Context, fn func(tx store.Tx) error, after func()) error {
 	for attempt := 1; ; attempt++ {
-		err := d.writeOnce(ctx, fn, after)
-		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+		committing, err := d.writeOnce(ctx, fn, after)
+		again := retryable(err) || (!committing && connLost(err))
+		if err == nil || !again || attempt == maxAttempts || ctx.Err() != nil {
 			return d.Classify(err)
 		}
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
@@ -196,26 +203,27 @@ func (d *Driver) Write(ctx context.Context, fn func(tx store.Tx) error, after fu
 	}
 }
 
-func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, after func()) error {
+// writeOnce runs one attempt; committing says the error came from COMMIT.
+func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, after func()) (committing bool, err error) {
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return false, err
 	}
 	if after != nil {
 		d.afterMu.Lock()
 		defer d.afterMu.Unlock()
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return true, fmt.Errorf("commit: %w", err)
 	}
 	if after != nil {
 		after()
 	}
-	return nil
+	return false, nil
 }
 
 // retryable is a serialization failure or a deadlock: the transaction was
@@ -223,6 +231,19 @@ func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, afte
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// connLost is an error that ended the connection: the server shut down or
+// ended the session (57P01-57P03), a connection exception (08…), or the
+// network.
+func connLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || strings.HasPrefix(pe.Code, "08")
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) || pgconn.SafeToRetry(err)
 }
 
 // hashKey maps a name to an advisory lock key.
