@@ -136,9 +136,9 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// Open creates schema_migrations under the migration lock: replicas
-// starting together on an empty database all start, and the schema is
-// applied once.
+// Replicas starting together on an empty database all start, and the
+// schema is applied once (Open creates schema_migrations, the store applies
+// each migration, both under the migration lock).
 func TestOpenTogether(t *testing.T) {
 	url := pgtest.DB(t)
 	const n = 6
@@ -153,8 +153,13 @@ func TestOpenTogether(t *testing.T) {
 				errs <- err
 				return
 			}
-			defer d.Close()
-			migrate(t, d)
+			s, err := store.Open(context.Background(), d)
+			if err != nil {
+				d.Close()
+				errs <- err
+				return
+			}
+			s.Close()
 		}()
 	}
 	wg.Wait()
