@@ -60,3 +60,26 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		t.Fatalf("SplitSecrets: %q", got)
 	}
 }
+
+func TestChooseIndex(t *testing.T) {
+	for _, c := range []struct {
+		setting string
+		photos  int64
+		want    string
+	}{
+		{IndexAuto, 0, IndexFlat},
+		{IndexAuto, AutoHNSWVectors - 1, IndexFlat},
+		{IndexAuto, AutoHNSWVectors, IndexHNSW},
+		{IndexFlat, 10 * AutoHNSWVectors, IndexFlat},
+		{IndexHNSW, 3, IndexHNSW},
+	} {
+		if got := chooseIndex(c.setting, c.photos); got != c.want {
+			t.Errorf("chooseIndex(%s, %d) = %s, want %s", c.setting, c.photos, got, c.want)
+		}
+	}
+	c := Config{Index: "annoy"}
+	c.Defaults()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "LOOKALIKE_INDEX") {
+		t.Errorf("LOOKALIKE_INDEX=annoy: %v", err)
+	}
+}

@@ -79,6 +79,18 @@ func (a *App) indexStatus() any {
 	return IndexStatus{Kind: a.ix.kind, Serving: serving, State: a.ix.state, Vectors: idx.Len()}
 }
 
+// chooseIndex is the index LOOKALIKE_INDEX=setting means for a catalogue
+// of photos indexed photos.
+func chooseIndex(setting string, photos int64) string {
+	if setting != IndexAuto {
+		return setting
+	}
+	if photos >= AutoHNSWVectors {
+		return IndexHNSW
+	}
+	return IndexFlat
+}
+
 // newIndex returns an empty exact index for vectors of length dim.
 func (a *App) newIndex(dim int) vectorindex.Index {
 	return vectorindex.NewFlat(dim)
@@ -123,10 +135,7 @@ func (a *App) startIndex(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		kind = IndexFlat
-		if st.PhotosIndexed >= AutoHNSWVectors {
-			kind = IndexHNSW
-		}
+		kind = chooseIndex(kind, st.PhotosIndexed)
 	}
 	a.ix.kind = kind
 	log := a.log.With("subsystem", "index", "index", kind)
