@@ -43,8 +43,8 @@ func (a *App) loadModel(dir string) (embed.Embedder, error) {
 
 // loadByName loads the model the index was built with.
 func (a *App) loadByName(name, dir string) (embed.Embedder, error) {
-	if name == builtin.Name {
-		return builtin.New(), nil
+	if e, ok := builtin.ByName(name); ok { // this version or an older one
+		return e, nil
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("the index's model %s was not loaded from a known directory", name)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lookalike/lookalike/embed/builtin"
 )
 
 func testgen(t *testing.T, dir string, seed string) {
@@ -25,7 +27,7 @@ func TestServeWithCLIPModel(t *testing.T) {
 	srv := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_MODEL_DIR": model, "LOOKALIKE_EMBED_THREADS": "1"})
 	st := srv.stats()
 	name := st["model"].(string)
-	if name == "builtin-v1" || st["text_search"] != true {
+	if name == builtin.Name || st["text_search"] != true {
 		t.Fatalf("stats with a CLIP model: %v", st)
 	}
 	for i, c := range []string{"daisy", "roses", "tulips"} {
@@ -51,22 +53,14 @@ func TestServeWithCLIPModel(t *testing.T) {
 // to load leaves the old one serving.
 func TestModelSwitch(t *testing.T) {
 	needORTLibrary(t)
-	images := newImageServer(t)
-	dir := t.TempDir()
-	srv := startServer(t, dir, nil)
-	for i, c := range []string{"daisy", "roses", "tulips", "sunflowers"} {
-		srv.webhook(`{"event_type":"product.created","product_data":{"id":` + string(rune('1'+i)) + `,"title":"` + c + `","image":"` + images.URL + `/img/` + c + `.jpg"}}`)
-	}
-	srv.waitFor("4 builtin vectors", func() bool { return num(srv.stats()["vectors"]) == 4 })
-	srv.stop()
-	fetched := images.total()
+	dir, images, fetched := indexFourAndStop(t)
 
 	// A corrupt model: the service keeps the index's model and says why.
 	broken := filepath.Join(t.TempDir(), "broken")
 	testgen(t, broken, "2")
 	os.WriteFile(filepath.Join(broken, "visual.onnx"), []byte("not a model"), 0o644)
-	srv = startServer(t, dir, map[string]string{"LOOKALIKE_MODEL_DIR": broken})
-	if st := srv.stats(); st["model"] != "builtin-v1" || num(st["vectors"]) != 4 {
+	srv := startServer(t, dir, map[string]string{"LOOKALIKE_MODEL_DIR": broken})
+	if st := srv.stats(); st["model"] != builtin.Name || num(st["vectors"]) != 4 {
 		t.Fatalf("after a broken model: %v", st)
 	}
 	if !strings.Contains(srv.logs.String(), "the configured model failed to load") {
@@ -78,31 +72,12 @@ func TestModelSwitch(t *testing.T) {
 	model := filepath.Join(t.TempDir(), "tiny")
 	testgen(t, model, "3")
 	srv = startServer(t, dir, map[string]string{"LOOKALIKE_MODEL_DIR": model, "LOOKALIKE_EMBED_THREADS": "1"})
-	// Every search during the switch answers in full from one model.
-	sawOld := false
-	for {
-		st := srv.stats()
-		r := srv.searchPhoto(readPhoto(t, "roses"), map[string]string{"min_band": "any"})
-		if r.status != 200 || len(r.body["results"].([]any)) != 4 {
-			t.Fatalf("search during the switch: %d %s (stats %v)", r.status, r.raw, st)
-		}
-		sawOld = sawOld || r.body["model"] == "builtin-v1"
-		if st["model"] != "builtin-v1" && st["migration"] == nil {
-			if num(st["vectors"]) != 4 {
-				t.Fatalf("after the switch: %v", st)
-			}
-			if r.body["model"] != st["model"] {
-				continue // the switch happened between the two calls: look once more
-			}
-			break
-		}
-	}
-	t.Logf("a search was answered by the old model during the switch: %v", sawOld)
+	waitForSwitch(t, srv, builtin.Name)
 	if images.total() != fetched {
 		t.Fatal("the switch downloaded images again instead of using the stored copies")
 	}
 	p := srv.getJSON("/api/v1/products/3").body
-	if p["index"].(map[string]any)["model"] == "builtin-v1" {
+	if p["index"].(map[string]any)["model"] == builtin.Name {
 		t.Fatalf("product still on the old model: %v", p)
 	}
 	srv.stop()
@@ -112,6 +87,46 @@ func TestModelSwitch(t *testing.T) {
 	if st := srv.stats(); st["migration"] != nil || num(st["vectors"]) != 4 {
 		t.Fatalf("restart on the new model: %v", st)
 	}
+}
+
+// indexFourAndStop indexes four photos with the built-in descriptor in a
+// new data directory and stops the server: the directory, the image
+// server and how many downloads that took.
+func indexFourAndStop(t *testing.T) (string, *imageServer, int) {
+	images := newImageServer(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir, nil)
+	for i, c := range []string{"daisy", "roses", "tulips", "sunflowers"} {
+		srv.webhook(`{"event_type":"product.created","product_data":{"id":` + string(rune('1'+i)) + `,"title":"` + c + `","image":"` + images.URL + `/img/` + c + `.jpg"}}`)
+	}
+	srv.waitFor("4 builtin vectors", func() bool { return num(srv.stats()["vectors"]) == 4 })
+	srv.stop()
+	return dir, images, images.total()
+}
+
+// waitForSwitch searches until the catalogue of four products has moved
+// off model old: every search during the switch answers in full from one
+// model.
+func waitForSwitch(t *testing.T, srv *server, old string) {
+	sawOld := false
+	for {
+		st := srv.stats()
+		r := srv.searchPhoto(readPhoto(t, "roses"), map[string]string{"min_band": "any"})
+		if r.status != 200 || len(r.body["results"].([]any)) != 4 {
+			t.Fatalf("search during the switch: %d %s (stats %v)", r.status, r.raw, st)
+		}
+		sawOld = sawOld || r.body["model"] == old
+		if st["model"] != old && st["migration"] == nil {
+			if num(st["vectors"]) != 4 {
+				t.Fatalf("after the switch: %v", st)
+			}
+			if r.body["model"] != st["model"] {
+				continue // the switch happened between the two calls: look once more
+			}
+			break
+		}
+	}
+	t.Logf("a search was answered by the old model %s during the switch: %v", old, sawOld)
 }
 
 func TestModelLoadErrors(t *testing.T) {

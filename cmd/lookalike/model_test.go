@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lookalike/lookalike/embed/builtin"
 	"github.com/lookalike/lookalike/embed/clip"
 )
 
@@ -266,7 +267,7 @@ func TestModelCommandLine(t *testing.T) {
 
 func TestBenchEmbed(t *testing.T) {
 	r := runModelCmd(t, "bench", "embed", "--n", "3")
-	if r.err != nil || !strings.Contains(r.out, "builtin-v1") || !strings.Contains(r.out, "ms/image") {
+	if r.err != nil || !strings.Contains(r.out, builtin.Name) || !strings.Contains(r.out, "ms/image") {
 		t.Fatalf("builtin: %v\n%s%s", r.err, r.out, r.errOut)
 	}
 	needORTLibrary(t)

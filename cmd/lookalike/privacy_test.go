@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lookalike/lookalike/embed/builtin"
 )
 
 // at is the same server addressed at another base URL (the admin address).
@@ -145,7 +147,7 @@ func TestAdminAddress(t *testing.T) {
 		}
 	}
 	// The shopper's page asks whether text search works without /stats.
-	if r := srv.do("GET", "/api/v1/search/info", nil, nil); r.body["text_search"] != false || r.body["model"] != "builtin-v1" {
+	if r := srv.do("GET", "/api/v1/search/info", nil, nil); r.body["text_search"] != false || r.body["model"] != builtin.Name {
 		t.Errorf("search info: %d %s", r.status, r.raw)
 	}
 	r := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8"})

@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lookalike/lookalike/embed/builtin"
 )
 
 // The tests here drive the real pages in Debian's headless Chromium against
@@ -308,7 +310,7 @@ func TestUIShopperSearch(t *testing.T) {
 		t.Fatalf("empty state hint: %q", s)
 	}
 	if eval[bool](b, `!document.getElementById('textform').hidden`) {
-		t.Fatal("the text search box shows although builtin-v1 cannot search by text")
+		t.Fatal("the text search box shows although the built-in descriptor cannot search by text")
 	}
 
 	// The keyboard reaches the photo picker (after the skip link, the brand
@@ -539,7 +541,7 @@ func TestUIAdminDashboard(t *testing.T) {
 			Lines: document.querySelectorAll('#chart polyline').length}; })()`)
 	}
 	st := read()
-	if st.Vectors != "5" || st.Failed != "1" || st.Pending != "0" || st.Model != "builtin-v1" || st.Deleted != "удалено: 0" ||
+	if st.Vectors != "5" || st.Failed != "1" || st.Pending != "0" || st.Model != builtin.Name || st.Deleted != "удалено: 0" ||
 		st.Health != "С ошибкой: 1" || st.Lines != 2 || !strings.Contains(st.Webhooks, "всего: 6") {
 		t.Fatalf("dashboard: %+v", st)
 	}
@@ -571,7 +573,7 @@ func TestUIAdminDashboard(t *testing.T) {
 	b.do("look up 50", chromedp.SendKeys(chromedp.ID("lookup-id"), "50"), chromedp.Click(chromedp.CSS("#lookup button")))
 	b.waitJS("neighbours", `document.querySelectorAll('#product .neighbours li').length > 0`, 10*time.Second)
 	txt := nbsp(eval[string](b, `document.getElementById('product').innerText`))
-	for _, want := range []string{"Пионы (фото потерялось)", "12 000 ₸", "проиндексирован", "builtin-v1", "Ближайшие соседи"} {
+	for _, want := range []string{"Пионы (фото потерялось)", "12 000 ₸", "проиндексирован", builtin.Name, "Ближайшие соседи"} {
 		if !strings.Contains(txt, want) {
 			t.Fatalf("product view lacks %q:\n%s", want, txt)
 		}

@@ -95,6 +95,20 @@ func TestModelAndDim(t *testing.T) {
 	if New().Dim() != e.Dim() {
 		t.Error("Dim differs between instances")
 	}
+	// Older versions stay loadable by name (a model switch serves with
+	// them while it re-embeds), each with its own name and bands.
+	for _, name := range []string{"builtin-v1", Name} {
+		v, ok := ByName(name)
+		if !ok || v.Model() != name || v.Thresholds().Validate() != nil {
+			t.Errorf("ByName(%q): %v %v", name, v, ok)
+		}
+	}
+	if v, _ := ByName(Name); v.Thresholds() != Bands {
+		t.Errorf("%s's bands %v, Bands %v", Name, v.Thresholds(), Bands)
+	}
+	if _, ok := ByName("builtin-v0"); ok {
+		t.Error("ByName(builtin-v0) loaded something")
+	}
 }
 
 func TestDeterministicUnitNorm(t *testing.T) {
@@ -395,48 +409,50 @@ func BenchmarkEmbedGeneric500x400(b *testing.B) {
 }
 
 // The descriptor of a fixed photo must not drift: stored vectors are only
-// comparable with new ones of the same Name. If this fails after a
-// deliberate change to the descriptor, bump Name and regenerate with
+// comparable with new ones of the same name. If this fails after a
+// deliberate change to the descriptor, add a new version (a new Name in
+// versions, the old config kept) and write its golden file with
 // LOOKALIKE_UPDATE_GOLDEN=1 go test -run Golden ./embed/builtin.
 func TestGolden(t *testing.T) {
 	files, imgs := testPhotos(t)
-	golden := filepath.Join("testdata", "golden-"+Name+".txt")
-	e := New()
-	v := embedT(t, e, imgs[0])
-	if os.Getenv("LOOKALIKE_UPDATE_GOLDEN") != "" {
-		var buf bytes.Buffer
-		fmt.Fprintf(&buf, "# %s of %s\n", Name, filepath.Base(files[0]))
-		for _, x := range v {
-			fmt.Fprintf(&buf, "%.7g\n", x)
-		}
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (a new Name needs a new golden file)", err)
-	}
-	var want []float32
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f, err := strconv.ParseFloat(line, 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, float32(f))
-	}
-	if len(want) != len(v) {
-		t.Fatalf("Dim %d, golden %d: the descriptor changed; bump Name", len(v), len(want))
-	}
-	// Tolerant of floating-point differences between platforms (FMA), not
-	// of changes to the descriptor.
-	if c := cos(v, want); c < 0.99999 {
-		t.Errorf("cosine to the golden vector %.7f: the descriptor changed; bump Name", c)
+	for name := range versions {
+		t.Run(name, func(t *testing.T) {
+			golden := filepath.Join("testdata", "golden-"+name+".txt")
+			e, _ := ByName(name)
+			v := embedT(t, e, imgs[0])
+			if os.Getenv("LOOKALIKE_UPDATE_GOLDEN") != "" {
+				var buf bytes.Buffer
+				fmt.Fprintf(&buf, "# %s of %s\n", name, filepath.Base(files[0]))
+				for _, x := range v {
+					fmt.Fprintf(&buf, "%.7g\n", x)
+				}
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (a new version needs a new golden file)", err)
+			}
+			var want []float32
+			for _, line := range strings.Split(string(data), "\n") {
+				if line == "" || strings.HasPrefix(line, "#") {
+					continue
+				}
+				f, err := strconv.ParseFloat(line, 32)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, float32(f))
+			}
+			if len(want) != len(v) {
+				t.Fatalf("Dim %d, golden %d: the descriptor changed; add a version", len(v), len(want))
+			}
+			// Tolerant of floating-point differences between platforms (FMA),
+			// not of changes to the descriptor.
+			if c := cos(v, want); c < 0.99999 {
+				t.Errorf("cosine to the golden vector %.7f: the descriptor changed; add a version", c)
+			}
+		})
 	}
 }

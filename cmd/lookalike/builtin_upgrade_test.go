@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lookalike/lookalike/embed/builtin"
+)
+
+// A data directory indexed with an older version of the built-in
+// descriptor (builtin-v1) moves to the current one (builtin.Name) by the
+// model switch: the old version answers searches meanwhile, the stored
+// photos are re-embedded without fetching anything, and every product ends
+// on the new version.
+func TestBuiltinVersionUpgrade(t *testing.T) {
+	const old = "builtin-v1"
+	if builtin.Name == old {
+		t.Skip("the current version is builtin-v1")
+	}
+	dir, images, fetched := indexFourAndStop(t)
+
+	// Make the directory what builtin-v1 left: its vectors of the stored
+	// photos, its name on the products and in the settings.
+	v1, ok := builtin.ByName(old)
+	if !ok {
+		t.Fatal("builtin-v1 cannot be loaded any more")
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "lookalike.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SELECT image_sha256 FROM embeddings WHERE model = ?", builtin.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shas []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		shas = append(shas, s)
+	}
+	rows.Close()
+	if len(shas) != 4 {
+		t.Fatalf("%d stored vectors of %s", len(shas), builtin.Name)
+	}
+	for _, sha := range shas {
+		data, err := os.ReadFile(filepath.Join(dir, "images", sha[:2], sha))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _, err := image.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := v1.EmbedImage(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vec := make([]byte, 4*len(v)) // as the store keeps it: little-endian float32s
+		for i, f := range v {
+			binary.LittleEndian.PutUint32(vec[4*i:], math.Float32bits(f))
+		}
+		if _, err := db.Exec("UPDATE embeddings SET model = ?, dim = ?, vector = ? WHERE image_sha256 = ? AND model = ?",
+			old, len(v), vec, sha, builtin.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"UPDATE products SET model = ? WHERE model = ?", "UPDATE settings SET value = ? WHERE key = 'model' AND value = ?"} {
+		if _, err := db.Exec(q, old, builtin.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	srv := startServer(t, dir, nil)
+	waitForSwitch(t, srv, old)
+	if images.total() != fetched {
+		t.Fatal("the upgrade downloaded images again instead of using the stored copies")
+	}
+	for _, id := range []string{"1", "2", "3", "4"} {
+		if p := srv.getJSON("/api/v1/products/" + id).body; p["index"].(map[string]any)["model"] != builtin.Name {
+			t.Fatalf("product %s not on %s: %v", id, builtin.Name, p)
+		}
+	}
+	if r := srv.searchPhoto(readPhoto(t, "roses"), nil); r.status != 200 || num(r.body["results"].([]any)[0].(map[string]any)["product_id"]) != 2 {
+		t.Fatalf("search after the upgrade: %s", r.raw)
+	}
+}
