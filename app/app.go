@@ -20,6 +20,7 @@ import (
 
 	"github.com/lookalike/lookalike/api"
 	"github.com/lookalike/lookalike/blob"
+	"github.com/lookalike/lookalike/blob/s3blob"
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/datadir"
 	"github.com/lookalike/lookalike/embed"
@@ -41,6 +42,7 @@ type Config struct {
 	AdminAddr         string   // when set, a second listen address for the internal endpoints, which the first then answers 404
 	DataDir           string   // database, images (with DatabaseURL: only caches)
 	DatabaseURL       string   // postgres://…: the catalogue in PostgreSQL, shared by every replica; empty: SQLite in DataDir
+	BlobURL           string   // s3://bucket/prefix?endpoint=…: the images in an S3-compatible store; empty: DataDir/images
 	WebhookSecrets    []string // X-Webhook-Secret values accepted
 	SigningSecrets    []string // Standard Webhooks "whsec_..." secrets; with neither, webhooks are refused
 	AdminToken        string   // bearer token for admin endpoints; empty disables them
@@ -168,6 +170,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("LOOKALIKE_WEBHOOK_SIGNING_SECRET: %w", err)
 		}
 	}
+	if c.BlobURL != "" {
+		if _, err := s3blob.Parse(c.BlobURL); err != nil {
+			return fmt.Errorf("LOOKALIKE_BLOB_URL: %w", err)
+		}
+	}
 	if c.SearchRate < 0 || c.SearchBurst < 0 {
 		return errors.New("LOOKALIKE_SEARCH_RATE and LOOKALIKE_SEARCH_BURST must not be negative")
 	}
@@ -218,6 +225,7 @@ type App struct {
 	closers  []func() error // loaded models to close at Stop
 	blobs    blob.Images    // the images (openBlobs)
 	thumbs   *thumb.Cache   // thumbnails, pruned like the images
+	bucket   *s3blob.Bucket // with BlobURL: where the images and shared thumbnails are
 	metrics  *metrics.Registry
 	workerMu sync.Mutex // serialises worker Start/Stop (a model switch pauses it)
 	stopping bool

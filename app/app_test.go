@@ -34,6 +34,8 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		{func(c *Config) { c.DatabaseURL = "mysql://u:p@db/x" }, "LOOKALIKE_DATABASE_URL"},
 		{func(c *Config) { c.DatabaseURL = "postgres:///x" }, "LOOKALIKE_DATABASE_URL"},
 		{func(c *Config) { c.DatabaseURL = "db.example:5432" }, "LOOKALIKE_DATABASE_URL"},
+		{func(c *Config) { c.BlobURL = "https://photos.example/x" }, "LOOKALIKE_BLOB_URL"},
+		{func(c *Config) { c.BlobURL = "s3://k:secret@photos/x" }, "LOOKALIKE_BLOB_URL"},
 	}
 	for _, b := range bad {
 		c := Config{}

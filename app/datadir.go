@@ -51,9 +51,9 @@ func (a *App) checkIdentity(ctx context.Context) error {
 	switch {
 	case files == 0:
 	case dbID != "" && marker != "":
-		problem = fmt.Sprintf("images/ belongs to data directory %s but lookalike.db to %s (the database or the images were replaced)", marker, dbID)
+		problem = fmt.Sprintf("the photos belong to data directory %s but lookalike.db to %s (the database or the images were replaced)", marker, dbID)
 	case marker != "":
-		problem = fmt.Sprintf("images/ belongs to data directory %s but lookalike.db has no id: the database is new, was emptied or replaced", marker)
+		problem = fmt.Sprintf("the photos belong to data directory %s but lookalike.db has no id: the database is new, was emptied or replaced", marker)
 	default:
 		knows, err := a.store.KnowsImages(ctx)
 		if err != nil {
@@ -68,7 +68,7 @@ func (a *App) checkIdentity(ctx context.Context) error {
 			"To proceed: put the right lookalike.db back or restore the data directory from a backup ('lookalike restore BACKUP --data-dir %s --force'); "+
 			"or, to start over with this database, start once with --reset-images (LOOKALIKE_RESET_IMAGES=true), which moves the photos aside "+
 			"(nothing is deleted) and fetches them again as products arrive",
-			ErrForeignImages, filepath.Join(a.cfg.DataDir, datadir.ImagesDir), files, problem, a.cfg.DataDir)
+			ErrForeignImages, a.blobs, files, problem, a.cfg.DataDir)
 	}
 	if problem != "" {
 		if err := a.moveImagesAside(); err != nil {

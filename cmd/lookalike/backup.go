@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lookalike/lookalike/blob/s3blob"
 	"github.com/lookalike/lookalike/datadir"
 )
 
@@ -14,7 +15,8 @@ const backupUsage = `Usage: lookalike backup [--data-dir DIR] DEST
 Writes a consistent copy of a data directory into DEST (a new or empty
 directory): a snapshot of the database, then every stored photo it refers
 to, then checks the copy. It may run while the server runs on DIR (the
-server skips pruning photos meanwhile). DEST is itself a data directory;
+server skips pruning photos meanwhile). With LOOKALIKE_BLOB_URL set, the
+photos are read from that bucket. DEST is itself a data directory;
 bring it back with 'lookalike restore'.
 
 Example:
@@ -65,7 +67,16 @@ func (m *Main) runBackup(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := datadir.Backup(ctx, dir, dest)
+	var rep datadir.Report
+	if u := m.Getenv("LOOKALIKE_BLOB_URL"); u != "" { // the photos are in a bucket
+		b, oerr := s3blob.Open(ctx, u)
+		if oerr != nil {
+			return fmt.Errorf("backup: LOOKALIKE_BLOB_URL: %w", oerr)
+		}
+		rep, err = datadir.BackupFrom(ctx, dir, b.Images(), dest)
+	} else {
+		rep, err = datadir.Backup(ctx, dir, dest)
+	}
 	if err != nil {
 		return err
 	}

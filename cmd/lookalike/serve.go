@@ -122,6 +122,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
 	ef.secret(&cfg.DatabaseURL, "database-url", "LOOKALIKE_DATABASE_URL", "postgres://user:password@host:5432/db?sslmode=…: keep the catalogue, queue, vectors and change feed in PostgreSQL, shared by every replica; empty: SQLite in --data-dir")
+	ef.str(&cfg.BlobURL, "blob-url", "LOOKALIKE_BLOB_URL", "", "s3://bucket/prefix?endpoint=https://host:port&region=… : keep the images in an S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); empty: in the data directory")
 	ef.secret(&secrets, "webhook-secret", "WEBHOOK_SECRET", "shared secret(s), comma-separated, the CMS sends in X-Webhook-Secret; webhooks are refused without one")
 	ef.secret(&signing, "webhook-signing-secret", "LOOKALIKE_WEBHOOK_SIGNING_SECRET", "Standard Webhooks secret(s) whsec_…, comma-separated; a valid webhook-signature authenticates a webhook")
 	ef.secret(&cfg.AdminToken, "admin-token", "LOOKALIKE_ADMIN_TOKEN", "bearer token for admin endpoints and full product records; the admin endpoints are disabled without one")

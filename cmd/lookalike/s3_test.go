@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lookalike/lookalike/app"
+	"github.com/lookalike/lookalike/blob"
+	"github.com/lookalike/lookalike/blob/s3blob"
+	"github.com/lookalike/lookalike/blob/s3blob/s3test"
+)
+
+// TestImagesInS3: with LOOKALIKE_BLOB_URL on a real S3 server (versitygw),
+// a webhook's photo is fetched, stored as an object in the bucket (not in
+// the data directory), searchable, served at /images/{sha} with its
+// thumbnail cached in the bucket too; verify reads it back clean; backup
+// copies it out of the bucket; the
+// bucket carries the data directory marker, so a server with another
+// database on the same bucket refuses to start; pruning removes an orphan
+// object.
+func TestImagesInS3(t *testing.T) {
+	vgw := s3test.Start(t)
+	vgw.Env(t)
+	bucket := vgw.Bucket(t)
+	blobURL := vgw.URL(bucket, "shop")
+	images := newImageServer(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir, map[string]string{"LOOKALIKE_BLOB_URL": blobURL})
+	if r := srv.webhook(createBody(1, "Букет roses", "2 500 ₸", images.URL+"/img/roses.jpg", "")); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.raw)
+	}
+	p := srv.waitIndexed(8, 1)
+	idx := p["index"].(map[string]any)
+	if idx["state"] != "indexed" {
+		t.Fatalf("product: %v", p)
+	}
+	sha := idx["image_sha256"].(string)
+
+	object := vgw.ObjectPath(bucket, "shop/images/"+sha[:2]+"/"+sha)
+	if b, err := os.ReadFile(object); err != nil || !bytes.Equal(b, readPhoto(t, "roses")) {
+		t.Fatalf("the photo is not the object %s: %v", object, err)
+	}
+	if n, _ := blob.Count(context.Background(), blob.Cache(filepath.Join(dir, "images"), "")); n != 0 {
+		t.Fatalf("%d photos in the data directory, want them only in the bucket", n)
+	}
+
+	r := srv.searchPhoto(rephotograph(t, readPhoto(t, "roses")), map[string]string{"shop_id": "8"})
+	if res, _ := r.body["results"].([]any); r.status != 200 || len(res) == 0 || res[0].(map[string]any)["image_sha256"] != sha {
+		t.Fatalf("search: %d %.400s", r.status, r.raw)
+	}
+
+	resp, err := http.Get(srv.url + "/images/" + sha + "?w=320")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/images: %d %s", resp.StatusCode, body)
+	}
+	if img, err := jpeg.Decode(bytes.NewReader(body)); err != nil || img.Bounds().Dx() != 320 {
+		t.Fatalf("thumbnail: %v", err)
+	}
+	if b, err := os.ReadFile(vgw.ObjectPath(bucket, "shop/thumbs/320/"+sha[:2]+"/"+sha+".jpg")); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("the thumbnail is not cached in the bucket: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "thumbs", "320", sha[:2], sha+".jpg")); err != nil {
+		t.Fatalf("the thumbnail is not cached in the data directory: %v", err)
+	}
+
+	rep, err := srv.app.Verify(context.Background(), false)
+	if err != nil || len(rep.Problems) != 0 || rep.Indexed != 1 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+
+	// An orphan object (older than minAge 0) goes; the photo stays.
+	bkt, err := s3blob.Open(context.Background(), blobURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := []byte("no product refers to this")
+	if err := bkt.Images().Put(context.Background(), blob.Sum(orphan), orphan); err != nil {
+		t.Fatal(err)
+	}
+	srv.app.Prune(context.Background(), 0)
+	if _, err := bkt.Images().Get(context.Background(), blob.Sum(orphan)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("orphan object not pruned: %v", err)
+	}
+	if _, err := os.Stat(object); err != nil {
+		t.Fatalf("the product's photo was pruned: %v", err)
+	}
+
+	// backup reads the photos from the bucket into a self-contained copy.
+	dest := filepath.Join(t.TempDir(), "backup")
+	var out bytes.Buffer
+	env := map[string]string{"LOOKALIKE_BLOB_URL": blobURL}
+	bm := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return env[k] }}
+	if err := bm.Run(context.Background(), []string{"backup", "--data-dir", dir, dest}); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "images", sha[:2], sha)); err != nil || !bytes.Equal(b, readPhoto(t, "roses")) {
+		t.Fatalf("the backup lacks the photo: %v\n%s", err, out.String())
+	}
+
+	id, err := bkt.Images().ID(context.Background())
+	if err != nil || len(id) != 32 {
+		t.Fatalf("marker object: %q %v", id, err)
+	}
+	srv.stop()
+	// Another data directory (a new database) on the same bucket must not
+	// start: its housekeeping would delete the photos.
+	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), BlobURL: blobURL}
+	if a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, app.ErrForeignImages) {
+		if a != nil {
+			a.Stop(context.Background())
+		}
+		t.Fatalf("a new database on the bucket: %v, want ErrForeignImages", err)
+	}
+	// The same data directory starts again and serves the photo.
+	srv = startServer(t, dir, map[string]string{"LOOKALIKE_BLOB_URL": blobURL})
+	if resp, err := http.Get(srv.url + "/images/" + sha + "?w=160"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after restart: %v %v", err, resp)
+	}
+}
