@@ -28,7 +28,7 @@ import (
 	"github.com/lookalike/lookalike/imagedecode"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
-	"github.com/lookalike/lookalike/sqlite"
+	"github.com/lookalike/lookalike/store"
 	"github.com/lookalike/lookalike/thumb"
 	"github.com/lookalike/lookalike/vectorindex"
 	"github.com/lookalike/lookalike/verify"
@@ -217,7 +217,7 @@ type App struct {
 	cfg      Config
 	log      *slog.Logger
 	lock     *datadir.Lock // the data directory, ours until Stop
-	store    *sqlite.Store
+	store    *store.Store
 	engine   atomic.Pointer[engine] // the model answering searches, and its index
 	ix       indexState             // which index, and a graph being built
 	target   embed.Embedder         // the configured model, when the index is being moved to it
@@ -243,7 +243,14 @@ type App struct {
 	// decodeBudget bounds the memory of every image decode at once:
 	// searches, workers, thumbnails and model migration share it.
 	decodeBudget *imagedecode.Budget
+
+	feed    feed       // the store's change feed, as applied to the index
+	pruneMu sync.Mutex // one Prune at a time in this process
 }
+
+// changeRetention is how long change feed rows are kept: far longer than
+// any replica lags (a replica that starts reads the catalogue afresh).
+const changeRetention = 24 * time.Hour
 
 // housekeeping runs hourly: it forgets old webhook delivery ids and removes
 // vectors, stored images and thumbnails no product refers to any more.
@@ -259,6 +266,20 @@ func (a *App) housekeeping() {
 		case <-t.C:
 		}
 	}
+}
+
+// bgContext is a context for a background task, cancelled when Stop
+// stops the background tasks.
+func (a *App) bgContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-a.stopBG:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // New opens the data directory and builds the service; Start runs it.
@@ -285,12 +306,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			lock.Close()
 		}
 	}()
-	store, local, err := openDatabase(ctx, cfg, log)
+	st, local, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	a.store = store
-	store.SetFaultHook(a.onStoreFault)
+	a.store = st
+	st.SetFaultHook(a.onStoreFault)
 	if err := a.openBlobs(ctx); err != nil {
 		return nil, err
 	}
@@ -302,7 +323,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// left by one that died (or by the server a backup came from) are void.
 	// On a shared one they may be another replica's: they expire in time.
 	if local {
-		n, err := store.ExpireLeases(ctx, time.Now())
+		n, err := st.ExpireLeases(ctx, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -315,8 +336,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.engine.Store(&engine{embedder: serving, index: a.newIndex(serving.Dim())})
-	store.SetChangeHook(a.applyToIndex)
-	store.SetModelCheck(func(m string) bool { return m == a.engine.Load().embedder.Model() })
+	// Workers record vectors of the serving model only: the store checks
+	// this setting in the transaction that records one.
+	if err := st.SetSettings(ctx, map[string]string{store.SettingServingModel: serving.Model()}); err != nil {
+		return nil, err
+	}
+	st.SetChangeHook(a.onChange)
 
 	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, AllowHosts: cfg.FetchAllowHosts, MaxBytes: cfg.MaxImageBytes, Timeout: cfg.FetchTimeout})
 	var keys [][]byte
@@ -327,7 +352,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.metrics = metrics.NewRegistry()
 	a.registerGauges()
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
-		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget}, store, fetcher, serving, blobs, log)
+		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget}, st, fetcher, serving, blobs, log)
 	a.thumbs = a.newThumbs()
 	sign := catalog.CurrencySign(cfg.Currency) // in the shop page's price filter
 	var publicUI http.Handler                  // the pages without the dashboard, for the public address
@@ -338,7 +363,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget,
 		SiteURL: cfg.ImageBaseURL},
-		api.Deps{Store: store, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
+		api.Deps{Store: st, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
 			Thumbs: a.thumbs, UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
 	ok = true
@@ -346,9 +371,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 // applyToIndex keeps the in-memory index equal to the store's searchable
-// products, one vector per indexed photo; the store calls it after each
-// commit, in commit order. vecs are the vectors the change made; the others
-// are read from the store.
+// products, one vector per indexed photo: it applies p, as stored now, to
+// the index (onChange and the feed call it, with a.feed.mu held). vecs are
+// the vectors the change made; the others are read from the store.
 func (a *App) applyToIndex(p catalog.Product, vecs map[string][]float32) {
 	a.ix.mu.Lock()
 	defer a.ix.mu.Unlock()
@@ -412,6 +437,9 @@ func (a *App) apply(idx vectorindex.Index, model string, p catalog.Product, vecs
 func (a *App) Start(ctx context.Context) error {
 	t0 := time.Now()
 	a.stopBG = make(chan struct{}) // closed by Stop: background work ends
+	if err := a.startFeed(ctx); err != nil { // before the index is read: changes from here on are replayed
+		return err
+	}
 	if err := a.startIndex(ctx); err != nil {
 		return err
 	}
@@ -435,8 +463,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.http = a.newHTTPServer(public)
 	a.worker.Start(ctx)
-	a.bg.Add(1)
+	a.bg.Add(2)
 	go a.housekeeping()
+	go a.tailFeed()
 	if a.target != nil {
 		a.bg.Add(1)
 		go a.migrate(a.target)
@@ -594,8 +623,20 @@ func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 			log.Info("pruned "+what, "count", n)
 		}
 	}
+	// Once in the fleet: one process at a time here, one replica at a
+	// time on a shared database.
+	a.pruneMu.Lock()
+	defer a.pruneMu.Unlock()
+	leader, ok, err := a.store.TryLeader(ctx, "housekeeping")
+	if err != nil || !ok {
+		log.Info("housekeeping skipped this pass: another replica is running it", "err", err)
+		return
+	}
+	defer leader()
 	n, err := a.store.PruneDeliveries(ctx, time.Now().Add(-a.cfg.DeliveryTTL))
 	report("webhook deliveries", n, err)
+	n, err = a.store.PruneChanges(ctx, time.Now().Add(-changeRetention))
+	report("change feed rows", n, err)
 	n, err = a.store.PruneEmbeddings(ctx)
 	report("vectors", n, err)
 	// A backup copying images holds the backup lock shared; prune waits

@@ -12,6 +12,7 @@ import (
 	"github.com/lookalike/lookalike/embed/builtin"
 	"github.com/lookalike/lookalike/embed/clip"
 	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/store"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
@@ -170,13 +171,16 @@ func (m *migration) status() any {
 // search ever compares vectors of two models.
 func (a *App) migrate(target embed.Embedder) {
 	defer a.bg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := a.bgContext()
 	defer cancel()
-	go func() {
-		<-a.stopBG
-		cancel()
-	}()
 	log := a.log.With("subsystem", "model", "to", target.Model())
+	// Once in the fleet: the replica holding the lock moves the catalogue.
+	leader, ok, err := a.store.TryLeader(ctx, "model-migration")
+	if err != nil || !ok {
+		log.Info("another replica is moving the catalogue to the new model; this one keeps serving the old one", "err", err)
+		return
+	}
+	defer leader()
 	fail := func(err error) {
 		if ctx.Err() == nil {
 			log.Error("re-embedding stopped", "err", err)
@@ -207,7 +211,7 @@ func (a *App) migrate(target embed.Embedder) {
 	}
 	var loadErr error
 	moved, queued, err := a.store.SwitchModel(ctx, target.Model(),
-		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir}, time.Now(), func() {
+		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir, store.SettingServingModel: target.Model()}, time.Now(), func() {
 			idx := a.newIndex(target.Dim())
 			if loadErr = a.loadIndex(context.Background(), target.Model(), idx); loadErr == nil {
 				a.worker.SetEmbedder(target) // before any other write: a reindex-one in flight cannot slip an old vector in after

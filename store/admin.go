@@ -69,17 +69,18 @@ func (s *Store) RequeueWhere(ctx context.Context, shop int64, failedOnly bool, n
 
 func (s *Store) requeue(ctx context.Context, now time.Time, where string, args ...any) (int, error) {
 	var changed []catalog.Product
+	var seqs []int64
 	err := s.write(ctx, func(tx *wtx) error {
 		keys, err := selectKeys(ctx, tx, "SELECT shop_id, product_id FROM products WHERE deleted_at IS NULL AND image_url != '' AND "+where, args...)
 		if err != nil {
 			return fmt.Errorf("requeue: %w", err)
 		}
-		changed, err = markPendingKeys(ctx, tx, keys, now)
+		changed, seqs, err = markPendingKeys(ctx, tx, keys, now)
 		return err
 	}, func() {
 		if s.hook != nil {
-			for _, p := range changed {
-				s.hook(p, nil)
+			for i, p := range changed {
+				s.hook(seqs[i], p, nil)
 			}
 		}
 	})
@@ -108,36 +109,34 @@ func selectKeys(ctx context.Context, q Querier, query string, args ...any) ([]ca
 }
 
 // markPendingKeys resets each live product of keys that has photos to
-// pending (markPending), under its lock, and returns them; it wakes the
-// workers when there are any.
-func markPendingKeys(ctx context.Context, tx *wtx, keys []catalog.Key, now time.Time) ([]catalog.Product, error) {
+// pending (markPending), under its lock, and returns them with their
+// changes' seqs.
+func markPendingKeys(ctx context.Context, tx *wtx, keys []catalog.Key, now time.Time) ([]catalog.Product, []int64, error) {
 	var out []catalog.Product
+	var seqs []int64
 	for _, k := range keys {
 		if err := tx.lock(ctx, k); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p, err := getProduct(ctx, tx, k)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("requeue: %w", err)
+			return nil, nil, fmt.Errorf("requeue: %w", err)
 		}
 		if p.DeletedAt != nil {
 			continue
 		}
-		ok, err := markPending(ctx, tx, &p, now)
+		seq, err := markPending(ctx, tx, &p, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if ok {
-			out = append(out, p)
+		if seq != 0 {
+			out, seqs = append(out, p), append(seqs, seq)
 		}
 	}
-	if len(out) > 0 {
-		return out, tx.notify(ctx)
-	}
-	return out, nil
+	return out, seqs, nil
 }
 
 // ScanLive calls fn for every live product, with its photos.

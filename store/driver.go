@@ -7,6 +7,17 @@
 // Interface history (newest first; a change to Driver, Querier, Tx or Change
 // is noted here when it lands):
 //
+//   - 2026-12-02 (change feed): Driver unchanged. Clarified: TryLeader is
+//     exclusive within one process too (a second TryLeader of a held name
+//     is refused even on the same connection: PostgreSQL's session locks are
+//     re-entrant, so keep an in-process mutex beside them). The change feed
+//     table is changes (below); migrations 0007 on SQLite. Store.Changes
+//     bounds its read by FeedHorizon when the driver has it. Store API:
+//     ChangeHook gets the change's seq; Changes, LastChange, PruneChanges,
+//     ChangesAvailable, TryLeader; SetModelCheck is gone (settings row
+//     serving_model, read by Settle in its transaction).
+//     storetest.Run(t, open, again): again opens a second driver on the
+//     database of a first (nil: the tests needing it skip).
 //   - 2026-12-02: first version, as agreed in the seam contract.
 //
 // # What a driver provides
@@ -30,8 +41,12 @@
 //   - the change feed is changes(seq, shop_id BIGINT, product_id TEXT,
 //     at BIGINT), index changes(at); PostgreSQL may add columns of its own
 //     (the writing transaction's id, for FeedHorizon);
-//   - the model in service is settings row 'model': Settle reads it in its
-//     transaction and refuses vectors of another model.
+//   - the model in service is settings row 'serving_model'
+//     (store.SettingServingModel): Settle reads it in its transaction and
+//     refuses vectors of another model;
+//   - a product's change row is written under its LockKey, so one
+//     product's seqs follow its commit order (the in-memory index relies on
+//     it: an older change never overwrites a newer one).
 //
 // SQL: the store writes "?" placeholders and passes every statement through
 // Rebind; it uses only what both engines accept (ON CONFLICT … DO UPDATE SET

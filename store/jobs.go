@@ -48,16 +48,20 @@ func applyJobOp(ctx context.Context, tx *wtx, k catalog.Key, op catalog.JobOp, g
 	return nil
 }
 
-// markPending resets a product to pending (catalog.MarkPending), stores it
-// and re-arms its job; false when it has no photos (nothing stored).
-func markPending(ctx context.Context, tx *wtx, p *catalog.Product, now time.Time) (bool, error) {
+// markPending resets a product to pending (catalog.MarkPending), stores it,
+// re-arms its job and records the change; it returns the change's seq, 0
+// when the product has no photos (nothing stored).
+func markPending(ctx context.Context, tx *wtx, p *catalog.Product, now time.Time) (int64, error) {
 	if !catalog.MarkPending(p) {
-		return false, nil
+		return 0, nil
 	}
 	if err := putProduct(ctx, tx, p); err != nil {
-		return false, err
+		return 0, err
 	}
-	return true, upsertJob(ctx, tx, p.Key, p.Generation, now, true)
+	if err := upsertJob(ctx, tx, p.Key, p.Generation, now, true); err != nil {
+		return 0, err
+	}
+	return recordChange(ctx, tx, p.Key, now)
 }
 
 // Claim takes the next due job (or one whose lease expired) and leases it
@@ -114,8 +118,9 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int64, error) 
 func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, lease time.Duration) (*Job, error) {
 	var job *Job
 	var p catalog.Product
+	var seq int64
 	err := s.write(ctx, func(tx *wtx) error {
-		job = nil
+		job, seq = nil, 0
 		if err := tx.lock(ctx, k); err != nil {
 			return err
 		}
@@ -127,7 +132,7 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 		if p.DeletedAt != nil {
 			return ErrNotFound
 		}
-		if ok, err := markPending(ctx, tx, &p, now); err != nil || !ok {
+		if seq, err = markPending(ctx, tx, &p, now); err != nil || seq == 0 {
 			job = &Job{Key: k, Generation: p.Generation}
 			return err
 		}
@@ -140,8 +145,8 @@ func (s *Store) ClaimProduct(ctx context.Context, k catalog.Key, now time.Time, 
 		job = &j
 		return nil
 	}, func() {
-		if s.hook != nil && job != nil && job.ID != 0 {
-			s.hook(p, nil) // the old vector is no longer current
+		if s.hook != nil && seq != 0 {
+			s.hook(seq, p, nil) // the old vector is no longer current
 		}
 	})
 	return job, err
@@ -162,17 +167,21 @@ var ErrStale = catalog.ErrStale
 func (s *Store) Settle(ctx context.Context, j *Job, model string, results []catalog.PhotoResult, giveUp bool, retryAt, now time.Time) (catalog.JobNext, error) {
 	var p catalog.Product
 	var next catalog.JobNext
+	var seq int64
 	stale, otherModel := false, false
 	err := s.write(ctx, func(tx *wtx) error {
 		stale, otherModel = false, false
-		if s.modelOK != nil && !s.modelOK(model) {
+		serving, err := getSetting(ctx, tx, SettingServingModel)
+		if err != nil {
+			return err
+		}
+		if serving != "" && serving != model {
 			otherModel = true // the job stays leased; the caller puts it back
 			return nil
 		}
 		if err := tx.lock(ctx, j.Key); err != nil {
 			return err
 		}
-		var err error
 		p, err = getProduct(ctx, tx, j.Key)
 		if errors.Is(err, ErrNotFound) || err == nil && !catalog.JobCurrent(p, true, *j) {
 			stale = true
@@ -196,6 +205,9 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 		if err := putProduct(ctx, tx, &p); err != nil {
 			return err
 		}
+		if seq, err = recordChange(ctx, tx, p.Key, now); err != nil {
+			return err
+		}
 		switch next {
 		case catalog.JobDone:
 			_, err = tx.ExecContext(ctx, "DELETE FROM jobs WHERE id = ? AND generation = ?", j.ID, j.Generation)
@@ -215,7 +227,7 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 		return nil
 	}, func() {
 		if !stale && !otherModel && s.hook != nil {
-			s.hook(p, resultVectors(results))
+			s.hook(seq, p, resultVectors(results))
 		}
 	})
 	switch {

@@ -10,15 +10,26 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 )
 
+// SettingServingModel is the setting naming the model whose vectors Settle
+// records (the model answering searches): a vector of another model is
+// refused with catalog.ErrModelChanged, in the transaction that would
+// store it. Unset: any model is accepted.
+const SettingServingModel = "serving_model"
+
 // Setting returns a stored setting ("" when unset).
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	v, err := getSetting(ctx, s.read(), key)
+	return v, s.note(err)
+}
+
+func getSetting(ctx context.Context, q Querier, key string) (string, error) {
 	var v string
-	err := s.read().QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	err := q.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", s.note(fmt.Errorf("read setting %s: %w", key, err))
+		return "", fmt.Errorf("read setting %s: %w", key, err)
 	}
 	return v, nil
 }
@@ -117,9 +128,12 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
-		reset, err := markPendingKeys(ctx, tx, left, now)
+		reset, _, err := markPendingKeys(ctx, tx, left, now)
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
+		}
+		if _, err := recordChange(ctx, tx, catalog.Key{}, now); err != nil { // every product may have changed
+			return err
 		}
 		queued = int64(len(reset))
 		for k, v := range settings {

@@ -151,8 +151,9 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 	key := catalog.Key{ShopID: o.ShopID, ProductID: ev.Product.ID}
 	var res ApplyResult
 	changed := false
+	var seq int64
 	err := s.write(ctx, func(tx *wtx) error {
-		res, changed = ApplyResult{}, false
+		res, changed, seq = ApplyResult{}, false, 0
 		if err := tx.lock(ctx, key); err != nil { // before the delivery check: a concurrent repeat waits, then sees it
 			return err
 		}
@@ -173,8 +174,8 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 		if err != nil {
 			return err
 		}
-		if res.ReindexTriggered && changed {
-			if err := tx.notify(ctx); err != nil {
+		if changed {
+			if seq, err = recordChange(ctx, tx, key, o.Now); err != nil { // wakes the workers too
 				return err
 			}
 		}
@@ -187,7 +188,7 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 		return nil
 	}, func() {
 		if changed && s.hook != nil {
-			s.hook(res.Product, nil)
+			s.hook(seq, res.Product, nil)
 		}
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,19 +18,26 @@ import (
 // ErrNotFound is returned when a product does not exist.
 var ErrNotFound = catalog.ErrNotFound
 
-// ChangeHook observes every committed change to a product's searchable
-// state. It runs after the commit, in commit order (Driver.Write's after).
-// p carries its photos; vecs holds the vectors the change produced, by
-// image hash (nil when none: the vectors of p's indexed photos are stored,
-// and stay valid while p.Searchable()).
-type ChangeHook func(p Product, vecs map[string][]float32)
+// ChangeHook observes every change to a product's searchable state made
+// through this store, right after its commit: seq is the change's row in
+// the feed (Changes), p the product as committed, with its photos; vecs
+// holds the vectors the change produced, by image hash (nil when none: the
+// vectors of p's indexed photos are stored, and stay valid while
+// p.Searchable()). Hooks of one product run in commit order on SQLite; on
+// other engines compare seq (a product's changes are numbered in commit
+// order, under its lock). Changes made through other stores on the
+// database are only in the feed.
+type ChangeHook func(seq int64, p Product, vecs map[string][]float32)
 
 // Store is the catalogue, vector store, job queue and change feed over one
 // Driver.
 type Store struct {
-	d       Driver
-	hook    ChangeHook
-	modelOK func(model string) bool // Settle records vectors only of models it accepts
+	d    Driver
+	hook ChangeHook
+
+	jobsCh, changesCh chan struct{} // the driver's Wake, fanned out
+	quit, fanoutDone  chan struct{}
+	closeOnce         sync.Once
 
 	faultHook FaultHook
 	corrupt   atomic.Pointer[fault] // set for good once the engine reports the database damaged
@@ -39,10 +47,12 @@ type Store struct {
 // Open applies the driver's migrations and returns the store over it. The
 // store owns d from then on: Close closes it.
 func Open(ctx context.Context, d Driver) (*Store, error) {
-	s := &Store{d: d}
+	s := &Store{d: d, jobsCh: make(chan struct{}, 1), changesCh: make(chan struct{}, 1),
+		quit: make(chan struct{}), fanoutDone: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
+	go s.fanout()
 	return s, nil
 }
 
@@ -50,19 +60,20 @@ func Open(ctx context.Context, d Driver) (*Store, error) {
 func (s *Store) Driver() Driver { return s.d }
 
 // Close closes the driver.
-func (s *Store) Close() error { return s.d.Close() }
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.fanoutDone
+	})
+	return s.d.Close()
+}
 
 // SetChangeHook installs the hook; call it before any write.
 func (s *Store) SetChangeHook(h ChangeHook) { s.hook = h }
 
-// SetModelCheck installs the test Settle applies, in its transaction, to
-// a vector's model; set it before any write. A model switch is thereby
-// ordered with every Settle.
-func (s *Store) SetModelCheck(ok func(model string) bool) { s.modelOK = ok }
-
 // JobsAvailable is signalled (without blocking) whenever a job may have
 // become due, in any process on the database.
-func (s *Store) JobsAvailable() <-chan struct{} { return s.d.Wake() }
+func (s *Store) JobsAvailable() <-chan struct{} { return s.jobsCh }
 
 // CheckTook is how long the engine's integrity check at open took (0 when
 // it has none).

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,10 @@ func Run(t *testing.T, open Open, again Again) {
 		{"TwoStoresConverge", testTwoStoresConverge},
 		{"EveryJobClaimedOnce", testEveryJobClaimedOnce},
 		{"ExpiredLeaseTakenOver", testExpiredLeaseTakenOver},
+		{"ChangeFeed", testChangeFeed},
+		{"ChangeFeedAcrossStores", testChangeFeedAcrossStores},
+		{"SearchableInSQL", testSearchableInSQL},
+		{"TryLeader", testTryLeader},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}
@@ -92,7 +97,7 @@ func testApplyEventLifecycle(t *testing.T, h *harness) {
 	s := h.store(t)
 	ctx := context.Background()
 	var hooked []catalog.Product
-	s.SetChangeHook(func(p catalog.Product, _ map[string][]float32) { hooked = append(hooked, p) })
+	s.SetChangeHook(func(_ int64, p catalog.Product, _ map[string][]float32) { hooked = append(hooked, p) })
 	k := catalog.Key{ShopID: 8, ProductID: "888888"}
 
 	// created
@@ -367,14 +372,20 @@ func testPersistenceAndLoadIndex(t *testing.T, h *harness) {
 	}
 }
 
+// Concurrent webhooks for a few products: each product's changes are
+// numbered (the hook's seq, the feed's) in the order they committed.
 func testConcurrentWebhooksSerialise(t *testing.T, h *harness) {
 	s := h.store(t)
 	ctx := context.Background()
+	type seen struct {
+		seq int64
+		p   catalog.Product
+	}
 	var mu sync.Mutex
-	order := map[catalog.ProductID][]catalog.Product{}
-	s.SetChangeHook(func(p catalog.Product, _ map[string][]float32) {
+	order := map[catalog.ProductID][]seen{}
+	s.SetChangeHook(func(seq int64, p catalog.Product, _ map[string][]float32) {
 		mu.Lock()
-		order[p.ProductID] = append(order[p.ProductID], p)
+		order[p.ProductID] = append(order[p.ProductID], seen{seq, p})
 		mu.Unlock()
 	})
 	var wg sync.WaitGroup
@@ -383,7 +394,7 @@ func testConcurrentWebhooksSerialise(t *testing.T, h *harness) {
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < 25; i++ {
-				ev := Event(t, `{"event_type":"product.updated","product_data":{"id":7,"price":1}}`)
+				ev := Event(t, fmt.Sprintf(`{"event_type":"product.updated","product_data":{"id":7,"price":%d}}`, 1+g*100+i))
 				ev.Product.ID = catalog.ProductIDOf(int64(1 + (g+i)%5))
 				if _, err := ApplyAt(ctx, s, ev, 1, time.Now()); err != nil {
 					t.Error(err)
@@ -398,10 +409,15 @@ func testConcurrentWebhooksSerialise(t *testing.T, h *harness) {
 		t.Fatalf("%+v", st)
 	}
 	for id, ps := range order {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].seq < ps[j].seq })
 		for i := 1; i < len(ps); i++ {
-			if ps[i].UpdatedAt.Before(ps[i-1].UpdatedAt) {
-				t.Fatalf("product %s: hook saw changes out of commit order: %v then %v", id, ps[i-1].UpdatedAt, ps[i].UpdatedAt)
+			if ps[i].seq == ps[i-1].seq || ps[i].p.UpdatedAt.Before(ps[i-1].p.UpdatedAt) {
+				t.Fatalf("product %s: changes numbered out of commit order: %d at %v, then %d at %v", id, ps[i-1].seq, ps[i-1].p.UpdatedAt, ps[i].seq, ps[i].p.UpdatedAt)
 			}
+		}
+		last := ps[len(ps)-1].p
+		if p, _ := s.Get(ctx, last.Key); p.Price == nil || last.Price == nil || p.Price.Minor != last.Price.Minor {
+			t.Fatalf("product %s: the highest seq is not the stored state: %+v, stored %+v", id, last.Price, p.Price)
 		}
 	}
 }
@@ -445,7 +461,15 @@ func testRepeatWhilePendingIsUnchanged(t *testing.T, h *harness) {
 func testCompleteRefusesAnotherModel(t *testing.T, h *harness) {
 	s := h.store(t)
 	ctx := context.Background()
-	s.SetModelCheck(func(m string) bool { return m == "new" })
+	// The model in service is the database's: set through another store,
+	// it is checked in the transaction that would record the vector.
+	s2 := s
+	if h.againF != nil {
+		s2 = h.storeOn(t, h.again(t, s.Driver()))
+	}
+	if err := s2.SetSettings(ctx, map[string]string{store.SettingServingModel: "new"}); err != nil {
+		t.Fatal(err)
+	}
 	ApplyAt(ctx, s, Event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, T0)
 	job, _ := s.Claim(ctx, T0, time.Minute)
 	if err := Complete(ctx, s, job, "sha", "old", []float32{1}, T0); !errors.Is(err, catalog.ErrModelChanged) {
@@ -484,7 +508,7 @@ func testSeveralPhotos(t *testing.T, h *harness) {
 	ctx := context.Background()
 	k := catalog.Key{ShopID: 1, ProductID: "1"}
 	var hooked []map[string][]float32
-	s.SetChangeHook(func(p catalog.Product, vecs map[string][]float32) { hooked = append(hooked, vecs) })
+	s.SetChangeHook(func(_ int64, p catalog.Product, vecs map[string][]float32) { hooked = append(hooked, vecs) })
 	body := `{"event_type":"product.updated","product_data":{"id":1,"image":"https://x/a.jpg","images":["https://x/b.jpg","https://x/404.jpg"]}}`
 	if res, err := ApplyAt(ctx, s, Event(t, body), 1, T0); err != nil || !res.ReindexTriggered {
 		t.Fatalf("create: %+v %v", res, err)
@@ -927,4 +951,132 @@ func testExpiredLeaseTakenOver(t *testing.T, h *harness) {
 	if p, _ := s1.Get(ctx, k); p.IndexState != catalog.StateIndexed {
 		t.Fatalf("the other store does not see the result: %+v", p)
 	}
+}
+
+// Every change to a product's searchable state is in the feed, in order,
+// paged by seq; old rows are pruned.
+func testChangeFeed(t *testing.T, h *harness) {
+	s := h.store(t)
+	ctx := context.Background()
+	if seq, err := s.LastChange(ctx); err != nil || seq != 0 {
+		t.Fatalf("LastChange of an empty feed: %d %v", seq, err)
+	}
+	k1, k2 := catalog.Key{ShopID: 1, ProductID: "1"}, catalog.Key{ShopID: 1, ProductID: "2"}
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, T0)
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.created","product_data":{"id":1,"image":"https://x/a.jpg"}}`), 1, T0) // no change
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.created","product_data":{"id":2,"title":"b"}}`), 1, T0)
+	job, _ := s.Claim(ctx, T0, time.Minute)
+	if err := Complete(ctx, s, job, "aa", "m", []float32{1, 0}, T0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Requeue(ctx, k1, T0); err != nil {
+		t.Fatal(err)
+	}
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.deleted","product_data":{"id":2}}`), 1, T0.Add(time.Hour))
+	want := []catalog.Key{k1, k2, k1, k1, k2} // create, create, indexed, requeued, deleted
+	var got []catalog.Key
+	var after int64
+	for {
+		cs, next, err := s.Changes(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) == 0 {
+			if next != after {
+				t.Fatalf("an empty page moved the cursor from %d to %d", after, next)
+			}
+			break
+		}
+		for _, c := range cs {
+			if c.Seq <= after {
+				t.Fatalf("seq %d after %d", c.Seq, after)
+			}
+			got = append(got, c.Key)
+		}
+		after = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("feed %v, want %v", got, want)
+	}
+	if last, _ := s.LastChange(ctx); last != after {
+		t.Fatalf("LastChange %d, the feed ends at %d", last, after)
+	}
+	if n, err := s.PruneChanges(ctx, T0.Add(time.Minute)); err != nil || n != 4 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.updated","product_data":{"id":1,"title":"again"}}`), 1, T0.Add(2*time.Hour))
+	cs, _, _ := s.Changes(ctx, after, 10)
+	if len(cs) != 1 || cs[0].Seq <= after || cs[0].Key != k1 {
+		t.Fatalf("after pruning, a new change: %+v (after %d)", cs, after)
+	}
+}
+
+// A change committed through another store on the database is in this
+// store's feed.
+func testChangeFeedAcrossStores(t *testing.T, h *harness) {
+	d := h.open(t)
+	s1 := h.storeOn(t, d)
+	s2 := h.storeOn(t, h.again(t, d))
+	ctx := context.Background()
+	from, _ := s1.LastChange(ctx)
+	ApplyAt(ctx, s2, Event(t, `{"event_type":"product.created","product_data":{"id":9,"title":"from s2"}}`), 1, T0)
+	cs, _, err := s1.Changes(ctx, from, 10)
+	if err != nil || len(cs) != 1 || cs[0].Key != (catalog.Key{ShopID: 1, ProductID: "9"}) {
+		t.Fatalf("s1's feed: %+v %v", cs, err)
+	}
+}
+
+// The SQL that counts searchable products agrees with Product.Searchable.
+func testSearchableInSQL(t *testing.T, h *harness) {
+	s := h.store(t)
+	ctx := context.Background()
+	for i := 1; i <= 6; i++ {
+		ApplyAt(ctx, s, Event(t, fmt.Sprintf(`{"event_type":"product.created","product_data":{"id":%d,"image":"https://x/%d.jpg"}}`, i, i)), 1, T0)
+	}
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.created","product_data":{"id":7,"title":"no photo"}}`), 1, T0)
+	for i := 0; i < 4; i++ {
+		j, _ := s.Claim(ctx, T0, time.Minute)
+		if err := Complete(ctx, s, j, fmt.Sprintf("sha%d", i), "m", []float32{1}, T0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.deleted","product_data":{"id":1}}`), 1, T0) // was indexed
+	ApplyAt(ctx, s, Event(t, `{"event_type":"product.deleted","product_data":{"id":5}}`), 1, T0) // was pending
+	var want int64
+	for i := 1; i <= 7; i++ {
+		p, _ := s.Get(ctx, catalog.Key{ShopID: 1, ProductID: catalog.ProductIDOf(int64(i))})
+		if p.Searchable() {
+			want++
+		}
+	}
+	models, err := s.IndexedModels(ctx)
+	st, _ := s.Stats(ctx, "m")
+	if err != nil || want != 3 || models["m"] != want || st.Vectors != want {
+		t.Fatalf("searchable: Go %d, IndexedModels %v, Stats.Vectors %d (%v)", want, models, st.Vectors, err)
+	}
+}
+
+// A leader lock is held by one holder at a time and free again once
+// released.
+func testTryLeader(t *testing.T, h *harness) {
+	s := h.store(t)
+	ctx := context.Background()
+	release, ok, err := s.TryLeader(ctx, "housekeeping")
+	if err != nil || !ok {
+		t.Fatalf("first: %v %v", ok, err)
+	}
+	if _, ok, _ := s.TryLeader(ctx, "housekeeping"); ok {
+		t.Fatal("the lock was taken twice")
+	}
+	if r, ok, _ := s.TryLeader(ctx, "migrate-model"); !ok {
+		t.Fatal("another lock's name is another lock")
+	} else {
+		r()
+	}
+	release()
+	r, ok, err := s.TryLeader(ctx, "housekeeping")
+	if err != nil || !ok {
+		t.Fatalf("after release: %v %v", ok, err)
+	}
+	r()
 }
