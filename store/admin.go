@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -110,14 +112,27 @@ func selectKeys(ctx context.Context, q Querier, query string, args ...any) ([]ca
 
 // markPendingKeys resets each live product of keys that has photos to
 // pending (markPending), under its lock, and returns them with their
-// changes' seqs.
+// changes' seqs. It takes every lock (in key order: no deadlock with
+// another such transaction) before its first write, so that each
+// product's change seqs follow its commit order on every engine (on
+// PostgreSQL a seq comes from the transaction id, handed out at its first
+// write).
 func markPendingKeys(ctx context.Context, tx *wtx, keys []catalog.Key, now time.Time) ([]catalog.Product, []int64, error) {
 	var out []catalog.Product
 	var seqs []int64
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, func(a, b catalog.Key) int {
+		if c := cmp.Compare(a.ShopID, b.ShopID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ProductID, b.ProductID)
+	})
 	for _, k := range keys {
 		if err := tx.lock(ctx, k); err != nil {
 			return nil, nil, err
 		}
+	}
+	for _, k := range keys {
 		p, err := getProduct(ctx, tx, k)
 		if errors.Is(err, ErrNotFound) {
 			continue

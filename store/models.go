@@ -115,16 +115,13 @@ func (s *Store) PutEmbedding(ctx context.Context, sha, model string, vec []float
 // products moved and how many were queued.
 func (s *Store) SwitchModel(ctx context.Context, model string, settings map[string]string, now time.Time, after func()) (moved, queued int64, err error) {
 	err = s.write(ctx, func(tx *wtx) error {
-		// A product moves when every indexed photo has a vector of model.
-		r, err := tx.ExecContext(ctx, `UPDATE products SET model = ? WHERE `+searchableIn("")+`
-			AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.shop_id = products.shop_id AND i.product_id = products.product_id
-				AND i.state = 'indexed' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = ?))`, model, model)
-		if err != nil {
-			return fmt.Errorf("switch model: %w", err)
-		}
-		moved, _ = r.RowsAffected()
+		// A product moves when every indexed photo has a vector of model;
+		// the others (of another model) are queued afresh, first: their
+		// locks come before the transaction's first write.
+		lacking := `EXISTS (SELECT 1 FROM product_images i WHERE i.shop_id = products.shop_id AND i.product_id = products.product_id
+				AND i.state = 'indexed' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.image_sha256 = i.sha256 AND e.model = ?))`
 		left, err := selectKeys(ctx, tx, `SELECT shop_id, product_id FROM products
-			WHERE `+searchableIn("")+` AND model != ? AND image_url != ''`, model)
+			WHERE `+searchableIn("")+` AND model != ? AND image_url != '' AND `+lacking, model, model)
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
@@ -132,6 +129,11 @@ func (s *Store) SwitchModel(ctx context.Context, model string, settings map[stri
 		if err != nil {
 			return fmt.Errorf("switch model: %w", err)
 		}
+		r, err := tx.ExecContext(ctx, `UPDATE products SET model = ? WHERE `+searchableIn("")+` AND NOT `+lacking, model, model)
+		if err != nil {
+			return fmt.Errorf("switch model: %w", err)
+		}
+		moved, _ = r.RowsAffected()
 		if _, err := recordChange(ctx, tx, catalog.Key{}, now); err != nil { // every product may have changed
 			return err
 		}
