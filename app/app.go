@@ -436,7 +436,7 @@ func (a *App) apply(idx vectorindex.Index, model string, p catalog.Product, vecs
 // Start loads the index, starts the workers and begins serving.
 func (a *App) Start(ctx context.Context) error {
 	t0 := time.Now()
-	a.stopBG = make(chan struct{}) // closed by Stop: background work ends
+	a.stopBG = make(chan struct{})           // closed by Stop: background work ends
 	if err := a.startFeed(ctx); err != nil { // before the index is read: changes from here on are replayed
 		return err
 	}
