@@ -78,8 +78,9 @@ func (a *App) checkIdentity(ctx context.Context) error {
 	if dbID == "" {
 		var b [16]byte
 		rand.Read(b[:])
-		dbID = hex.EncodeToString(b[:])
-		if err := a.store.SetSettings(ctx, map[string]string{dataDirIDKey: dbID}); err != nil {
+		// Replicas starting together on a new database and bucket agree
+		// on the first id stored, so each writes the same marker.
+		if dbID, err = a.store.InitSetting(ctx, dataDirIDKey, hex.EncodeToString(b[:])); err != nil {
 			return err
 		}
 	}

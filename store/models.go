@@ -46,6 +46,22 @@ func (s *Store) SetSettings(ctx context.Context, kv map[string]string) error {
 	}, nil)
 }
 
+// InitSetting stores value under key unless key has a value already, and
+// returns the value key has then: every caller, however many replicas start
+// at once on one database, gets the first one's (the data directory id).
+func (s *Store) InitSetting(ctx context.Context, key, value string) (string, error) {
+	err := s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+			return fmt.Errorf("store setting %s: %w", key, err)
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return "", err
+	}
+	return s.Setting(ctx, key)
+}
+
 func putSetting(ctx context.Context, tx *wtx, k, v string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {

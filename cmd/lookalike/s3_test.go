@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"image/jpeg"
 	"io"
@@ -12,10 +13,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
 	"github.com/lookalike/lookalike/app"
 	"github.com/lookalike/lookalike/blob"
 	"github.com/lookalike/lookalike/blob/s3blob"
 	"github.com/lookalike/lookalike/blob/s3blob/s3test"
+	"github.com/lookalike/lookalike/postgres/pgtest"
 )
 
 // TestImagesInS3: with LOOKALIKE_BLOB_URL on a real S3 server (versitygw),
@@ -129,4 +133,85 @@ func TestImagesInS3(t *testing.T) {
 	if resp, err := http.Get(srv.url + "/images/" + sha + "?w=160"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("after restart: %v %v", err, resp)
 	}
+}
+
+// TestReplicasShareTheBucket: three replicas on one PostgreSQL database and
+// one bucket, started at once on a new database, leave the marker object
+// equal to the database's id (that they agree under any interleaving is
+// InitSetting's, tested in storetest), so any of them starts again once
+// photos are stored; a photo stored through one replica and its thumbnail
+// are served by another whose data directory is empty.
+func TestReplicasShareTheBucket(t *testing.T) {
+	db := pgtest.DB(t)
+	vgw := s3test.Start(t)
+	vgw.Env(t)
+	bucket := vgw.Bucket(t)
+	blobURL := vgw.URL(bucket, "fleet")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	errs := make(chan error, 3)
+	apps := make(chan *app.App, 3)
+	for range 3 {
+		go func() {
+			a, err := app.New(context.Background(), app.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: db, BlobURL: blobURL}, quiet)
+			errs <- err
+			apps <- a
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatalf("replica start: %v", err)
+		}
+		a := <-apps
+		a.Stop(context.Background())
+	}
+	bkt, err := s3blob.Open(context.Background(), blobURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker, err := bkt.Images().ID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqldb, err := sql.Open("pgx", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	var id string
+	if err := sqldb.QueryRow("SELECT value FROM settings WHERE key = 'data_dir_id'").Scan(&id); err != nil || id == "" || id != marker {
+		t.Fatalf("the database's id %q (%v), the bucket's marker %q: replicas started at once must agree", id, err, marker)
+	}
+
+	images := newImageServer(t)
+	env := map[string]string{"LOOKALIKE_DATABASE_URL": db, "LOOKALIKE_BLOB_URL": blobURL}
+	a := startServer(t, t.TempDir(), env)
+	if r := a.webhook(createBody(5, "Букет tulips", "3 000 ₸", images.URL+"/img/tulips.jpg", "")); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.raw)
+	}
+	sha := a.waitIndexed(8, 5)["index"].(map[string]any)["image_sha256"].(string)
+	thumbA := get(t, a.url+"/images/"+sha+"?w=160")
+	a.stop()
+
+	bDir := t.TempDir()
+	b := startServer(t, bDir, env) // would refuse to start if the marker did not match
+	if thumbB := get(t, b.url+"/images/"+sha+"?w=160"); !bytes.Equal(thumbB, thumbA) {
+		t.Fatal("the other replica made its own thumbnail instead of using the bucket's")
+	}
+	if _, err := os.Stat(filepath.Join(bDir, "images")); !os.IsNotExist(err) {
+		t.Fatalf("the replica keeps photos in its data directory: %v", err)
+	}
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return b
 }

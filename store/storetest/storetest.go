@@ -61,6 +61,7 @@ func Run(t *testing.T, open Open, again Again) {
 		{"ChangeFeedAcrossStores", testChangeFeedAcrossStores},
 		{"SearchableInSQL", testSearchableInSQL},
 		{"TryLeader", testTryLeader},
+		{"InitSettingKeepsTheFirst", testInitSettingKeepsTheFirst},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}
@@ -1079,4 +1080,40 @@ func testTryLeader(t *testing.T, h *harness) {
 		t.Fatalf("after release: %v %v", ok, err)
 	}
 	r()
+}
+// Replicas starting at once each propose a data directory id; all of them
+// get the same one, the first stored, and SetSettings still overwrites.
+func testInitSettingKeepsTheFirst(t *testing.T, h *harness) {
+	d := h.open(t)
+	stores := []*store.Store{h.storeOn(t, d)}
+	if h.againF != nil {
+		stores = append(stores, h.storeOn(t, h.again(t, d)))
+	}
+	ctx := context.Background()
+	got := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			v, err := stores[i%len(stores)].InitSetting(ctx, "data_dir_id", fmt.Sprint("id-", i))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	for i, v := range got {
+		if v == "" || v != got[0] {
+			t.Fatalf("caller %d got %q, caller 0 %q: want one id for all", i, v, got[0])
+		}
+	}
+	if v, _ := stores[0].InitSetting(ctx, "data_dir_id", "later"); v != got[0] {
+		t.Fatalf("a later InitSetting replaced the id: %q", v)
+	}
+	if err := stores[0].SetSettings(ctx, map[string]string{"data_dir_id": "set"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := stores[len(stores)-1].Setting(ctx, "data_dir_id"); v != "set" {
+		t.Fatalf("SetSettings after InitSetting: %q", v)
+	}
 }
