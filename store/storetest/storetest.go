@@ -1081,6 +1081,7 @@ func testTryLeader(t *testing.T, h *harness) {
 	}
 	r()
 }
+
 // Replicas starting at once each propose a data directory id; all of them
 // get the same one, the first stored, and SetSettings still overwrites.
 func testInitSettingKeepsTheFirst(t *testing.T, h *harness) {
