@@ -68,3 +68,24 @@ func Batches(e Embedder) bool {
 	b, ok := e.(Batcher)
 	return ok && b.BatchesConcurrentCalls()
 }
+
+// SubImage returns the part r of img (r inside img's bounds), sharing
+// img's pixels where img can make sub-images.
+func SubImage(img image.Image, r image.Rectangle) image.Image {
+	if r == img.Bounds() {
+		return img
+	}
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	return bounded{img, r}
+}
+
+type bounded struct {
+	image.Image
+	r image.Rectangle
+}
+
+func (b bounded) Bounds() image.Rectangle { return b.r }

@@ -97,24 +97,8 @@ func (b Box) Rect(r image.Rectangle) image.Rectangle {
 // Crop returns the part of img inside b (sharing img's pixels where img
 // can make sub-images).
 func Crop(img image.Image, b Box) image.Image {
-	r := b.Rect(img.Bounds())
-	if r == img.Bounds() {
-		return img
-	}
-	if s, ok := img.(interface {
-		SubImage(image.Rectangle) image.Image
-	}); ok {
-		return s.SubImage(r)
-	}
-	return subImage{img, r}
+	return embed.SubImage(img, b.Rect(img.Bounds()))
 }
-
-type subImage struct {
-	image.Image
-	r image.Rectangle
-}
-
-func (s subImage) Bounds() image.Rectangle { return s.r }
 
 // Region is one window a query is embedded at, and the handicap its score
 // takes in the fusion: a sub-window matches many things a little, so it
@@ -261,7 +245,16 @@ func Prescale(img image.Image, side int) image.Image {
 	return dst
 }
 
-// EmbedRegions embeds the regions of img, concurrently (at most
+// RegionsEmbedder is implemented by embedders that embed several regions of
+// one photo at once more cheaply than one by one (the built-in descriptor
+// resamples the photo once for all its windows); EmbedRegions hands them
+// every region's pixel rectangle.
+type RegionsEmbedder interface {
+	EmbedRegions(ctx context.Context, img image.Image, rects []image.Rectangle) ([][]float32, error)
+}
+
+// EmbedRegions embeds the regions of img, at once through RegionsEmbedder
+// where e implements it, else concurrently (at most
 // GOMAXPROCS at once for an embedder that computes in the calling
 // goroutine; all at once for one that batches, see embed.Batcher).
 func EmbedRegions(ctx context.Context, e embed.Embedder, img image.Image, regs []Region) ([][]float32, error) {
@@ -273,6 +266,13 @@ func EmbedRegions(ctx context.Context, e embed.Embedder, img image.Image, regs [
 		}
 		vecs[0] = v
 		return vecs, nil
+	}
+	if re, ok := e.(RegionsEmbedder); ok {
+		rects := make([]image.Rectangle, len(regs))
+		for i, r := range regs {
+			rects[i] = r.Box.Rect(img.Bounds())
+		}
+		return re.EmbedRegions(ctx, img, rects)
 	}
 	par := runtime.GOMAXPROCS(0)
 	if embed.Batches(e) {

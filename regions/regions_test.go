@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/embed/builtin"
 	"github.com/lookalike/lookalike/vectorindex"
 )
@@ -268,6 +269,35 @@ func TestSearchRegionsAndCrop(t *testing.T) {
 	if p := b.peak.Load(); p < 2 {
 		t.Errorf("batching embedder: peak concurrency %d, want the regions at once", p)
 	}
+
+	// An embedder that embeds regions together gets every region's pixel
+	// rectangle in one call.
+	m := &multi{}
+	if hits, err := Search(ctx, m, idx, cfg, Query{Image: img, K: 5, Filter: filter}); err != nil || len(hits) != 2 || hits[0].Score < 0.85 {
+		t.Fatalf("through EmbedRegions: %v %v", hits, err)
+	}
+	if len(m.calls) != 1 || len(m.calls[0]) != len(cfg.Regions) || m.calls[0][0] != img.Bounds() || m.calls[0][5] != cfg.Regions[5].Box.Rect(img.Bounds()) {
+		t.Errorf("EmbedRegions calls %v", m.calls)
+	}
+	if len(m.bounds) != 0 {
+		t.Errorf("EmbedImage called %d times besides", len(m.bounds))
+	}
+}
+
+// multi is a recorder that also embeds regions together.
+type multi struct {
+	recorder
+	calls [][]image.Rectangle
+}
+
+func (m *multi) EmbedRegions(ctx context.Context, img image.Image, rects []image.Rectangle) ([][]float32, error) {
+	m.calls = append(m.calls, rects)
+	out := make([][]float32, len(rects))
+	var each recorder
+	for i, r := range rects {
+		out[i], _ = each.EmbedImage(ctx, embed.SubImage(img, r))
+	}
+	return out, nil
 }
 
 func photo(tb testing.TB, name string) image.Image {

@@ -456,3 +456,68 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// EmbedRegions describes the whole frame as EmbedImage does and each
+// window as EmbedImage describes the sub-image, but for the windows' edge
+// pixels.
+func TestEmbedRegions(t *testing.T) {
+	files, imgs := testPhotos(t)
+	e := New()
+	ctx := context.Background()
+	for i, img := range append(imgs, toNRGBA(imgs[0])) {
+		b := img.Bounds()
+		w, h := b.Dx()*3/4, b.Dy()*3/4
+		rects := []image.Rectangle{b}
+		for _, xy := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+			p := b.Min.Add(image.Pt(xy[0]*(b.Dx()-w), xy[1]*(b.Dy()-h)))
+			rects = append(rects, image.Rectangle{p, p.Add(image.Pt(w, h))})
+		}
+		p := b.Min.Add(image.Pt((b.Dx()-w)/2, (b.Dy()-h)/2))
+		rects = append(rects, image.Rectangle{p, p.Add(image.Pt(w, h))}, image.Rect(b.Min.X+3, b.Min.Y+5, b.Min.X+50, b.Min.Y+40))
+		vecs, err := e.EmbedRegions(ctx, img, rects)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(files[i%len(files)])
+		for k, r := range rects {
+			checkUnit(t, e, vecs[k])
+			want := embedT(t, e, img.(interface {
+				SubImage(image.Rectangle) image.Image
+			}).SubImage(r))
+			c := cos(vecs[k], want)
+			if (k == 0 && c < 0.999999) || c < 0.999 {
+				t.Errorf("%s region %v: cosine %.6f to EmbedImage of the sub-image", name, r, c)
+			}
+		}
+	}
+	if _, err := e.EmbedRegions(ctx, imgs[0], []image.Rectangle{image.Rect(-10, -10, -5, -5)}); err == nil {
+		t.Error("a region outside the image: no error")
+	}
+}
+
+// BenchmarkRegions compares the six search regions of a photo embedded one
+// by one (sub-images) and through EmbedRegions.
+func BenchmarkRegions(b *testing.B) {
+	img := photo500x400(b)
+	bb := img.Bounds()
+	rects := []image.Rectangle{bb}
+	w, h := bb.Dx()*3/4, bb.Dy()*3/4
+	for _, xy := range [][2]int{{0, 0}, {2, 0}, {0, 2}, {2, 2}, {1, 1}} {
+		p := bb.Min.Add(image.Pt(xy[0]*(bb.Dx()-w)/2, xy[1]*(bb.Dy()-h)/2))
+		rects = append(rects, image.Rectangle{p, p.Add(image.Pt(w, h))})
+	}
+	e := New()
+	ctx := context.Background()
+	b.Run("one-by-one", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for _, r := range rects {
+				e.EmbedImage(ctx, img.(*image.YCbCr).SubImage(r))
+			}
+		}
+	})
+	b.Run("EmbedRegions", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			e.EmbedRegions(ctx, img, rects)
+		}
+	})
+}

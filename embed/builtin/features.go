@@ -245,9 +245,14 @@ func flushRow(s *scratch, a, c []float32, regions []int, y, h int, hist []float3
 // describe writes the descriptor of img into out: every block power-law
 // compressed and unit-length (or zero), before block weighting.
 func (e *Embedder) describe(s *scratch, img image.Image, out []float32) {
-	c := &e.cfg
-	w, h := workingSize(img.Bounds().Dx(), img.Bounds().Dy(), c.size)
+	w, h := workingSize(img.Bounds().Dx(), img.Bounds().Dy(), e.cfg.size)
 	s.resizeRGB(img, w, h)
+	e.describePlanes(s, w, h, out)
+}
+
+// describePlanes is describe of the w×h image in s's r, g, b planes.
+func (e *Embedder) describePlanes(s *scratch, w, h int, out []float32) {
+	c := &e.cfg
 	n := w * h
 	s.normaliseLight(c, n)
 	s.lum = growF(s.lum, n)

@@ -4,6 +4,7 @@ package clip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -183,6 +184,9 @@ func (i imageOnly) Thresholds() embed.Thresholds { return i.e.Thresholds() }
 func (i imageOnly) EmbedImage(ctx context.Context, img image.Image) ([]float32, error) {
 	return i.e.EmbedImage(ctx, img)
 }
+func (i imageOnly) EmbedRegions(ctx context.Context, img image.Image, rects []image.Rectangle) ([][]float32, error) {
+	return i.e.EmbedRegions(ctx, img, rects)
+}
 
 // EmbedImage preprocesses img and runs it through the image tower, batched
 // with concurrent calls.
@@ -220,6 +224,50 @@ func (e *Embedder) EmbedText(ctx context.Context, text string) ([]float32, error
 	}
 	vec, _, err := e.text.submit(ctx, &request{i64: e.tok.Tokenize(text)})
 	return vec, err
+}
+
+// EmbedRegions embeds the rectangles rects of img (each inside its bounds)
+// as one batch (batches of the tower's largest): all are preprocessed
+// first, concurrently, then run together. Concurrent EmbedImage calls
+// would batch too, but the first preprocessed would start a batch without
+// waiting for the slower ones.
+func (e *Embedder) EmbedRegions(ctx context.Context, img image.Image, rects []image.Rectangle) ([][]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if img == nil || img.Bounds().Empty() {
+		return nil, errors.New("clip: empty image")
+	}
+	px := make([][]float32, len(rects))
+	errs := make([]error, len(rects))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, r := range rects {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, r image.Rectangle) {
+			defer func() { <-sem; wg.Done() }()
+			if r = r.Intersect(img.Bounds()); r.Empty() {
+				errs[i] = errors.New("clip: a region outside the image")
+				return
+			}
+			px[i], errs[i] = e.pre.Preprocess(embed.SubImage(img, r), nil)
+		}(i, r)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make([][]float32, 0, len(rects))
+	for len(px) > 0 {
+		n := min(len(px), max(1, e.visual.maxBatch))
+		vecs, err := e.EmbedPreprocessed(ctx, px[:n])
+		if err != nil {
+			return nil, err
+		}
+		out, px = append(out, vecs...), px[n:]
+	}
+	return out, nil
 }
 
 // EmbedPreprocessed runs already preprocessed images (each Preprocessor().Len()

@@ -595,3 +595,46 @@ func TestLibraryAlreadyLoaded(t *testing.T) {
 		t.Errorf("RuntimeVersion %q", v)
 	}
 }
+
+// EmbedRegions gives each region the vector EmbedImage gives its
+// sub-image, and runs the six regions of a search through the image tower
+// as one batch.
+func TestEmbedRegions(t *testing.T) {
+	dir := testModel(t, "tiny")
+	e := load(t, dir, Options{MaxBatch: 8, Threads: 2})
+	ctx := context.Background()
+	img := photos(t)[2]
+	b := img.Bounds()
+	w, h := b.Dx()*3/4, b.Dy()*3/4
+	rects := []image.Rectangle{b}
+	for _, xy := range [][2]int{{0, 0}, {2, 0}, {0, 2}, {2, 2}, {1, 1}} {
+		p := b.Min.Add(image.Pt(xy[0]*(b.Dx()-w)/2, xy[1]*(b.Dy()-h)/2))
+		rects = append(rects, image.Rectangle{p, p.Add(image.Pt(w, h))})
+	}
+	runs := e.visual.runs.Load()
+	vecs, err := e.Interface().(interface {
+		EmbedRegions(context.Context, image.Image, []image.Rectangle) ([][]float32, error)
+	}).EmbedRegions(ctx, img, rects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.visual.runs.Load() - runs; n != 1 {
+		t.Errorf("six regions in %d runs of the tower, want 1", n)
+	}
+	for i, r := range rects {
+		want, err := e.EmbedImage(ctx, embed.SubImage(img, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(vecs[i], want); d > 1e-5 {
+			t.Errorf("region %v differs from its sub-image's vector by %v", r, d)
+		}
+	}
+	small := load(t, dir, Options{MaxBatch: 4})
+	if vecs, err := small.EmbedRegions(ctx, img, rects); err != nil || len(vecs) != len(rects) {
+		t.Errorf("in batches of 4: %d vectors, %v", len(vecs), err)
+	}
+	if _, err := e.EmbedRegions(ctx, img, []image.Rectangle{image.Rect(-9, -9, -1, -1)}); err == nil {
+		t.Error("a region outside the image: no error")
+	}
+}
