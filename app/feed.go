@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/store"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
@@ -104,7 +105,8 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 	}
 	for _, c := range changes {
 		if c.Key == (catalog.Key{}) {
-			continue // a model switch: the process that made it rebuilt its index; others load it at start
+			a.modelSwitched(ctx) // the process that made it rebuilt its index
+			continue
 		}
 		k := vectorindex.Key(c.Key)
 		a.feed.mu.Lock()
@@ -132,4 +134,24 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 	a.feed.after = next
 	a.feed.mu.Unlock()
 	return len(changes), nil
+}
+
+// modelSwitched is told of a model switch in the feed. The process that
+// made it has rebuilt its index; another one keeps its model and index, so
+// it says that it must be restarted to serve the new model.
+func (a *App) modelSwitched(ctx context.Context) {
+	a.mig.mu.Lock()
+	mine := a.mig.active // this process is the one switching
+	a.mig.mu.Unlock()
+	if mine {
+		return
+	}
+	serving, err := a.store.Setting(ctx, store.SettingServingModel)
+	if err != nil || serving == "" {
+		return
+	}
+	if mine := a.engine.Load().embedder.Model(); serving != mine {
+		a.log.Error("another replica switched the catalogue to another model; restart this one to serve it (it keeps serving its own, and its workers' vectors are refused)",
+			"subsystem", "model", "serving", mine, "database", serving)
+	}
 }
