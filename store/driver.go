@@ -44,9 +44,11 @@
 //   - the model in service is settings row 'serving_model'
 //     (store.SettingServingModel): Settle reads it in its transaction and
 //     refuses vectors of another model;
-//   - a product's change row is written under its LockKey, so one
-//     product's seqs follow its commit order (the in-memory index relies on
-//     it: an older change never overwrites a newer one).
+//   - a product's change row is written under its LockKey, and the store
+//     takes a transaction's product locks before its first write, so one
+//     product's seqs follow its commit order also where a seq comes from
+//     the transaction id (the in-memory index relies on it: an older
+//     change never overwrites a newer one).
 //
 // SQL: the store writes "?" placeholders and passes every statement through
 // Rebind; it uses only what both engines accept (ON CONFLICT … DO UPDATE SET
