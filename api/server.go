@@ -75,6 +75,7 @@ type Config struct {
 	SearchBurst    int                 // searches a client may make at once before the rate applies
 	TrustProxy     bool                // take the client address from X-Forwarded-For
 	SiteURL        string              // the shop's site (LOOKALIKE_IMAGE_BASE_URL): page links that are paths resolve against it
+	AllowedOrigins []string            // exact origins (https://cvety.kz) whose pages may call search from a browser (CORS)
 }
 
 // Engine is the model that answers searches and the index of its vectors.
@@ -280,6 +281,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMu
 		s.log.Log(ctx, level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
+	if s.cors(rec, r.WithContext(ctx)) { // a preflight, answered
+		return
+	}
 	if err := s.refuseWrite(r); err != nil {
 		writeJSON(rec, statusOf(err), errBody(err.Error())) // logged once where it began, not per request
 		return

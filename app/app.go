@@ -68,9 +68,13 @@ type Config struct {
 	DecodeMemory      int64         // bytes that image decodes may take at once (decoded pixels and decoder buffers)
 	SearchRate        float64       // searches per second per client address; 0 disables
 	SearchBurst       int
-	TrustProxy        bool   // client address from X-Forwarded-For (behind a reverse proxy)
-	ResetImages       bool   // start over when the stored photos do not belong to the database: move them aside
-	Index             string // the in-memory index: auto (flat below AutoHNSWVectors photos, hnsw above), flat or hnsw
+	TrustProxy        bool     // client address from X-Forwarded-For (behind a reverse proxy)
+	ResetImages       bool     // start over when the stored photos do not belong to the database: move them aside
+	Index             string   // the in-memory index: auto (flat below AutoHNSWVectors photos, hnsw above), flat or hnsw
+	AllowedOrigins    []string // exact origins (https://cvety.kz) whose pages may call search from a browser (the widget; CORS)
+	ShopName          string   // the shop's name on the shopper's page and in the widget
+	ShopLogo          string   // its logo: an http(s) URL, or a path on the shop's site (LOOKALIKE_IMAGE_BASE_URL)
+	ShopColor         string   // its accent colour, #rgb or #rrggbb
 }
 
 // Defaults fills unset fields with the documented defaults.
@@ -196,6 +200,15 @@ func (c *Config) Validate() error {
 	if c.Index != IndexAuto && c.Index != IndexFlat && c.Index != IndexHNSW {
 		return fmt.Errorf("LOOKALIKE_INDEX must be auto, flat or hnsw, got %q", c.Index)
 	}
+	for _, o := range c.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || o != u.Scheme+"://"+u.Host || o != strings.ToLower(o) {
+			return fmt.Errorf("LOOKALIKE_ALLOWED_ORIGINS: %q is not an origin: write scheme and host (and a port other than the default) in lower case, no path or slash at the end, such as https://cvety.kz", o)
+		}
+	}
+	if err := c.brand().Check(); err != nil {
+		return err
+	}
 	if c.DecodeMemory < 16<<20 {
 		return fmt.Errorf("LOOKALIKE_DECODE_MEMORY must be at least 16777216 (16 MiB), got %d", c.DecodeMemory)
 	}
@@ -210,6 +223,16 @@ func checkDatabaseURL(raw string) error {
 		return errors.New("LOOKALIKE_DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@db.example:5432/lookalike?sslmode=require")
 	}
 	return nil
+}
+
+// brand is the shop's name, logo and colour for the pages; a logo that is a
+// path is on the shop's site when that is known.
+func (c *Config) brand() web.Brand {
+	logo := c.ShopLogo
+	if strings.HasPrefix(logo, "/") && !strings.HasPrefix(logo, "//") && c.ImageBaseURL != "" {
+		logo = catalog.AbsoluteLink(logo, c.ImageBaseURL)
+	}
+	return web.Brand{Name: c.ShopName, Logo: logo, Color: c.ShopColor}
 }
 
 // App is a running lookalike service.
@@ -354,18 +377,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.worker = reindex.New(reindex.Config{Metrics: a.metrics, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.RetryBaseDelay, Lease: cfg.JobLease,
 		ImageBaseURL: cfg.ImageBaseURL, MaxPixels: cfg.MaxImagePixels, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget}, st, fetcher, serving, blobs, log)
 	a.thumbs = a.newThumbs()
-	sign := catalog.CurrencySign(cfg.Currency) // in the shop page's price filter
-	var publicUI http.Handler                  // the pages without the dashboard, for the public address
+	pages := web.Options{CurrencySign: catalog.CurrencySign(cfg.Currency), Brand: cfg.brand()} // the sign in the shop page's price filter
+	var publicUI http.Handler                                                                  // the pages without the dashboard, for the public address
 	if cfg.AdminAddr != "" {
-		publicUI = web.Handler(web.Options{NoAdmin: true, CurrencySign: sign})
+		pub := pages
+		pub.NoAdmin = true
+		publicUI = web.Handler(pub)
 	}
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency, MaxPhotos: cfg.MaxPhotos,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget,
-		SiteURL: cfg.ImageBaseURL},
+		SiteURL: cfg.ImageBaseURL, AllowedOrigins: cfg.AllowedOrigins},
 		api.Deps{Store: st, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: a.thumbs, UI: web.Handler(web.Options{CurrencySign: sign}), PublicUI: publicUI})
+			Thumbs: a.thumbs, UI: web.Handler(pages), PublicUI: publicUI})
 	ok = true
 	return a, nil
 }

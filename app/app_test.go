@@ -36,6 +36,15 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		{func(c *Config) { c.DatabaseURL = "db.example:5432" }, "LOOKALIKE_DATABASE_URL"},
 		{func(c *Config) { c.BlobURL = "https://photos.example/x" }, "LOOKALIKE_BLOB_URL"},
 		{func(c *Config) { c.BlobURL = "s3://k:secret@photos/x" }, "LOOKALIKE_BLOB_URL"},
+		{func(c *Config) { c.AllowedOrigins = []string{"*"} }, "LOOKALIKE_ALLOWED_ORIGINS"},
+		{func(c *Config) { c.AllowedOrigins = []string{"https://cvety.kz/"} }, "LOOKALIKE_ALLOWED_ORIGINS"},
+		{func(c *Config) { c.AllowedOrigins = []string{"cvety.kz"} }, "LOOKALIKE_ALLOWED_ORIGINS"},
+		{func(c *Config) { c.AllowedOrigins = []string{"https://Cvety.kz"} }, "LOOKALIKE_ALLOWED_ORIGINS"},
+		{func(c *Config) { c.AllowedOrigins = []string{"https://cvety.kz/catalog"} }, "LOOKALIKE_ALLOWED_ORIGINS"},
+		{func(c *Config) { c.ShopColor = "green" }, "LOOKALIKE_SHOP_COLOR"},
+		{func(c *Config) { c.ShopLogo = "logo.png" }, "LOOKALIKE_SHOP_LOGO"},
+		{func(c *Config) { c.ShopLogo = "javascript:alert(1)" }, "LOOKALIKE_SHOP_LOGO"},
+		{func(c *Config) { c.ShopName = "two\nlines" }, "LOOKALIKE_SHOP_NAME"},
 	}
 	for _, b := range bad {
 		c := Config{}
@@ -57,6 +66,14 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 	c.Defaults()
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("an error repeating the password: %v", err)
+	}
+	good := Config{AllowedOrigins: []string{"https://cvety.kz", "http://127.0.0.1:8000"}, ShopName: "Цветы Алматы", ShopLogo: "/upload/logo.png", ShopColor: "#a8234f", ImageBaseURL: "https://cvety.kz"}
+	good.Defaults()
+	if err := good.Validate(); err != nil {
+		t.Errorf("origins and a brand: %v", err)
+	}
+	if b := good.brand(); b.Logo != "https://cvety.kz/upload/logo.png" {
+		t.Errorf("a logo path resolves against the shop's site: %+v", b)
 	}
 	if got := SplitSecrets(" a , ,b,"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Fatalf("SplitSecrets: %q", got)

@@ -12,20 +12,20 @@ import (
 
 // The pages format prices with the decimals of catalog's ISO 4217 table.
 func TestMoneyDecimalsMatchCatalog(t *testing.T) {
-	js, err := files.ReadFile("static/common.js")
+	js, err := files.ReadFile("static/core.js")
 	if err != nil {
 		t.Fatal(err)
 	}
 	block := regexp.MustCompile(`(?s)var DECIMALS = \{(.*?)\};`).FindSubmatch(js)
 	if block == nil {
-		t.Fatal("no DECIMALS table in common.js")
+		t.Fatal("no DECIMALS table in core.js")
 	}
 	inJS := map[string]int{}
 	for _, m := range regexp.MustCompile(`([A-Z]{3}): (\d)`).FindAllSubmatch(block[1], -1) {
 		inJS[string(m[1])], _ = strconv.Atoi(string(m[2]))
 	}
 	if want := catalog.OddExponents(); !maps.Equal(inJS, want) {
-		t.Errorf("common.js lists currencies without two decimals as %v; ISO 4217: %v", inJS, want)
+		t.Errorf("core.js lists currencies without two decimals as %v; ISO 4217: %v", inJS, want)
 	}
 }
 

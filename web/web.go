@@ -24,22 +24,36 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
+	"math"
 	"net/http"
+	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
-//go:embed static templates i18n.json
+//go:embed static templates widget i18n.json
 var files embed.FS
 
 // CSP is the Content-Security-Policy of every reply: only this origin's
 // scripts, styles and images (plus data: and blob: images, for the preview
-// of the shopper's own photo), no framing, no plugins.
+// of the shopper's own photo), no framing, no plugins. A shop logo on
+// another host (Brand.Logo) adds that one origin to img-src.
 const CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Brand is the shop's name, logo and colour, shown by the shopper's page
+// (title, header, icon, accent colour) and by the widget.
+type Brand struct {
+	Name  string `json:"name,omitempty"`  // "Цветы Алматы"; empty: the page's own name
+	Logo  string `json:"logo,omitempty"`  // an absolute http(s) URL or a path on this server; empty: lookalike's icon
+	Color string `json:"color,omitempty"` // the accent colour, #rgb or #rrggbb; empty: lookalike's
+}
 
 // Languages are the languages of the pages; the first is the default.
 var Languages = []string{"ru", "en"}
@@ -68,6 +82,8 @@ type Options struct {
 	// CurrencySign is how the shop's currency is written in the price
 	// filter's labels ("₸", "₴", "UAH"); "₸" when empty.
 	CurrencySign string
+	// Brand is the shop's name, logo and colour.
+	Brand Brand
 }
 
 // file is one prepared reply body: the bytes, their gzip form when that is
@@ -81,6 +97,7 @@ type file struct {
 }
 
 type handler struct {
+	csp      string
 	defLang  string
 	assets   map[string]*file            // by URL path, hashed and plain names
 	pages    map[string]map[string]*file // by URL path, then language
@@ -98,7 +115,7 @@ func Handler(o Options) http.Handler {
 }
 
 func build(o Options) (*handler, error) {
-	h := &handler{defLang: Languages[0], assets: map[string]*file{}, pages: map[string]map[string]*file{}}
+	h := &handler{csp: CSP, defLang: Languages[0], assets: map[string]*file{}, pages: map[string]map[string]*file{}}
 	pages := []struct{ path, tmpl string }{{"/", "shop.html"}, {"/admin", "admin.html"}, {"", "notfound.html"}}
 	if o.NoAdmin {
 		pages = slices.Delete(pages, 1, 2)
@@ -150,7 +167,7 @@ func build(o Options) (*handler, error) {
 	if sign == "" {
 		sign = "₸"
 	}
-	for _, l := range Languages {
+	for _, l := range append(slices.Clone(Languages), WidgetLanguages...) {
 		if dict[l] == nil {
 			return nil, fmt.Errorf("i18n.json has no %q strings", l)
 		}
@@ -158,6 +175,23 @@ func build(o Options) (*handler, error) {
 			dict[l][k] = strings.ReplaceAll(v, "{currency}", sign)
 		}
 	}
+	if h.assets["/widget.js"], err = widgetScript(dict, o.Brand); err != nil {
+		return nil, err
+	}
+	icon, err := h.brand(o.Brand, hashed)
+	if err != nil {
+		return nil, err
+	}
+	// The pages' strings: their languages only, with the shop's name.
+	pageDict := map[string]map[string]string{}
+	for _, l := range Languages {
+		pageDict[l] = maps.Clone(dict[l])
+		if o.Brand.Name != "" {
+			pageDict[l]["brand"] = o.Brand.Name
+			pageDict[l]["shop.doc_title"] += " — " + o.Brand.Name
+		}
+	}
+	dict = pageDict
 
 	for _, pg := range pages {
 		byLang := map[string]*file{}
@@ -183,6 +217,8 @@ func build(o Options) (*handler, error) {
 					}
 					return u, nil
 				},
+				"icon":  func() string { return icon },
+				"brand": func() string { return hashed["brand.css"] }, // "" without a colour
 			}
 			t, err := template.New(pg.tmpl).Funcs(funcs).ParseFS(files, "templates/"+pg.tmpl, "templates/layout.html")
 			if err != nil {
@@ -220,7 +256,7 @@ func prepare(ctype string, b []byte, cache string) *file {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", CSP)
+	hd.Set("Content-Security-Policy", h.csp)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	p := r.URL.Path
@@ -378,4 +414,71 @@ func qValue(params string) float64 {
 		}
 	}
 	return 1
+}
+
+// brand adds the shop's colour as /static/brand.css (the pages allow no
+// inline style) and its logo's origin to the CSP, and returns the icon the
+// pages show.
+func (h *handler) brand(b Brand, hashed map[string]string) (icon string, err error) {
+	if err := b.Check(); err != nil {
+		return "", err
+	}
+	icon = hashed["icon.svg"]
+	if b.Logo != "" {
+		icon = b.Logo
+		if u, _ := url.Parse(b.Logo); u.Host != "" {
+			h.csp = strings.Replace(CSP, "img-src 'self'", "img-src 'self' "+u.Scheme+"://"+u.Host, 1)
+		}
+	}
+	if b.Color != "" {
+		css := fmt.Sprintf(":root{--accent:%s;--accent-text:%s;--accent-soft:color-mix(in srgb,%[1]s 12%%,#fff)}\n", b.Color, textOn(b.Color))
+		sum := sha256.Sum256([]byte(css))
+		hname := "/static/brand." + hex.EncodeToString(sum[:])[:10] + ".css"
+		hashed["brand.css"] = hname
+		h.assets[hname] = prepare(contentTypes[".css"], []byte(css), "public, max-age=31536000, immutable")
+	}
+	return icon, nil
+}
+
+var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// Check reports what is wrong with the brand, in words that name the
+// environment variables.
+func (b Brand) Check() error {
+	if len(b.Name) > 100 || strings.ContainsFunc(b.Name, unicode.IsControl) {
+		return fmt.Errorf("LOOKALIKE_SHOP_NAME must be one line of at most 100 bytes, got %q", b.Name)
+	}
+	if b.Color != "" && !hexColor.MatchString(b.Color) {
+		return fmt.Errorf("LOOKALIKE_SHOP_COLOR %q must be a colour in hex, such as #a8234f or #c25", b.Color)
+	}
+	if b.Logo != "" {
+		u, err := url.Parse(b.Logo)
+		path := err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(b.Logo, "/") && !strings.HasPrefix(b.Logo, "//")
+		abs := err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
+		if (!path && !abs) || strings.ContainsAny(b.Logo, "\"' <>;,") {
+			return fmt.Errorf("LOOKALIKE_SHOP_LOGO %q must be an http(s) URL such as https://cvety.kz/logo.png or a path such as /upload/logo.png", b.Logo)
+		}
+	}
+	return nil
+}
+
+// textOn is black or white, whichever reads better on the colour c.
+func textOn(c string) string {
+	c = strings.TrimPrefix(c, "#")
+	if len(c) == 3 {
+		c = string([]byte{c[0], c[0], c[1], c[1], c[2], c[2]})
+	}
+	v, _ := strconv.ParseUint(c, 16, 32)
+	lin := func(x uint64) float64 {
+		f := float64(x) / 255
+		if f <= 0.04045 {
+			return f / 12.92
+		}
+		return math.Pow((f+0.055)/1.055, 2.4)
+	}
+	l := 0.2126*lin(v>>16&255) + 0.7152*lin(v>>8&255) + 0.0722*lin(v&255)
+	if l > 0.179 {
+		return "#111"
+	}
+	return "#fff"
 }

@@ -116,7 +116,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef := &envFlags{fs: fs, getenv: m.Getenv}
 
 	var cfg app.Config
-	var secrets, signing, allowHosts, logFormat, logLevel string
+	var secrets, signing, allowHosts, origins, logFormat, logLevel string
 	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory, maxPhotos int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
@@ -149,6 +149,10 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.str(&cfg.ORTLibrary, "ort-lib", "LOOKALIKE_ORT_LIB", "", "path of libonnxruntime.so (default: beside the executable, then the system library path)")
 	ef.integer(&embedThreads, "embed-threads", "LOOKALIKE_EMBED_THREADS", 0, "ONNX Runtime threads per model (0: all cores)")
 	ef.str(&cfg.Index, "index", "LOOKALIKE_INDEX", app.IndexAuto, "the in-memory vector index: auto (the exact scan below 50,000 photos, HNSW above), flat or hnsw")
+	ef.str(&origins, "allowed-origins", "LOOKALIKE_ALLOWED_ORIGINS", "", "comma-separated origins (https://cvety.kz) whose pages may search from the browser, as the widget /widget.js does (CORS)")
+	ef.str(&cfg.ShopName, "shop-name", "LOOKALIKE_SHOP_NAME", "", "the shop's name, on the shopper's page and in the widget")
+	ef.str(&cfg.ShopLogo, "shop-logo", "LOOKALIKE_SHOP_LOGO", "", "the shop's logo: an http(s) URL, or a path on the shop's site (--image-base-url)")
+	ef.str(&cfg.ShopColor, "shop-color", "LOOKALIKE_SHOP_COLOR", "", "the shop's accent colour, #rgb or #rrggbb")
 	ef.boolean(&cfg.ResetImages, "reset-images", "LOOKALIKE_RESET_IMAGES", false, "when the stored photos do not belong to the database (it is new, emptied or replaced), move them aside and start over instead of refusing to start")
 	ef.str(&logFormat, "log-format", "LOOKALIKE_LOG_FORMAT", "text", "log format: text or json")
 	ef.str(&logLevel, "log-level", "LOOKALIKE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
@@ -165,6 +169,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.WebhookSecrets = app.SplitSecrets(secrets)
 	cfg.SigningSecrets = app.SplitSecrets(signing)
 	cfg.FetchAllowHosts = app.SplitSecrets(allowHosts)
+	cfg.AllowedOrigins = app.SplitSecrets(origins)
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
 	cfg.EmbedThreads, cfg.DecodeMemory, cfg.MaxPhotos = int(embedThreads), decodeMemory, int(maxPhotos)

@@ -79,14 +79,7 @@ func TestUIShopperResults(t *testing.T) {
 	})
 	srv.waitFor("5 vectors", func() bool { return num(srv.stats()["vectors"]) == 5 })
 
-	dir := t.TempDir()
-	file := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	file := tempFiles(t)
 	dandelions := file("dandelions.jpg", rephotograph(t, readPhoto(t, "dandelion")))
 	corner := file("table.jpg", inCorner(t, readPhoto(t, "sunflowers")))
 	stripes := file("stripes.jpg", unrelatedPhoto(t))

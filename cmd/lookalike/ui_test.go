@@ -56,6 +56,8 @@ type browser struct {
 	mu       sync.Mutex
 	requests []string
 	problems []string
+
+	phoneScale float64 // device pixels per CSS pixel of the phone screenshots; 0: 2
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -227,7 +229,11 @@ func (b *browser) screenshots(name string, prepare func(phone bool)) {
 		phone  bool
 	}{{"phone", 390, 844, true}, {"desktop", 1280, 900, false}} {
 		if size.phone {
-			b.do("phone viewport", chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+			scale := b.phoneScale
+			if scale == 0 {
+				scale = 2
+			}
+			b.do("phone viewport", chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateScale(scale), chromedp.EmulateMobile))
 		} else {
 			b.do("desktop viewport", chromedp.EmulateViewport(size.w, size.h))
 		}
@@ -279,6 +285,19 @@ func seedUICatalogueWith(t *testing.T, srv *server, images *imageServer, shop in
 		if r := srv.webhook(body); r.status != 200 {
 			t.Fatalf("create %s: %d %s", p.class, r.status, r.raw)
 		}
+	}
+}
+
+// tempFiles returns a function that writes a file into a temporary
+// directory of the test and returns its path (for uploads).
+func tempFiles(t *testing.T) func(name string, b []byte) string {
+	dir := t.TempDir()
+	return func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
 

@@ -16,9 +16,7 @@
   var params = new URLSearchParams(location.search);
   var shop = /^[1-9]\d*$/.test(params.get('shop') || '') ? params.get('shop') : '';
   var LIMIT = 24;
-  var CLOSEST = 4;        // weak results shown when nothing is close
-  var SHRINK_OVER = 1536 * 1024; // bytes; larger photos are scaled down before upload
-  var MAX_EDGE = 1600;
+  var S = window.LOOKALIKE; // search.js: what the widget shares
 
   var fileInput = $('file');
   var camera = $('camera');
@@ -51,7 +49,6 @@
   var last = null;        // {kind: 'image', blob, name, url} | {kind: 'product', id, shop, title, sha} | {kind: 'text', text}
   var lastResults = null; // results of the last answered search, and of its "show more" pages
   var nextOffset = null;  // where the next page starts; null: no more
-  var crop = null;        // {x, y, w, h} relative to the photo; null: the whole photo
   var lastError = null;   // {key, vars, retry}
   var inflight = null;    // AbortController of the search in flight
   var debounce = null;
@@ -124,77 +121,9 @@
     }
   }
 
-  function thumbURL(sha, w) { return '/images/' + encodeURIComponent(sha) + '?w=' + w; }
-
-  // link wraps content in a link to the product's page (same tab, as any
-  // shop link), or returns it as it is when the page is not known.
-  function link(r, content, props) {
-    if (!r.url) return content;
-    return el('a', Object.assign({ href: r.url, className: 'card-link' }, props || {}), content);
-  }
-
-  function card(r) {
-    var title = r.title || '#' + r.product_id;
-    // The product's photo that matched the query, else its main photo.
-    var sha = (r.matched_image && r.matched_image.image_sha256) || r.image_sha256;
-    var pic = sha
-      ? el('img', {
-        src: thumbURL(sha, 320),
-        srcset: thumbURL(sha, 320) + ' 320w, ' + thumbURL(sha, 640) + ' 640w',
-        sizes: '(min-width: 960px) 240px, (min-width: 640px) 32vw, 48vw',
-        loading: 'lazy', decoding: 'async', alt: title, width: '320', height: '320'
-      })
-      : el('div', { className: 'nophoto', text: t('result.no_photo') });
-    var band = r.band || 'similar';
-    var soldOutExact = band === 'exact' && !r.is_available;
-    var meta = el('p', { className: 'meta' },
-      r.height_cm ? el('span', { className: 'height', text: LA.height(r.height_cm) }) : null,
-      el('span', {
-        className: 'badge ' + (r.is_available ? 'badge-ok' : 'badge-no'),
-        text: t(r.is_available ? 'result.in_stock' : 'result.out_of_stock')
-      }));
-    var more = el('button', {
-      type: 'button', className: 'btn btn-small btn-secondary more', text: t('result.more'),
-      'aria-label': t('result.more_label', { title: title }),
-      on: { click: function () { moreLike(r); } }
-    });
-    return el('li', { className: 'card-r band-' + band + (soldOutExact ? ' sold-out' : ''), 'data-product-id': String(r.product_id), 'data-band': band },
-      el('div', { className: 'thumb' }, link(r, pic, { tabindex: '-1', 'aria-hidden': 'true' }),
-        el('span', { className: 'band band-' + band, text: t('band.' + band) })),
-      el('div', { className: 'card-body' },
-        el('h3', { className: 'card-title' }, link(r, title)),
-        r.price !== null && r.price !== undefined ? el('p', { className: 'price', text: LA.money(r.price, r.currency) }) : null,
-        soldOutExact ? el('p', { className: 'sold-out-note', text: t('result.sold_out_exact') }) : null,
-        meta,
-        soldOutExact && r.notify_url ? el('a', { className: 'btn btn-small notify', href: r.notify_url, text: t('result.notify') }) : null,
-        more));
-  }
-
-  // shown is what the grid shows: the exact and similar results, in the
-  // chosen order; when there are none, the closest few weak ones.
-  function shown() {
-    var all = lastResults || [];
-    var close = all.filter(function (r) { return r.band !== 'weak'; });
-    if (!close.length) close = all.slice(0, CLOSEST);
-    var order = sortSel.value;
-    if (order === 'relevance') return close;
-    var sign = order === 'price_desc' ? -1 : 1;
-    // Exact matches stay first ("this is it" is the answer); the rest by
-    // price, unknown prices last, ties in the server's order.
-    return close.map(function (r, i) { return { r: r, i: i }; }).sort(function (a, b) {
-      var ea = a.r.band === 'exact' ? 0 : 1, eb = b.r.band === 'exact' ? 0 : 1;
-      if (ea !== eb) return ea - eb;
-      var pa = a.r.price, pb = b.r.price;
-      var na = pa === null || pa === undefined, nb = pb === null || pb === undefined;
-      if (na !== nb) return na ? 1 : -1;
-      if (!na && pa !== pb) return sign * (pa - pb);
-      return a.i - b.i;
-    }).map(function (x) { return x.r; });
-  }
-
-  function onlyWeak() {
-    return !!(lastResults && lastResults.length) && lastResults.every(function (r) { return r.band === 'weak'; });
-  }
+  function card(r) { return S.card(LA, r, { more: moreLike }); }
+  function shown() { return S.shown(lastResults, sortSel.value); }
+  function onlyWeak() { return S.onlyWeak(lastResults); }
 
   function renderResults() {
     grid.replaceChildren.apply(grid, shown().map(card));
@@ -217,11 +146,6 @@
       if (v !== '' && Number(v) >= 0) f[p[1]] = v;
     });
     return f;
-  }
-
-  function cropValue() {
-    if (!crop || (crop.w > 0.98 && crop.h > 0.98)) return '';
-    return [crop.x, crop.y, crop.w, crop.h].map(function (v) { return v.toFixed(4); }).join(',');
   }
 
   // run searches for q; with append, the next page of the same search.
@@ -256,7 +180,7 @@
     if (q.kind === 'image') {
       var fd = new FormData();
       fd.append('image', q.blob, q.name);
-      var c = cropValue();
+      var c = cropper.text();
       if (c) f.crop = c;
       Object.keys(f).forEach(function (k) { fd.append(k, f[k]); });
       if (shop) fd.append('shop_id', shop);
@@ -293,29 +217,14 @@
   }
 
   function failed(r, q) {
-    if (r.network) return showError('error.network', {}, true);
-    switch (r.status) {
-      case 413: {
-        var m = /limit of ([\d.]+) (MiB|KiB|bytes)/.exec(r.message || '');
-        if (m) return showError('error.too_large_max', { max: m[1] + '\u00a0' + t('unit.' + m[2]) }, false);
-        return showError('error.too_large', {}, false);
-      }
-      case 415:
-      case 422:
-        if (q.kind === 'text') {
-          textForm.hidden = true;
-          return showError('error.text', {}, false);
-        }
-        return showError('error.not_image', {}, false);
-      case 429:
-        return busy(r.retryAfter || 1);
-      case 404:
-      case 409:
-        if (q.kind === 'product') return showError('error.gone', {}, false);
-        break;
+    if (q.kind === 'text' && (r.status === 415 || r.status === 422)) {
+      textForm.hidden = true;
+      return showError('error.text', {}, false);
     }
-    if (r.status >= 500) return showError('error.server', {}, true);
-    return showError('error.other', { msg: r.message || String(r.status) }, true);
+    if (q.kind === 'product' && (r.status === 404 || r.status === 409)) return showError('error.gone', {}, false);
+    var e = S.searchError(LA, r);
+    if (e.busy) return busy(e.busy);
+    return showError(e.key, e.vars, e.retry);
   }
 
   // busy shows the 429 wait counting down, then offers to try again.
@@ -365,31 +274,11 @@
 
   // ---- photos in ----
 
-  // shrink scales a large photo down before upload: phones take 5–10 MB
-  // pictures, and 1600 px is more than the search looks at. Anything that
-  // fails goes up as it is, and the server decides.
-  function shrink(file) {
-    if (file.size <= SHRINK_OVER || !/^image\/(jpeg|png|webp)$/.test(file.type) || !window.createImageBitmap) {
-      return Promise.resolve(file);
-    }
-    return createImageBitmap(file).then(function (bmp) {
-      var scale = Math.min(1, MAX_EDGE / Math.max(bmp.width, bmp.height));
-      var c = document.createElement('canvas');
-      c.width = Math.round(bmp.width * scale);
-      c.height = Math.round(bmp.height * scale);
-      c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
-      if (bmp.close) bmp.close();
-      return new Promise(function (resolve) {
-        c.toBlob(function (b) { resolve(b && b.size < file.size ? b : file); }, 'image/jpeg', 0.9);
-      });
-    }).catch(function () { return file; });
-  }
-
   function useFile(file) {
     if (!file) return;
-    shrink(file).then(function (blob) {
+    S.shrink(file).then(function (blob) {
       if (last && last.url) URL.revokeObjectURL(last.url);
-      crop = null;
+      cropper.clear();
       run({ kind: 'image', blob: blob, name: file.name || 'photo.jpg', url: URL.createObjectURL(blob) });
     });
   }
@@ -406,111 +295,13 @@
     cropSec.hidden = false;
     if (cropImg.getAttribute('src') !== last.url) cropImg.src = last.url;
     cropImg.alt = t('query.photo');
-    placeBox(crop);
+    cropper.show();
   }
 
-  function placeBox(c) {
-    cropBox.hidden = !c;
-    cropReset.hidden = !c;
-    if (!c) return;
-    cropBox.style.left = (c.x * 100) + '%';
-    cropBox.style.top = (c.y * 100) + '%';
-    cropBox.style.width = (c.w * 100) + '%';
-    cropBox.style.height = (c.h * 100) + '%';
-  }
-
-  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
-
-  // The box follows one pointer (mouse, pen or finger): pressed on a corner
-  // it resizes, inside it moves, elsewhere on the photo it draws a new box.
-  // Letting go searches the region.
-  var drag = null;
-  var MIN_SIDE = 0.05;
-  function pointAt(e) {
-    var rect = cropImg.getBoundingClientRect();
-    return { x: clamp((e.clientX - rect.left) / rect.width, 0, 1), y: clamp((e.clientY - rect.top) / rect.height, 0, 1) };
-  }
-  cropArea.addEventListener('pointerdown', function (e) {
-    if (!last || last.kind !== 'image' || (e.pointerType === 'mouse' && e.button !== 0)) return;
-    e.preventDefault();
-    var p = pointAt(e);
-    var h = e.target && e.target.dataset ? e.target.dataset.h : '';
-    var from = crop ? Object.assign({}, crop) : null;
-    if (h && from) drag = { mode: h, from: from, start: p };
-    else if (from && e.target === cropBox) drag = { mode: 'move', from: from, start: p };
-    else drag = { mode: 'draw', start: p, from: { x: p.x, y: p.y, w: 0, h: 0 } };
-    drag.id = e.pointerId;
-    try { cropArea.setPointerCapture(e.pointerId); } catch (err) { /* not capturable */ }
-  });
-  cropArea.addEventListener('pointermove', function (e) {
-    if (!drag || e.pointerId !== drag.id) return;
-    e.preventDefault();
-    var p = pointAt(e);
-    var f = drag.from;
-    var c;
-    if (drag.mode === 'draw') {
-      c = { x: Math.min(drag.start.x, p.x), y: Math.min(drag.start.y, p.y), w: Math.abs(p.x - drag.start.x), h: Math.abs(p.y - drag.start.y) };
-    } else if (drag.mode === 'move') {
-      c = { x: clamp(f.x + p.x - drag.start.x, 0, 1 - f.w), y: clamp(f.y + p.y - drag.start.y, 0, 1 - f.h), w: f.w, h: f.h };
-    } else {
-      var x0 = f.x, y0 = f.y, x1 = f.x + f.w, y1 = f.y + f.h;
-      if (drag.mode.indexOf('w') >= 0) x0 = Math.min(p.x, x1 - MIN_SIDE); else x1 = Math.max(p.x, x0 + MIN_SIDE);
-      if (drag.mode.indexOf('n') >= 0) y0 = Math.min(p.y, y1 - MIN_SIDE); else y1 = Math.max(p.y, y0 + MIN_SIDE);
-      c = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
-    }
-    drag.now = c;
-    placeBox(c);
-  });
-  function endDrag(e) {
-    if (!drag || e.pointerId !== drag.id) return;
-    var c = drag.now;
-    drag = null;
-    if (!c || c.w < MIN_SIDE || c.h < MIN_SIDE) { // a tap: keep the box as it was
-      placeBox(crop);
-      return;
-    }
-    crop = { x: clamp(c.x, 0, 1), y: clamp(c.y, 0, 1), w: Math.min(c.w, 1 - c.x), h: Math.min(c.h, 1 - c.y) };
-    run(last);
-  }
-  cropArea.addEventListener('pointerup', endDrag);
-  cropArea.addEventListener('pointercancel', function (e) {
-    if (!drag || e.pointerId !== drag.id) return;
-    drag = null;
-    placeBox(crop);
-  });
-  // The keyboard: arrows move the box (a new one covers most of the photo),
-  // Shift with arrows resizes it, Enter searches it, Escape the whole photo.
-  var STEP = 0.02;
-  cropArea.addEventListener('keydown', function (e) {
-    if (!last || last.kind !== 'image') return;
-    var dx = { ArrowLeft: -STEP, ArrowRight: STEP }[e.key] || 0;
-    var dy = { ArrowUp: -STEP, ArrowDown: STEP }[e.key] || 0;
-    if (e.key === 'Enter') {
-      if (drag && drag.now) { crop = drag.now; drag = null; }
-      if (crop) run(last);
-    } else if (e.key === 'Escape') {
-      drag = null;
-      crop = null;
-      run(last);
-    } else if (dx || dy) {
-      var c = Object.assign({}, (drag && drag.now) || crop || { x: 0.1, y: 0.1, w: 0.8, h: 0.8 });
-      if (e.shiftKey) {
-        c.w = clamp(c.w + dx, MIN_SIDE, 1 - c.x);
-        c.h = clamp(c.h + dy, MIN_SIDE, 1 - c.y);
-      } else {
-        c.x = clamp(c.x + dx, 0, 1 - c.w);
-        c.y = clamp(c.y + dy, 0, 1 - c.h);
-      }
-      drag = { mode: 'keys', now: c }; // searched on Enter
-      placeBox(c);
-    } else {
-      return;
-    }
-    e.preventDefault();
-  });
-  cropReset.addEventListener('click', function () {
-    crop = null;
-    if (last) run(last);
+  var cropper = S.cropper({
+    area: cropArea, img: cropImg, box: cropBox, reset: cropReset,
+    active: function () { return !!last && last.kind === 'image'; },
+    search: function () { if (last) run(last); }
   });
 
   function imageFrom(dt) {
@@ -609,7 +400,7 @@
     last = null;
     lastResults = null;
     nextOffset = null;
-    crop = null;
+    cropper.clear();
     clearError();
     renderQuery();
     renderCrop();
