@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lookalike/lookalike/blob/s3blob"
 	"github.com/lookalike/lookalike/migrate"
 )
 
-const migrateUsage = `Usage: lookalike migrate --to postgres://… [--data-dir DIR]
+const migrateUsage = `Usage: lookalike migrate --to postgres://… [--blob-url s3://…] [--data-dir DIR]
 
 Moves a data directory's SQLite database to PostgreSQL without re-embedding
 anything: products and their photos, vectors, jobs, settings and webhook
 deliveries, as they are. Refused while a server runs on DIR, and into a
 database that holds another data directory's catalogue. A run cut short is
 resumed by running it again; the row counts of both sides are compared at
-the end. Then start the servers with LOOKALIKE_DATABASE_URL set.
+the end. With --blob-url the photos are copied to that S3 bucket too
+(credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Then start
+the servers with LOOKALIKE_DATABASE_URL (and LOOKALIKE_BLOB_URL) set.
 
 Example:
   systemctl stop lookalike
@@ -33,6 +36,8 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	var o migrate.Options
 	ef.str(&o.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "the data directory whose SQLite database is moved")
 	ef.secret(&o.DatabaseURL, "to", "LOOKALIKE_DATABASE_URL", "the PostgreSQL database to move it to (postgres://user:password@host:5432/db?sslmode=…)")
+	var blobURL string
+	ef.str(&blobURL, "blob-url", "LOOKALIKE_BLOB_URL", "", "s3://bucket/prefix?endpoint=…: copy the photos to this S3 bucket too; empty: they stay in the data directory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,6 +57,13 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	o.Log = log
+	if blobURL != "" {
+		b, err := s3blob.Open(ctx, blobURL)
+		if err != nil {
+			return fmt.Errorf("migrate: --blob-url: %w", err)
+		}
+		o.Blobs = b.Images()
+	}
 	start := time.Now()
 	rep, err := migrate.ToPostgres(ctx, o)
 	for _, c := range rep.Tables {

@@ -215,3 +215,45 @@ func get(t *testing.T, url string) []byte {
 	}
 	return b
 }
+
+// lookalike migrate --to postgres://… --blob-url s3://… moves a SQLite data
+// directory's catalogue to PostgreSQL and its photos into the bucket; a
+// server on both, in a new data directory, serves the same products as
+// searchable, and their photos, without fetching anything again.
+func TestMigrateToPostgresAndS3(t *testing.T) {
+	vgw := s3test.Start(t)
+	vgw.Env(t)
+	blobURL := vgw.URL(vgw.Bucket(t), "moved")
+	images := newImageServer(t)
+	dir := t.TempDir()
+	s := startServer(t, dir, nil)
+	feedClasses(t, s, images)
+	sha := product(t, s, 1)["index"].(map[string]any)["image_sha256"].(string)
+	s.stop()
+
+	db := pgtest.DB(t)
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	if err := m.Run(context.Background(), []string{"migrate", "--data-dir", dir, "--to", db, "--blob-url", blobURL}); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	bkt, err := s3blob.Open(context.Background(), blobURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := blob.Count(context.Background(), bkt.Images()); err != nil || n != int64(len(pgClasses)) {
+		t.Fatalf("%d photos in the bucket (%v), want %d\n%s", n, err, len(pgClasses), out.String())
+	}
+
+	fetched := images.total()
+	s = startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_DATABASE_URL": db, "LOOKALIKE_BLOB_URL": blobURL})
+	defer s.stop()
+	searchable(t, s)
+	get(t, s.url+"/images/"+sha+"?w=160")
+	if rep, err := s.app.Verify(context.Background(), false); err != nil || len(rep.Problems) != 0 {
+		t.Fatalf("verify after the move: %+v %v", rep, err)
+	}
+	if images.total() != fetched {
+		t.Fatalf("%d photo fetches after the move", images.total()-fetched)
+	}
+}
