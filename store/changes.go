@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -67,14 +68,24 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]Change, 
 	return out, next, nil
 }
 
-// LastChange is the seq of the newest change (0 when there is none): a
-// reader that loads the whole catalogue first tails the feed from here.
+// LastChange is the seq of the newest change (0 when there is none), or
+// the FeedHorizon when that is lower (a transaction still running may yet
+// commit a change below the newest one): a reader that loads the whole
+// catalogue first tails the feed from here, and at worst reads a few
+// changes again.
 func (s *Store) LastChange(ctx context.Context) (int64, error) {
+	h := int64(math.MaxInt64)
+	if fh, ok := s.d.(FeedHorizon); ok { // first: what was final before the newest is read
+		var err error
+		if h, err = fh.FeedHorizon(ctx, s.d.Read()); err != nil {
+			return 0, s.note(fmt.Errorf("read changes: %w", err))
+		}
+	}
 	var seq int64
 	if err := s.read().QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&seq); err != nil {
 		return 0, s.note(fmt.Errorf("read changes: %w", err))
 	}
-	return seq, nil
+	return min(seq, h), nil
 }
 
 // PruneChanges forgets changes written before t (every reader has passed
