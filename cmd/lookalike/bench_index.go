@@ -39,6 +39,7 @@ func (m *Main) runBenchIndex(args []string) error {
 	fs.IntVar(&o.Dim, "dim", 512, "dimension of generated vectors")
 	fs.IntVar(&o.Queries, "queries-n", 1000, "queries (with --queries: read at most this many, 0: all)")
 	fs.IntVar(&o.Clusters, "clusters", 0, "clusters of generated vectors (0: n/100)")
+	fs.IntVar(&o.Groups, "groups", 0, "put the clusters' centres in this many groups (centres of a group at cosine ~0.5) instead of all nearly orthogonal (0)")
 	fs.Float64Var(&o.Spread, "spread", 1, "noise of generated vectors relative to their cluster centre: 1 tight clusters, 2.5 blurred ones (harder)")
 	seed := fs.Uint64("seed", 1, "seed of generated vectors")
 	fs.StringVar(&o.VectorsPath, "vectors", "", "base vectors, .fvecs")

@@ -31,6 +31,7 @@ type Options struct {
 	Dim         int
 	Queries     int
 	Clusters    int     // 0: N/100
+	Groups      int     // > 0: the cluster centres in this many groups (vectorgen.ClusteredInGroups)
 	Spread      float64 // noise of generated vectors relative to their centre (see vectorgen.Clustered)
 	Seed        uint64
 	VectorsPath string // .fvecs base vectors instead of generated ones
@@ -181,7 +182,8 @@ func load(o Options) (base, queries vectorgen.Set, err error) {
 	if clusters <= 0 {
 		clusters = max(1, o.N/100)
 	}
-	return vectorgen.Clustered(o.N, o.Dim, clusters, o.Spread, o.Seed), vectorgen.Queries(o.Queries, o.Dim, clusters, o.Spread, o.Seed), nil
+	return vectorgen.ClusteredInGroups(o.N, o.Dim, clusters, o.Groups, o.Spread, o.Seed),
+		vectorgen.QueriesInGroups(o.Queries, o.Dim, clusters, o.Groups, o.Spread, o.Seed), nil
 }
 
 func heapInUse() uint64 {

@@ -44,20 +44,45 @@ func (s Set) At(i int) []float32 { return s.Data[i*s.Dim : (i+1)*s.Dim : (i+1)*s
 // seed gives the same centres, so Clustered(seed) base vectors and
 // Queries(seed) queries share their clusters.
 func Clustered(n, dim, clusters int, spread float64, seed uint64) Set {
-	return clustered(n, dim, clusters, spread, seed, 1)
+	return clustered(n, dim, clusters, 0, spread, seed, 1)
 }
 
 // Queries returns n vectors drawn like Clustered's (same centres), not
 // among them.
 func Queries(n, dim, clusters int, spread float64, seed uint64) Set {
-	return clustered(n, dim, clusters, spread, seed, 2)
+	return clustered(n, dim, clusters, 0, spread, seed, 2)
 }
 
-func clustered(n, dim, clusters int, spread float64, seed, stream uint64) Set {
+// ClusteredInGroups is Clustered with the cluster centres themselves in
+// groups random directions (each centre its group's direction plus noise
+// of its length, normalized: centres of one group have cosines of about
+// 0.5, like kinds of one thing), instead of all nearly orthogonal, which
+// at many clusters leaves a graph index nothing to steer by between them.
+// groups 0 is Clustered.
+func ClusteredInGroups(n, dim, clusters, groups int, spread float64, seed uint64) Set {
+	return clustered(n, dim, clusters, groups, spread, seed, 1)
+}
+
+// QueriesInGroups returns queries for ClusteredInGroups.
+func QueriesInGroups(n, dim, clusters, groups int, spread float64, seed uint64) Set {
+	return clustered(n, dim, clusters, groups, spread, seed, 2)
+}
+
+func clustered(n, dim, clusters, groups int, spread float64, seed, stream uint64) Set {
 	crng := rand.New(rand.NewPCG(seed, 0))
 	centres := make([][]float32, clusters)
 	for i := range centres {
 		centres[i] = unit(crng, dim, nil, 0)
+	}
+	if groups > 0 {
+		grng := rand.New(rand.NewPCG(seed, 1))
+		dirs := make([][]float32, groups)
+		for i := range dirs {
+			dirs[i] = unit(grng, dim, nil, 0)
+		}
+		for i := range centres {
+			centres[i] = unit(grng, dim, dirs[i%groups], 1/math.Sqrt(float64(dim)))
+		}
 	}
 	s := Set{Dim: dim, Data: make([]float32, n*dim)}
 	parts := runtime.GOMAXPROCS(0)
