@@ -75,6 +75,10 @@ type Config struct {
 	ShopName          string   // the shop's name on the shopper's page and in the widget
 	ShopLogo          string   // its logo: an http(s) URL, or a path on the shop's site (LOOKALIKE_IMAGE_BASE_URL)
 	ShopColor         string   // its accent colour, #rgb or #rrggbb
+	VectorURL         string   // http(s)://…: the vectors in this Weaviate server instead of an in-memory index
+	VectorGRPCAddr    string   // host:port of its gRPC API; empty: VectorURL's host, port 50051
+	VectorAPIKey      string   // Weaviate API key, if it wants one
+	VectorClassPrefix string   // prefix of the Weaviate class names (one class per model); empty: Lookalike
 }
 
 // Defaults fills unset fields with the documented defaults.
@@ -209,6 +213,9 @@ func (c *Config) Validate() error {
 	if err := c.brand().Check(); err != nil {
 		return err
 	}
+	if err := c.checkVector(); err != nil {
+		return err
+	}
 	if c.DecodeMemory < 16<<20 {
 		return fmt.Errorf("LOOKALIKE_DECODE_MEMORY must be at least 16777216 (16 MiB), got %d", c.DecodeMemory)
 	}
@@ -323,6 +330,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	defer func() {
 		if !ok {
 			a.closeModels()
+			if eng := a.engine.Load(); eng != nil {
+				eng.index.Close()
+			}
 			if a.store != nil {
 				a.store.Close()
 			}
@@ -358,7 +368,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.engine.Store(&engine{embedder: serving, index: a.newIndex(serving.Dim())})
+	idx, err := a.newIndex(ctx, serving.Model(), serving.Dim())
+	if err != nil {
+		return nil, err
+	}
+	a.engine.Store(&engine{embedder: serving, index: idx})
 	// Workers record vectors of the serving model only: the store checks
 	// this setting in the transaction that records one.
 	if err := st.SetSettings(ctx, map[string]string{store.SettingServingModel: serving.Model()}); err != nil {

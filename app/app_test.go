@@ -45,6 +45,10 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		{func(c *Config) { c.ShopLogo = "logo.png" }, "LOOKALIKE_SHOP_LOGO"},
 		{func(c *Config) { c.ShopLogo = "javascript:alert(1)" }, "LOOKALIKE_SHOP_LOGO"},
 		{func(c *Config) { c.ShopName = "two\nlines" }, "LOOKALIKE_SHOP_NAME"},
+		{func(c *Config) { c.VectorURL = "weaviate:8080" }, "LOOKALIKE_VECTOR_URL"},
+		{func(c *Config) { c.VectorURL = "http://weaviate:8080/v1" }, "LOOKALIKE_VECTOR_URL"},
+		{func(c *Config) { c.VectorURL, c.Index = "http://weaviate:8080", IndexHNSW }, "LOOKALIKE_INDEX"},
+		{func(c *Config) { c.VectorURL, c.VectorClassPrefix = "http://weaviate:8080", "9lives" }, "LOOKALIKE_VECTOR_CLASS_PREFIX"},
 	}
 	for _, b := range bad {
 		c := Config{}

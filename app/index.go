@@ -16,6 +16,7 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/vectorindex"
 	"github.com/lookalike/lookalike/vectorindex/hnsw"
+	"github.com/lookalike/lookalike/vectorindex/weaviate"
 )
 
 // The in-memory index: which one, and the HNSW graph's life on disk.
@@ -34,6 +35,8 @@ const (
 	IndexAuto = "auto"
 	IndexFlat = "flat"
 	IndexHNSW = "hnsw"
+	// IndexWeaviate: LOOKALIKE_VECTOR_URL, the vectors in Weaviate.
+	IndexWeaviate = "weaviate"
 
 	// AutoHNSWVectors is where auto switches to HNSW: an exact scan of 50k
 	// 512-d vectors takes about 3 ms on one core, and HNSW's graph costs
@@ -56,8 +59,10 @@ type indexState struct {
 	mu      sync.Mutex
 	touched map[vectorindex.Key]bool // nil: no build running
 	build   int                      // the running build's number
-	kind    string                   // IndexFlat or IndexHNSW, as chosen at start
-	state   string                   // "exact", "loaded", "building", "built"
+	kind    string                   // IndexFlat, IndexHNSW or IndexWeaviate, as chosen at start
+	state   string                   // "exact", "loaded", "building", "built"; with Weaviate "reconciling", "shared"
+
+	reconciled *Reconciliation // with Weaviate: the start's reconciliation, when done
 }
 
 // IndexStatus is the index part of /stats.
@@ -66,6 +71,8 @@ type IndexStatus struct {
 	Serving string `json:"serving"` // the index answering searches now
 	State   string `json:"state"`   // exact, loaded (a saved graph), building (the exact scan serves meanwhile), built
 	Vectors int    `json:"vectors"`
+	// Reconciled: with Weaviate, what the reconciliation at start found.
+	Reconciled *Reconciliation `json:"reconciled,omitempty"`
 }
 
 func (a *App) indexStatus() any {
@@ -73,10 +80,13 @@ func (a *App) indexStatus() any {
 	defer a.ix.mu.Unlock()
 	idx := a.engine.Load().index
 	serving := IndexFlat
-	if _, ok := idx.(*hnsw.Products); ok {
+	switch idx.(type) {
+	case *hnsw.Products:
 		serving = IndexHNSW
+	case *weaviate.Index:
+		serving = IndexWeaviate
 	}
-	return IndexStatus{Kind: a.ix.kind, Serving: serving, State: a.ix.state, Vectors: idx.Len()}
+	return IndexStatus{Kind: a.ix.kind, Serving: serving, State: a.ix.state, Vectors: idx.Len(), Reconciled: a.ix.reconciled}
 }
 
 // chooseIndex is the index LOOKALIKE_INDEX=setting means for a catalogue
@@ -91,9 +101,15 @@ func chooseIndex(setting string, photos int64) string {
 	return IndexFlat
 }
 
-// newIndex returns an empty exact index for vectors of length dim.
-func (a *App) newIndex(dim int) vectorindex.Index {
-	return vectorindex.NewFlat(dim)
+// newIndex is the one place that chooses where model's vectors live: in
+// Weaviate with LOOKALIKE_VECTOR_URL (shared, durable: see sharedindex.go),
+// otherwise an empty exact in-memory index that startIndex fills (and may
+// replace with HNSW).
+func (a *App) newIndex(ctx context.Context, model string, dim int) (vectorindex.Index, error) {
+	if a.cfg.VectorURL != "" {
+		return a.openWeaviate(ctx, model, dim)
+	}
+	return vectorindex.NewFlat(dim), nil
 }
 
 // graphDir is where model's HNSW graph and vectors live.
@@ -116,6 +132,10 @@ func (a *App) graphConfig(model string, dim int) hnsw.ProductConfig {
 // the graph in the background.
 func (a *App) startIndex(ctx context.Context) error {
 	eng := a.engine.Load()
+	if eng.index.Capabilities().Shared {
+		a.reconcileInBackground(eng)
+		return nil
+	}
 	model := eng.embedder.Model()
 	var token string
 	if !a.sharedDatabase() {
@@ -190,15 +210,8 @@ func (a *App) buildInBackground(eng *engine) {
 	a.bg.Add(1)
 	go func() {
 		defer a.bg.Done()
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := a.bgContext()
 		defer cancel()
-		go func() {
-			select {
-			case <-a.stopBG:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		if err := a.build(ctx, eng, build); err != nil {
 			a.ix.mu.Lock()
 			if a.ix.build == build {
@@ -226,7 +239,7 @@ func (a *App) build(ctx context.Context, eng *engine, build int) error {
 			g.Close()
 		}
 	}()
-	if err := a.loadParallel(ctx, model, g); err != nil {
+	if err := a.loadParallel(ctx, model, g, nil); err != nil {
 		return err
 	}
 	log.Info("graph built; applying the changes made meanwhile", "vectors", g.Len(), "ms", time.Since(t0).Milliseconds())
@@ -253,26 +266,36 @@ func (a *App) build(ctx context.Context, eng *engine, build int) error {
 		}
 		a.ix.touched = map[vectorindex.Key]bool{}
 		a.ix.mu.Unlock()
-		for k := range keys {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			p, err := a.store.Get(ctx, catalog.Key(k))
-			if errors.Is(err, catalog.ErrNotFound) {
-				g.Delete(k)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			a.apply(g, model, p, nil)
+		if err := a.replay(ctx, g, model, keys); err != nil {
+			return err
 		}
 	}
 }
 
+// replay makes idx hold the products keys as the store has them now.
+func (a *App) replay(ctx context.Context, idx vectorindex.Index, model string, keys map[vectorindex.Key]bool) error {
+	for k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := a.store.Get(ctx, catalog.Key(k))
+		if errors.Is(err, catalog.ErrNotFound) {
+			idx.Delete(k)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		a.apply(idx, model, p, nil)
+	}
+	return nil
+}
+
 // loadParallel loads model's vectors from the store into idx with an
-// upsert per core.
-func (a *App) loadParallel(ctx context.Context, model string, idx vectorindex.Index) error {
+// upsert per core (for a shared index, sharedLoaders at once, which its
+// client groups into batches); keep, if set, says which to load (it runs
+// on one goroutine).
+func (a *App) loadParallel(ctx context.Context, model string, idx vectorindex.Index, keep func(k vectorindex.Key, sha string) bool) error {
 	type item struct {
 		k    vectorindex.Key
 		sha  string
@@ -283,7 +306,11 @@ func (a *App) loadParallel(ctx context.Context, model string, idx vectorindex.In
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
-	for range runtime.GOMAXPROCS(0) {
+	workers := runtime.GOMAXPROCS(0)
+	if idx.Capabilities().Shared {
+		workers = sharedLoaders
+	}
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -302,7 +329,9 @@ func (a *App) loadParallel(ctx context.Context, model string, idx vectorindex.In
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		work <- item{k: vectorindex.Key(p.Key), sha: sha, vec: vec, meta: vectorindex.MetaOf(&p)}
+		if k := vectorindex.Key(p.Key); keep == nil || keep(k, sha) {
+			work <- item{k: k, sha: sha, vec: vec, meta: vectorindex.MetaOf(&p)}
+		}
 		return nil
 	})
 	close(work)
@@ -342,6 +371,10 @@ func (a *App) switchEngine(eng *engine) {
 	a.ix.mu.Lock()
 	old := a.engine.Swap(eng)
 	a.ix.touched, a.ix.state = nil, "exact"
+	if eng.index.Capabilities().Shared {
+		a.ix.build++ // a reconciliation of the old model's class stops
+		a.ix.state = "shared"
+	}
 	a.ix.mu.Unlock()
 	time.AfterFunc(time.Minute, func() { old.index.Close() })
 	a.removeGraphsExcept(eng.embedder.Model())

@@ -129,6 +129,9 @@ func (a *App) chooseModels(ctx context.Context) (embed.Embedder, error) {
 }
 
 func (a *App) loadIndex(ctx context.Context, model string, idx vectorindex.Index) error {
+	if idx.Capabilities().Shared { // a round trip per vector: many at once
+		return a.loadParallel(ctx, model, idx, nil)
+	}
 	return a.store.LoadIndex(ctx, model, func(p catalog.Product, sha string, vec []float32) error {
 		return idx.Upsert(vectorindex.Key(p.Key), sha, vec, vectorindex.MetaOf(&p))
 	})
@@ -212,8 +215,11 @@ func (a *App) migrate(target embed.Embedder) {
 	var loadErr error
 	moved, queued, err := a.store.SwitchModel(ctx, target.Model(),
 		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir, store.SettingServingModel: target.Model()}, time.Now(), func() {
-			idx := a.newIndex(target.Dim())
-			if loadErr = a.loadIndex(context.Background(), target.Model(), idx); loadErr == nil {
+			idx, err := a.newIndex(context.Background(), target.Model(), target.Dim())
+			if loadErr = err; err == nil {
+				loadErr = a.loadIndex(context.Background(), target.Model(), idx)
+			}
+			if loadErr == nil {
 				a.worker.SetEmbedder(target) // before any other write: a reindex-one in flight cannot slip an old vector in after
 				a.switchEngine(&engine{embedder: target, index: idx})
 			}
