@@ -557,6 +557,8 @@ func langKeys(t *testing.T, path string) map[string]bool {
 
 // Every message a module file names is in its ru and en language files,
 // and the two languages have the same messages.
+var componentDir = regexp.MustCompile(`^(.*/install/components/[^/]+/[^/]+)/`)
+
 func TestBitrixModuleLanguageFiles(t *testing.T) {
 	checked := 0
 	err := filepath.WalkDir(moduleID, func(path string, d os.DirEntry, err error) error {
@@ -577,9 +579,14 @@ func TestBitrixModuleLanguageFiles(t *testing.T) {
 		if len(used) == 0 {
 			return nil
 		}
-		rel, _ := filepath.Rel(moduleID, path)
-		ru := langKeys(t, filepath.Join(moduleID, "lang", "ru", rel))
-		en := langKeys(t, filepath.Join(moduleID, "lang", "en", rel))
+		// A component's messages are in its own lang folder.
+		root := moduleID
+		if m := componentDir.FindStringSubmatch(filepath.ToSlash(path)); m != nil {
+			root = m[1]
+		}
+		rel, _ := filepath.Rel(root, path)
+		ru := langKeys(t, filepath.Join(root, "lang", "ru", rel))
+		en := langKeys(t, filepath.Join(root, "lang", "en", rel))
 		for _, k := range used {
 			if !ru[k] || !en[k] {
 				t.Errorf("%s: message %s missing (ru %v, en %v)", rel, k, ru[k], en[k])
@@ -600,5 +607,75 @@ func TestBitrixModuleLanguageFiles(t *testing.T) {
 	})
 	if err != nil || checked < 5 {
 		t.Fatalf("checked %d files: %v", checked, err)
+	}
+}
+
+// The component lookalike:search.button: installed with the module into
+// /bitrix/components/, it prints the widget's script tag for the module's
+// service URL (its origin: the widget is served there) and shop, with the
+// language and band chosen in its parameters, everything escaped and
+// checked (a bad parameter is left out, not printed); without a URL it
+// prints nothing; uninstall removes it.
+func TestBitrixSearchButton(t *testing.T) {
+	s := newModuleSite(t, "https://lookalike.cvety.kz:8443/api/v1/webhooks/product-sync", "https://cvety.kz")
+	if inst := s.module("install"); inst.Exception != nil {
+		t.Fatalf("install: %+v", inst)
+	}
+	dir := filepath.Join(s.docroot, "bitrix", "components", "lookalike", "search.button")
+	for _, f := range []string{".description.php", ".parameters.php", "component.php", "templates/.default/template.php", "lang/ru/.parameters.php"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("the install did not copy the component: %v", err)
+		}
+	}
+	s.page("options", nil, settingsForm("https://lookalike.cvety.kz:8443/api/v1/webhooks/product-sync", "https://cvety.kz", filepath.Join(t.TempDir(), "box")))
+	button := func(params map[string]any) string {
+		t.Helper()
+		var html string
+		s.request(step{"do": "component", "name": "lookalike:search.button", "params": params}).result(0, &html)
+		return strings.TrimSpace(html)
+	}
+	cases := []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{}, `<script src="https://lookalike.cvety.kz:8443/widget.js" data-shop="8" async></script>`},
+		{map[string]any{"SHOP_ID": "12", "LANG": "kk", "MIN_BAND": "similar"},
+			`<script src="https://lookalike.cvety.kz:8443/widget.js" data-shop="12" data-lang="kk" data-min-band="similar" async></script>`},
+		{map[string]any{"SHOP_ID": `8" onload="alert(1)`, "LANG": `"><script>alert(1)</script>`, "MIN_BAND": "any"},
+			`<script src="https://lookalike.cvety.kz:8443/widget.js" async></script>`},
+	}
+	for _, c := range cases {
+		if got := button(c.params); got != c.want {
+			t.Errorf("%v:\n got %s\nwant %s", c.params, got, c.want)
+		}
+	}
+	// A URL with markup in it: only its origin is printed, escaped.
+	s.db["options"].(map[string]any)[moduleID].(map[string]any)["url"] = `https://lookalike.example/"><script>alert(1)</script>`
+	if got := button(nil); got != `<script src="https://lookalike.example/widget.js" data-shop="8" async></script>` {
+		t.Errorf("a URL with markup: %s", got)
+	}
+	s.db["options"].(map[string]any)[moduleID].(map[string]any)["url"] = ""
+	if got := button(nil); got != "" {
+		t.Errorf("without a URL: %q", got)
+	}
+	// What the visual editor shows, in Russian.
+	s.lang = "ru"
+	var desc struct{ NAME string }
+	s.request(step{"do": "component_file", "name": "lookalike:search.button", "file": ".description.php"}).result(0, &desc)
+	var params struct {
+		PARAMETERS map[string]struct {
+			NAME   string
+			VALUES map[string]string
+		}
+	}
+	s.request(step{"do": "component_file", "name": "lookalike:search.button", "file": ".parameters.php"}).result(0, &params)
+	if desc.NAME != "Поиск по фото (кнопка)" || params.PARAMETERS["LANG"].VALUES["kk"] != "Қазақша" || params.PARAMETERS["SHOP_ID"].NAME == "" {
+		t.Errorf("the component's description and parameters: %+v %+v", desc, params)
+	}
+	if un := s.module("uninstall"); un.Exception != nil {
+		t.Fatalf("uninstall: %+v", un)
+	}
+	if _, err := os.Stat(filepath.Join(s.docroot, "bitrix", "components", "lookalike")); !os.IsNotExist(err) {
+		t.Errorf("the component stays after the uninstall: %v", err)
 	}
 }

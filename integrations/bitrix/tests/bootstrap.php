@@ -8,6 +8,9 @@
 
 require __DIR__ . '/stubs.php';
 
+// Bitrix's prolog has run: components and templates check it.
+define('B_PROLOG_INCLUDED', true);
+
 /**
  * $scenario as driver.php documents it. With $collectLog, error_log lines
  * (the module logs with error_log) go to a file that

@@ -34,6 +34,8 @@
  *                 (/bitrix/admin/lookalike_sync_backfill.php) or menu (admin/menu.php);
  *                 "get", "post" (a POST carries the session id unless "sessid" is false)
  *   ping / backfill_step  LookalikeSync::ping(), LookalikeSync::backfillStep("cursor", "limit")
+ *   component     $APPLICATION->IncludeComponent("name", "template", "params"): what it prints
+ *   component_file  the $arComponentDescription or $arComponentParameters of a component's "file"
  *
  * Without an end_request step, the events are sent at shutdown (the
  * handler's fallback for scripts that never reach Bitrix's epilog).
@@ -169,6 +171,17 @@ try {
                     $returned = null;
                 }
                 $r = array('html' => ob_get_clean(), 'redirect' => $redirect, 'returned' => $returned === 1 ? null : $returned, 'title' => $APPLICATION->title);
+                break;
+            case 'component':
+                ob_start();
+                $APPLICATION->IncludeComponent($step['name'], isset($step['template']) ? $step['template'] : '', isset($step['params']) ? $step['params'] : array());
+                $r = ob_get_clean();
+                break;
+            case 'component_file':
+                // What the visual editor reads: .description.php or .parameters.php of a component.
+                $arComponentDescription = $arComponentParameters = null;
+                include $_SERVER['DOCUMENT_ROOT'] . '/bitrix/components/' . str_replace(':', '/', $step['name']) . '/' . $step['file'];
+                $r = $arComponentDescription !== null ? $arComponentDescription : $arComponentParameters;
                 break;
             case 'ping':
                 $r = LookalikeSync::ping();

@@ -902,7 +902,7 @@ namespace Bitrix\Main\Localization {
         public static function loadMessages($file)
         {
             $file = str_replace('\\', '/', $file);
-            if (!preg_match('#^(.*/modules/[^/]+)/(.+)$#', $file, $m)) {
+            if (!preg_match('#^(.*/modules/[^/]+)/(.+)$#', $file, $m) && !preg_match('#^(.*/components/[^/]+/[^/]+)/(.+)$#', $file, $m)) {
                 return;
             }
             $path = $m[1] . '/lang/' . (defined('LANGUAGE_ID') ? LANGUAGE_ID : 'en') . '/' . $m[2];
@@ -1011,6 +1011,24 @@ namespace {
             $this->exception = false;
         }
 
+        /**
+         * Runs a component ("lookalike:search.button") from /local/components/
+         * or /bitrix/components/ with its template (".default" when empty).
+         */
+        public function IncludeComponent($name, $template = '', $params = array(), $parentComponent = null)
+        {
+            list($ns, $short) = explode(':', $name, 2);
+            foreach (array('/local/components/', '/bitrix/components/') as $dir) {
+                $path = $_SERVER['DOCUMENT_ROOT'] . $dir . $ns . '/' . $short;
+                if (is_file($path . '/component.php')) {
+                    $component = new CBitrixComponent($path, $template === '' ? '.default' : $template, $params);
+                    return $component->run();
+                }
+            }
+            trigger_error('IncludeComponent stub: no component ' . $name, E_USER_WARNING);
+            return null;
+        }
+
         /** Shows a step of an install (the title, the file), then ends the script. */
         public function IncludeAdminFile($title, $filepath)
         {
@@ -1021,6 +1039,44 @@ namespace {
         }
     }
     $GLOBALS['APPLICATION'] = new CMain();
+
+    /** A component as CMain::IncludeComponent runs it: component.php, then its template. */
+    class CBitrixComponent
+    {
+        public $arParams;
+        public $arResult = array();
+        private $path;
+        private $templateName;
+
+        public function __construct($path, $templateName, array $params)
+        {
+            $this->path = $path;
+            $this->templateName = $templateName;
+            $this->arParams = $params;
+        }
+
+        public function run()
+        {
+            global $APPLICATION;
+            $arParams = &$this->arParams;
+            $arResult = &$this->arResult;
+            return include $this->path . '/component.php';
+        }
+
+        public function IncludeComponentTemplate($templatePage = '')
+        {
+            global $APPLICATION;
+            $arParams = $this->arParams;
+            $arResult = $this->arResult;
+            $component = $this;
+            $file = $this->path . '/templates/' . $this->templateName . '/' . ($templatePage === '' ? 'template' : $templatePage) . '.php';
+            if (!is_file($file)) {
+                trigger_error('CBitrixComponent stub: no template ' . $file, E_USER_WARNING);
+                return;
+            }
+            include $file;
+        }
+    }
 
     class CAdminTabControl
     {
@@ -1197,6 +1253,24 @@ namespace {
             CopyDirFiles($pathFrom . '/' . $name, $pathTo . '/' . $name, $rewrite, $recursive);
         }
         return true;
+    }
+
+    /** Deletes a file or a folder with all it holds, by its path from DOCUMENT_ROOT. */
+    function DeleteDirFilesEx($path)
+    {
+        $full = rtrim($_SERVER['DOCUMENT_ROOT'] . '/' . ltrim($path, '/'), '/');
+        if (is_file($full) || is_link($full)) {
+            return unlink($full);
+        }
+        if (!is_dir($full)) {
+            return false;
+        }
+        foreach (scandir($full) as $name) {
+            if ($name !== '.' && $name !== '..') {
+                DeleteDirFilesEx(substr($full, strlen($_SERVER['DOCUMENT_ROOT'])) . '/' . $name);
+            }
+        }
+        return rmdir($full);
     }
 
     /** Deletes from $toDir the files that $frDir has. */

@@ -102,16 +102,22 @@ class lookalike_sync extends CModule
         return true;
     }
 
-    /** The admin page of "Send the whole catalogue", in /bitrix/admin/. */
+    /**
+     * The admin page of "Send the whole catalogue", in /bitrix/admin/, and
+     * the component lookalike:search.button (the widget's tag), in
+     * /bitrix/components/lookalike/.
+     */
     public function InstallFiles()
     {
         CopyDirFiles(__DIR__ . '/admin', $_SERVER['DOCUMENT_ROOT'] . '/bitrix/admin', true, true);
+        CopyDirFiles(__DIR__ . '/components', $_SERVER['DOCUMENT_ROOT'] . '/bitrix/components', true, true);
         return true;
     }
 
     public function UnInstallFiles()
     {
         DeleteDirFiles(__DIR__ . '/admin', $_SERVER['DOCUMENT_ROOT'] . '/bitrix/admin');
+        DeleteDirFilesEx('/bitrix/components/lookalike/');
         return true;
     }
 }
