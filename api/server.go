@@ -8,12 +8,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed" // the OpenAPI description
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,21 +116,22 @@ type Thumbnailer interface {
 
 // Server serves the API.
 type Server struct {
-	cfg     Config
-	store   Store
-	engine  func() Engine
-	fetcher Fetcher
-	worker  Reindexer
-	log     *slog.Logger
-	ready   func() bool
-	health  func(ctx context.Context) error
-	verify  func(ctx context.Context, repair bool) (any, error)
-	thumbs  Thumbnailer
-	ui      http.Handler
-	pubUI   http.Handler
-	limiter *rateLimiter
-	mux     *http.ServeMux // every endpoint
-	pub     *http.ServeMux // the public ones only (Public)
+	patterns []string // every endpoint registered, for Routes
+	cfg      Config
+	store    Store
+	engine   func() Engine
+	fetcher  Fetcher
+	worker   Reindexer
+	log      *slog.Logger
+	ready    func() bool
+	health   func(ctx context.Context) error
+	verify   func(ctx context.Context, repair bool) (any, error)
+	thumbs   Thumbnailer
+	ui       http.Handler
+	pubUI    http.Handler
+	limiter  *rateLimiter
+	mux      *http.ServeMux // every endpoint
+	pub      *http.ServeMux // the public ones only (Public)
 
 	metrics     *metrics.Registry
 	webhooks    *metrics.CounterVec
@@ -184,15 +187,26 @@ func New(cfg Config, d Deps) *Server {
 	return s
 }
 
+// OpenAPI is the API's description (OpenAPI 3.1), served at /api/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Routes lists the patterns ("METHOD /path") of every endpoint, as
+// registered; the OpenAPI test checks the description against it.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
+
 // routes registers every endpoint on mux and the public ones on pub too.
 // What is internal (admin, reindex, stats, metrics, full product records)
 // is left off pub, where it falls through to a 404.
 func (s *Server) routes() {
 	public := func(pattern string, h http.HandlerFunc) {
+		s.patterns = append(s.patterns, pattern)
 		s.mux.HandleFunc(pattern, h)
 		s.pub.HandleFunc(pattern, h)
 	}
 	public("POST /api/v1/webhooks/product-sync", s.handleWebhook) // the CMS must reach it; authenticated by its secret
+	s.patterns = append(s.patterns, "GET /api/v1/products/{id}", "GET /api/v1/products")
 	s.mux.HandleFunc("GET /api/v1/products/{id}", s.productRead(s.handleGetProduct, false))
 	s.mux.HandleFunc("GET /api/v1/products", s.productRead(s.handleListProducts, false))
 	s.pub.HandleFunc("GET /api/v1/products/{id}", s.productRead(s.handleGetProduct, true))
@@ -204,6 +218,7 @@ func (s *Server) routes() {
 		s.fail(w, r, errorf(http.StatusNotFound, "%s %s is served on the admin address (LOOKALIKE_ADMIN_ADDR) only", r.Method, r.URL.Path))
 	}
 	internal := func(pattern string, h http.Handler) {
+		s.patterns = append(s.patterns, pattern)
 		s.mux.Handle(pattern, h)
 		s.pub.HandleFunc(pattern, elsewhere)
 	}
@@ -224,10 +239,16 @@ func (s *Server) routes() {
 	})
 	public("GET /readyz", s.handleReady)
 	public("GET /images/{sha}", s.handleImage)
+	public("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(OpenAPI)
+	})
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	}
-	public("/api/", notFound)
+	s.mux.HandleFunc("/api/", notFound)
+	s.pub.HandleFunc("/api/", notFound)
 	for _, m := range []struct {
 		mux *http.ServeMux
 		ui  http.Handler
