@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -173,6 +174,30 @@ func TestUIWidget(t *testing.T) {
 		t.Errorf("a result card on the hostile page: %+v", fit)
 	}
 	b.waitJS("the photos", `Array.from(`+sh+`.querySelectorAll('.grid img')).slice(0, 2).every(i => i.complete && i.naturalWidth > 0)`, 10*time.Second)
+
+	// The crop box works inside the shadow root (the code the shopper's page
+	// uses): a box drawn with the mouse searches that region again.
+	searches := strings.Count(srv.logs.String(), "path=/api/v1/search ")
+	type rect struct{ X, Y, W, H float64 }
+	r := eval[rect](b, `(() => { const r = `+sh+`.querySelector('.crop-area img').getBoundingClientRect(); return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`)
+	x0, y0, x1, y1 := r.X+0.1*r.W, r.Y+0.1*r.H, r.X+0.9*r.W, r.Y+0.9*r.H
+	b.do("draw a box",
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0, y0),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x0, y0, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, (x0+x1)/2, (y0+y1)/2, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x1, y1, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x1, y1, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	srv.waitFor("a search of the box", func() bool { return strings.Count(srv.logs.String(), "path=/api/v1/search ") > searches })
+	b.waitJS("its results", `['done', 'closest', 'none'].includes(`+settled+`)`, 20*time.Second)
+	drawn := eval[rect](b, `(() => { const r = `+sh+`.querySelector('.crop-box').getBoundingClientRect(); return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`)
+	if drawn.W < 0.7*r.W || drawn.H < 0.7*r.H || eval[bool](b, sh+`.querySelector('.crop button').hidden`) || cards()[0].ID != 201 {
+		t.Errorf("the box drawn in the widget: %+v over %+v, results %+v", drawn, r, cards())
+	}
+
+	// It leaves the page as it was: no global, no stylesheet of the page's.
+	if leak := eval[string](b, `[typeof LOOKALIKE, typeof WIDGET, typeof SCRIPT, document.styleSheets.length, document.adoptedStyleSheets.length].join()`); leak != "undefined,undefined,undefined,2,0" {
+		t.Errorf("the widget changed the page (globals, sheets): %s", leak)
+	}
 
 	// The sold-out dandelions: first, "this is it", marked sold out.
 	search(dandelions)
