@@ -246,7 +246,7 @@ func (c *Config) brand() web.Brand {
 type App struct {
 	cfg      Config
 	log      *slog.Logger
-	lock     *datadir.Lock // the data directory, ours until Stop
+	lock     *datadir.Lock // the data directory, ours until Stop (nil when it holds only caches)
 	store    *store.Store
 	engine   atomic.Pointer[engine] // the model answering searches, and its index
 	ix       indexState             // which index, and a graph being built
@@ -321,9 +321,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	lock, err := datadir.Acquire(cfg.DataDir)
-	if err != nil {
-		return nil, err
+	// One process holds a data directory that holds data: the SQLite
+	// database, or the photos. With both in shared stores it holds only
+	// caches, which replicas may share.
+	var lock *datadir.Lock
+	if cfg.DatabaseURL == "" || cfg.BlobURL == "" {
+		var err error
+		if lock, err = datadir.Acquire(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	a := &App{cfg: cfg, log: log, lock: lock, decodeBudget: imagedecode.NewBudget(cfg.DecodeMemory)}
 	ok := false

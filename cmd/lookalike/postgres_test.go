@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/lookalike/lookalike/blob/s3blob/s3test"
 	"github.com/lookalike/lookalike/postgres/pgtest"
 )
 
@@ -113,6 +116,36 @@ func TestMigrateThenServe(t *testing.T) {
 	searchable(t, s)
 	if images.total() != fetched {
 		t.Fatalf("%d photo fetches after the move", images.total()-fetched)
+	}
+}
+
+// With the catalogue in PostgreSQL and the photos in S3 (a real
+// versitygw) the data directory holds only caches: two servers start on
+// one, and what a webhook to one brings, the other serves, photo included.
+func TestReplicasShareDataDir(t *testing.T) {
+	vgw := s3test.Start(t)
+	vgw.Env(t)
+	images := newImageServer(t)
+	env := map[string]string{"LOOKALIKE_DATABASE_URL": pgtest.DB(t), "LOOKALIKE_BLOB_URL": vgw.URL(vgw.Bucket(t), "shop")}
+	dir := t.TempDir()
+	a, b := startServer(t, dir, env), startServer(t, dir, env)
+	defer a.stop()
+	defer b.stop()
+	if r := a.webhook(createBody(1, "Букет roses", "2 500 ₸", images.URL+"/img/roses.jpg", "")); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.raw)
+	}
+	sha := a.waitIndexed(8, 1)["index"].(map[string]any)["image_sha256"].(string)
+	if p := product(t, b, 1); p["index"].(map[string]any)["image_sha256"] != sha {
+		t.Fatalf("the other server shows %v", p)
+	}
+	resp, err := http.Get(b.url + "/images/" + sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(photo) == 0 {
+		t.Fatalf("/images/%s from the other server: %d, %d bytes", sha, resp.StatusCode, len(photo))
 	}
 }
 
