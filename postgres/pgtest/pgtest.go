@@ -8,6 +8,13 @@
 // Without PostgreSQL a test skips saying to run scripts/install-postgres;
 // with CI=true it fails instead. As root (PostgreSQL refuses to run as
 // root) the cluster runs as the OS user "postgres", which owns its directory.
+//
+// Cost on the 2-core AMD EPYC VM, PostgreSQL 15 (go test -v -run
+// TestStopRemovesCluster ./postgres/pgtest, and Main's line under -v):
+// initdb 1.5 s and start 0.17 s when the machine is quiet (11.6 s and
+// 0.77 s at a load average of 22); a fresh database 0.2-0.3 s (CREATE
+// DATABASE's default WAL_LOG strategy; FILE_COPY, which checkpoints, took
+// 0.7-0.9 s), dropping it 0.07 s.
 package pgtest
 
 import (
