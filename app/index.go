@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,12 +24,15 @@ import (
 // LOOKALIKE_INDEX=auto (the default) chooses at start: the exact scan
 // (vectorindex.Flat) below AutoHNSWVectors indexed photos, HNSW above;
 // flat or hnsw force one. With HNSW the graph and its float32 vectors live
-// in <data dir>/index/<model>/; Stop saves the graph and records a random
-// token in the settings table, which the next start compares with the
-// saved graph's and clears before anything else is written: a graph is
-// loaded only if nothing wrote to the database since it was saved (a crash,
-// a restore or a run with another index leave no token, or another one).
-// Otherwise the exact scan serves while the graph is built in the
+// in <data dir>/index/<model>/. Stop, and every graphSaveEvery while
+// changes come, save the graph with its mark: the change feed's row up to
+// which every change is in it (seq, key and time, so that a restored
+// database whose feed has another row at that seq is told apart). A start
+// whose feed still holds that row loads the graph and replays the feed
+// after it, so a crash, a run with another index or another replica's
+// changes cost only the replay; when the row is gone (pruned after
+// changeRetention, a restored database) or the graph or vector file is
+// damaged, the exact scan serves while the graph is built in the
 // background from the store, and is then swapped in.
 const (
 	IndexAuto = "auto"
@@ -43,8 +46,9 @@ const (
 	// build time.
 	AutoHNSWVectors = 50_000
 
-	indexDir          = "index"
-	settingIndexGraph = "index_graph" // the token of the graph Stop saved
+	indexDir  = "index"
+	markFile  = "graph.mark" // beside hnsw.GraphFile: the feed row the graph is current with
+	saveEvery = 10 * time.Minute
 )
 
 // BeforeIndexSwap, when set (by tests), runs in a background build after
@@ -128,8 +132,9 @@ func (a *App) graphConfig(model string, dim int) hnsw.ProductConfig {
 }
 
 // startIndex fills the engine's index at start: it chooses the kind,
-// loads a current saved graph, or loads the exact scan and starts building
-// the graph in the background.
+// loads a saved graph and replays the feed since it was saved, or loads
+// the exact scan and starts building the graph in the background. The feed
+// must have been started (startFeed).
 func (a *App) startIndex(ctx context.Context) error {
 	eng := a.engine.Load()
 	if eng.index.Capabilities().Shared {
@@ -137,18 +142,6 @@ func (a *App) startIndex(ctx context.Context) error {
 		return nil
 	}
 	model := eng.embedder.Model()
-	var token string
-	if !a.sharedDatabase() {
-		var err error
-		if token, err = a.store.Setting(ctx, settingIndexGraph); err != nil {
-			return err
-		}
-		if token != "" { // from here on the database moves away from the saved graph
-			if err := a.store.SetSettings(ctx, map[string]string{settingIndexGraph: ""}); err != nil {
-				return err
-			}
-		}
-	}
 	kind := a.cfg.Index
 	if kind == IndexAuto {
 		st, err := a.store.Stats(ctx, model)
@@ -160,16 +153,31 @@ func (a *App) startIndex(ctx context.Context) error {
 	a.ix.kind = kind
 	log := a.log.With("subsystem", "index", "index", kind)
 	if kind == IndexHNSW {
+		a.bg.Add(1)
+		go a.saveEveryWhile()
 		t0 := time.Now()
-		g, err := a.loadGraph(model, eng.embedder.Dim(), token)
+		g, seq, err := a.loadGraph(ctx, model, eng.embedder.Dim())
 		if err == nil {
 			eng.index.Close()
 			a.engine.Store(&engine{embedder: eng.embedder, index: g})
 			a.ix.state = "loaded"
-			log.Info("index loaded from the saved graph", "vectors", g.Len(), "dir", a.graphDir(model), "ms", time.Since(t0).Milliseconds())
+			a.feed.mu.Lock()
+			a.feed.after = seq // replay what the graph lacks
+			a.feed.mu.Unlock()
+			replayed := 0
+			for {
+				n, err := a.catchUp(ctx)
+				if err != nil {
+					return err
+				}
+				if replayed += n; n < feedPage {
+					break
+				}
+			}
+			log.Info("index loaded from the saved graph", "vectors", g.Len(), "changes_replayed", replayed, "dir", a.graphDir(model), "ms", time.Since(t0).Milliseconds())
 			return nil
 		}
-		log.Info("no current saved graph: the exact scan serves while the graph is built", "reason", err)
+		log.Info("no usable saved graph: the exact scan serves while the graph is built", "reason", err)
 	}
 	if err := a.loadIndex(ctx, model, eng.index); err != nil {
 		return err
@@ -181,21 +189,58 @@ func (a *App) startIndex(ctx context.Context) error {
 	return nil
 }
 
-// sharedDatabase: other replicas write to the database, so no token in it
-// can say that a graph saved here is current (that needs the change
-// feed's sequence): graphs are built at every start and not saved.
-func (a *App) sharedDatabase() bool { return a.cfg.DatabaseURL != "" }
+// graphMark is what a saved graph is current with: every change of the
+// feed up to Seq is in it; ShopID, ProductID and At are that row's, which a
+// restored database's row of the same seq would not share.
+type graphMark struct {
+	Seq       int64  `json:"seq"`
+	ShopID    int64  `json:"shop_id"`
+	ProductID string `json:"product_id"`
+	At        int64  `json:"at_us"`
+}
 
-// loadGraph opens the graph Stop saved with token.
-func (a *App) loadGraph(model string, dim int, token string) (*hnsw.Products, error) {
-	if a.sharedDatabase() {
-		return nil, errors.New("a shared database (LOOKALIKE_DATABASE_URL): graphs are built at start")
+// token is what the graph file is saved with, so that a mark and a graph
+// that do not belong together are refused.
+func (m graphMark) token() uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%d\x00%s\x00%d", m.Seq, m.ShopID, m.ProductID, m.At)
+	return h.Sum64()
+}
+
+// markAt reads the feed's row seq as a mark; false when the feed does not
+// hold it (pruned, or never there).
+func (a *App) markAt(ctx context.Context, seq int64) (graphMark, bool, error) {
+	if seq <= 0 {
+		return graphMark{}, false, nil
 	}
-	t, err := strconv.ParseUint(token, 10, 64)
-	if token == "" || err != nil {
-		return nil, errors.New("the database has changed since a graph was saved (or none was)")
+	cs, _, err := a.store.Changes(ctx, seq-1, 1)
+	if err != nil || len(cs) == 0 || cs[0].Seq != seq {
+		return graphMark{}, false, err
 	}
-	return hnsw.LoadProducts(a.graphConfig(model, dim), t)
+	c := cs[0]
+	return graphMark{Seq: seq, ShopID: c.Key.ShopID, ProductID: string(c.Key.ProductID), At: c.At.UnixMicro()}, true, nil
+}
+
+// loadGraph opens model's saved graph if the feed still holds the row it
+// was saved at, and returns that row's seq.
+func (a *App) loadGraph(ctx context.Context, model string, dim int) (*hnsw.Products, int64, error) {
+	b, err := os.ReadFile(filepath.Join(a.graphDir(model), markFile))
+	if err != nil {
+		return nil, 0, fmt.Errorf("no saved graph: %w", err)
+	}
+	var saved graphMark
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", markFile, err)
+	}
+	now, ok, err := a.markAt(ctx, saved.Seq)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok || now != saved {
+		return nil, 0, fmt.Errorf("the change feed no longer holds the change %d the graph was saved at (pruned, or another database)", saved.Seq)
+	}
+	g, err := hnsw.LoadProducts(a.graphConfig(model, dim), saved.token())
+	return g, saved.Seq, err
 }
 
 // buildInBackground builds an HNSW graph of eng's model from the store and
@@ -342,25 +387,79 @@ func (a *App) loadParallel(ctx context.Context, model string, idx vectorindex.In
 	return first
 }
 
-// saveIndex saves an HNSW graph serving at Stop (nothing is written to the
-// store any more) and records its token.
+// saveIndex saves the serving HNSW graph at Stop (the feed and the
+// writers have stopped) and closes the index.
 func (a *App) saveIndex(ctx context.Context) error {
+	idx := a.engine.Load().index
+	defer idx.Close()
+	if _, ok := idx.(*hnsw.Products); !ok {
+		return nil
+	}
+	_, err := a.saveGraph(ctx)
+	return err
+}
+
+// saveGraph saves the serving HNSW graph with the mark of the feed's
+// position now and returns the seq saved at (0: nothing saved: no graph
+// serves, or the feed is empty). Changes applied while it saves may be in
+// the graph too; a load replays them again, which changes nothing.
+func (a *App) saveGraph(ctx context.Context) (int64, error) {
 	eng := a.engine.Load()
 	g, ok := eng.index.(*hnsw.Products)
-	if !ok || a.sharedDatabase() {
-		return eng.index.Close()
+	if !ok {
+		return 0, nil
 	}
-	defer g.Close()
+	a.feed.mu.Lock()
+	seq := a.feed.after // every change up to it is applied
+	a.feed.mu.Unlock()
+	mark, ok, err := a.markAt(ctx, seq)
+	if err != nil || !ok {
+		return 0, err
+	}
 	t0 := time.Now()
-	token := rand.Uint64() | 1
-	if err := g.Save(token); err != nil {
-		return fmt.Errorf("index: save graph: %w", err)
+	if err := g.Save(mark.token()); err != nil {
+		return 0, fmt.Errorf("index: save graph: %w", err)
 	}
-	if err := a.store.SetSettings(ctx, map[string]string{settingIndexGraph: strconv.FormatUint(token, 10)}); err != nil {
-		return fmt.Errorf("index: record saved graph: %w", err)
+	b, _ := json.Marshal(mark)
+	dir := a.graphDir(eng.embedder.Model())
+	tmp := filepath.Join(dir, markFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return 0, fmt.Errorf("index: save graph mark: %w", err)
 	}
-	a.log.Info("index graph saved", "subsystem", "index", "vectors", g.Len(), "dir", a.graphDir(eng.embedder.Model()), "ms", time.Since(t0).Milliseconds())
-	return nil
+	if err := os.Rename(tmp, filepath.Join(dir, markFile)); err != nil {
+		return 0, fmt.Errorf("index: save graph mark: %w", err)
+	}
+	a.log.Info("index graph saved", "subsystem", "index", "vectors", g.Len(), "seq", seq, "dir", dir, "ms", time.Since(t0).Milliseconds())
+	return seq, nil
+}
+
+// saveEveryWhile saves the graph every saveEvery while changes come, so
+// that a crash costs a replay of the feed rather than a rebuild.
+func (a *App) saveEveryWhile() {
+	defer a.bg.Done()
+	ctx, cancel := a.bgContext()
+	defer cancel()
+	t := time.NewTicker(saveEvery)
+	defer t.Stop()
+	var last int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.feed.mu.Lock()
+		seq := a.feed.after
+		a.feed.mu.Unlock()
+		if seq == last {
+			continue
+		}
+		if saved, err := a.saveGraph(ctx); err != nil {
+			a.log.Error("index: periodic save", "subsystem", "index", "err", err)
+		} else if saved > 0 {
+			last = saved
+		}
+	}
 }
 
 // switchEngine serves a new model with eng (its exact index loaded) after
