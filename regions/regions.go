@@ -119,15 +119,18 @@ type Config struct {
 // DefaultConfig is the search of an uploaded photo: the whole frame and
 // windows of 0.75 of each side at the four corners and the centre, so that
 // an object spanning 55–85 % of the photo's width and height is well framed
-// by one of them. Chosen on quality's hard protocol, dev split only
-// (recall@1 / @10 of 160 queries): the whole frame alone 0.70 / 0.89; with
+// by one of them. Chosen on quality's hard protocol with builtin-v1, dev
+// split only (recall@1 / @10 of 160 queries): the whole frame alone 0.70 / 0.89; with
 // these five windows 0.88 / 0.97; nine windows of 0.65 0.89 / 0.975 for
 // nearly twice the time; windows of 0.55 or 0.85, or both sizes, do no
 // better. Max fusion, no penalty: on 600 hard and 1,200 plain dev queries,
 // a window penalty of 0.001 / 0.002 moves hard recall@1 0.863 → 0.862 /
 // 0.855 and plain 0.983 → 0.984 / 0.985 (whole frame alone: 0.986), a wash
 // at best; adding half of a product's second-best region score (rewarding
-// products seen in two windows) gained nothing either.
+// products seen in two windows) gained nothing either. With builtin-v2's
+// white balance (embed/builtin's TestTuneDescriptor, 400 hard and 400 plain
+// dev queries, a variant with 6 orientation bins) a penalty of 0.001 / 0.002 / 0.004 moves hard recall@1 0.9425 → 0.930 /
+// 0.9275 / 0.910 and plain 0.9875 → 0.9875 / 0.985 / 0.9875: still none.
 func DefaultConfig() Config {
 	const side = 0.75
 	c := Config{Regions: []Region{{Box: Whole}}, Depth: 50}

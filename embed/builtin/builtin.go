@@ -3,7 +3,9 @@
 //
 // It describes a photo by its colours and textures, in the manner of classic
 // content-based image retrieval. The photo is first box-filtered to a
-// working size (160 px on the longer side). Then:
+// working size (160 px on the longer side) and, since builtin-v2, partly
+// white-balanced (each channel multiplied by (m/m_c)^0.3, m_c its mean and
+// m theirs), so that the light a photo was taken in counts less. Then:
 //
 //   - soft HSV colour histograms (12 hues × 3 saturations × 3 values, plus
 //     5 greys), plain and weighted by edge strength, pooled over soft
