@@ -7,9 +7,10 @@
 // serialization failure or deadlock; the per-product lock is a transaction
 // advisory lock; job claims skip rows another process has locked; Wake is
 // a LISTEN on a dedicated connection (reconnected with backoff, and a poll
-// tick in case a notification is lost) and Notify a pg_notify in the
-// writing transaction; the leader lock is a session advisory lock on a
-// dedicated connection held while leading.
+// tick in case a notification is lost) and Notify a pg_notify sent right
+// after the writing transaction commits (one for many commits); the leader
+// lock is a session advisory lock on a dedicated connection held while
+// leading.
 package postgres
 
 import (
@@ -75,6 +76,9 @@ type Driver struct {
 	leaders  map[*leader]struct{}
 	closed   bool
 	listenUp chan struct{} // closed once the first LISTEN is in place
+	notifyMu sync.Mutex
+	notifyTx map[store.Tx]bool // transactions that called Notify
+	kick     chan struct{}     // commits to notify about (notifier)
 }
 
 var _ store.Driver = (*Driver)(nil)
@@ -110,7 +114,7 @@ func Open(ctx context.Context, url string, opts Options) (*Driver, error) {
 	db.SetMaxIdleConns(opts.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	d := &Driver{url: url, db: db, cfg: cfg, opts: opts, log: opts.Logger.With("subsystem", "postgres"),
-		wake: make(chan struct{}, 1), leaders: map[*leader]struct{}{}, listenUp: make(chan struct{})}
+		wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), notifyTx: map[store.Tx]bool{}, leaders: map[*leader]struct{}{}, listenUp: make(chan struct{})}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	where := d.Server()
 	if err := db.PingContext(ctx); err != nil {
@@ -128,9 +132,10 @@ func Open(ctx context.Context, url string, opts Options) (*Driver, error) {
 		d.Close()
 		return nil, fmt.Errorf("PostgreSQL at %s: %w", where, err)
 	}
-	d.bg.Add(2)
+	d.bg.Add(3)
 	go d.listen()
 	go d.poll()
+	go d.notifier()
 	select {
 	case <-d.listenUp:
 	case <-ctx.Done():
@@ -211,14 +216,22 @@ func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, afte
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		d.notified(tx)
 		return false, err
 	}
+	notify := d.notified(tx)
 	if after != nil {
 		d.afterMu.Lock()
 		defer d.afterMu.Unlock()
 	}
 	if err := tx.Commit(); err != nil {
 		return true, fmt.Errorf("commit: %w", err)
+	}
+	if notify {
+		select {
+		case d.kick <- struct{}{}:
+		default: // a NOTIFY is due already, and will be sent after this commit
+		}
 	}
 	if after != nil {
 		after()
@@ -361,12 +374,53 @@ func (d *Driver) signal() {
 	}
 }
 
-// Notify makes Wake fire in every process listening once tx commits.
+// Notify makes Wake fire in every process listening once tx commits. The
+// NOTIFY itself is sent after the commit, by one goroutine for many
+// commits (notifier): a NOTIFY inside the transaction would take
+// PostgreSQL's global notification lock until the commit is flushed,
+// serialising every writing transaction of the fleet.
 func (d *Driver) Notify(ctx context.Context, tx store.Tx) error {
-	if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+channel+"', '')"); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
+	d.notifyMu.Lock()
+	d.notifyTx[tx] = true
+	d.notifyMu.Unlock()
 	return nil
+}
+
+// notified forgets tx's Notify and reports whether there was one.
+func (d *Driver) notified(tx store.Tx) bool {
+	d.notifyMu.Lock()
+	defer d.notifyMu.Unlock()
+	ok := d.notifyTx[tx]
+	delete(d.notifyTx, tx)
+	return ok
+}
+
+// notifier sends one NOTIFY for the commits since the last one.
+func (d *Driver) notifier() {
+	defer d.bg.Done()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-d.kick:
+		}
+		d.signal() // this process at once
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+			_, err := d.db.ExecContext(ctx, "SELECT pg_notify('"+channel+"', '')")
+			cancel()
+			if err == nil || d.ctx.Err() != nil {
+				break
+			}
+			// The others poll meanwhile; keep trying, as the commit is done.
+			d.log.Warn("notify failed; retrying", "err", err)
+			select {
+			case <-time.After(min(time.Duration(100<<min(attempt, 6))*time.Millisecond, 5*time.Second)):
+			case <-d.ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 // listen holds a LISTEN on a dedicated connection, reconnecting with
