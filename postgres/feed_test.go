@@ -70,3 +70,29 @@ func TestFeedLateCommitNotSkipped(t *testing.T) {
 		t.Fatalf("a reader starting at LastChange got %v: the late change was skipped", got)
 	}
 }
+
+// A change made through one store wakes another process's store by
+// notification (the poll tick is an hour here), after the commit.
+func TestChangeWakesOtherStore(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	var ss []*store.Store
+	for range 2 {
+		s, err := store.Open(ctx, openURL(t, url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	time.Sleep(50 * time.Millisecond) // let the wake-up after LISTEN pass through
+	drain(ss[1].ChangesAvailable())
+	ev, _ := catalog.ParseEvent([]byte(`{"event_type":"product.updated","product_data":{"id":5,"title":"x"}}`))
+	if _, err := ss[0].ApplyEvent(ctx, ev, catalog.ApplyOptions{ShopID: 1, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	waitWake(t, ss[1].ChangesAvailable(), "in the other store after a webhook")
+	cs, _, err := ss[1].Changes(ctx, 0, 10)
+	if err != nil || len(cs) != 1 || cs[0].Key.ProductID != "5" {
+		t.Fatalf("changes %v %v", cs, err)
+	}
+}
