@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 var (
@@ -145,5 +147,67 @@ func TestReleaseBuildRunsAsTheImageWould(t *testing.T) {
 			t.Fatalf("healthcheck never passed: %v %s", err, out)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The compose example parses, every lookalike setting in it is one the
+// README's configuration table documents, and what it depends on exists.
+func TestComposeExample(t *testing.T) {
+	raw, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Build       string            `yaml:"build"`
+			Image       string            `yaml:"image"`
+			Environment map[string]string `yaml:"environment"`
+			DependsOn   yaml.Node         `yaml:"depends_on"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := 0
+	for name, svc := range compose.Services {
+		if svc.Build != "" {
+			replicas++
+			if _, err := os.Stat(filepath.Join(svc.Build, "Dockerfile")); err != nil {
+				t.Errorf("%s builds from %s, which has no Dockerfile", name, svc.Build)
+			}
+			for k := range svc.Environment {
+				if (strings.HasPrefix(k, "LOOKALIKE_") || k == "WEBHOOK_SECRET") && !strings.Contains(string(readme), "| `"+k+"` |") {
+					t.Errorf("%s sets %s, which the README's configuration table does not document", name, k)
+				}
+			}
+			for _, want := range []string{"LOOKALIKE_DATABASE_URL", "LOOKALIKE_BLOB_URL", "AWS_SECRET_ACCESS_KEY"} {
+				if svc.Environment[want] == "" {
+					t.Errorf("%s lacks %s", name, want)
+				}
+			}
+		}
+		var deps []string
+		switch svc.DependsOn.Kind {
+		case yaml.SequenceNode:
+			svc.DependsOn.Decode(&deps)
+		case yaml.MappingNode:
+			var m map[string]any
+			svc.DependsOn.Decode(&m)
+			for d := range m {
+				deps = append(deps, d)
+			}
+		}
+		for _, d := range deps {
+			if _, ok := compose.Services[d]; !ok {
+				t.Errorf("%s depends on %s, which is not a service", name, d)
+			}
+		}
+	}
+	if replicas < 2 || compose.Services["postgres"].Image == "" || compose.Services["s3"].Image == "" {
+		t.Fatalf("want two or more lookalike replicas, postgres and s3; got %d replicas in %v", replicas, compose.Services)
 	}
 }
