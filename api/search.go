@@ -413,7 +413,7 @@ func (s *Server) queryFinder(r *http.Request, eng Engine, q *searchQuery) (finde
 			img.Release()
 		}
 	}
-	em, err := regions.Embed(ctx, eng.Embedder, regions.DefaultConfig(), photo, q.crop)
+	em, err := regions.Embed(ctx, eng.Embedder, regions.ConfigFor(eng.Embedder), photo, q.crop)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ type Options struct {
 	// another photo's background.
 	Hard bool
 	// Regions configures the multi-region search; nil means
-	// regions.DefaultConfig(), what the API uses.
+	// regions.ConfigFor(the embedder), what the API uses.
 	Regions *regions.Config
 	// TimeSingle also times, right after each query's search, the same
 	// query searched with the whole frame only (Report.SingleP50Ms), so that
@@ -156,7 +156,7 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 	if rep.Split == "" {
 		rep.Split = "all"
 	}
-	cfg := regions.DefaultConfig()
+	cfg := regions.ConfigFor(e)
 	if opt.Regions != nil {
 		cfg = *opt.Regions
 	}
@@ -456,4 +456,48 @@ func decodeFile(file string) (image.Image, error) {
 		return nil, errors.New("empty image")
 	}
 	return img, nil
+}
+
+// SearchFixture embeds every photo of the data set in dir into a flat index
+// (as Run's catalogue) and makes up to limit hard queries (shopper's photos,
+// seed seed) of the split's photos, decoded: what a search benchmark needs.
+func SearchFixture(ctx context.Context, e embed.Embedder, dir, split string, seed int64, limit int) (vectorindex.Index, []image.Image, error) {
+	photos, err := Discover(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	pairs, err := ReadNearDuplicates(filepath.Join(dir, "NEAR_DUPLICATES.tsv"))
+	if err != nil {
+		return nil, nil, err
+	}
+	groups := sceneGroups(photos, pairs)
+	queryOf := selectQueries(photos, split, seed, limit)
+	idx := vectorindex.NewFlat(e.Dim())
+	var queries []image.Image
+	for i, p := range photos {
+		img, err := decodeFile(p.File)
+		if err != nil {
+			return nil, nil, fmt.Errorf("quality: %s: %w", p.Path, err)
+		}
+		v, err := e.EmbedImage(ctx, img)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := idx.Upsert(photoKey(i), "", v, vectorindex.Meta{Available: true}); err != nil {
+			return nil, nil, err
+		}
+		if !queryOf[i] {
+			continue
+		}
+		data, _, err := makeQuery(photos, groups, i, img, Options{Hard: true, Seed: seed})
+		if err != nil {
+			return nil, nil, err
+		}
+		q, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			return nil, nil, err
+		}
+		queries = append(queries, q)
+	}
+	return idx, queries, nil
 }

@@ -104,7 +104,7 @@ func TestTuneRegions(t *testing.T) {
 					regs[k].Penalty = pen
 				}
 			}
-			hits := regions.Fuse(ls, regs, 10)
+			hits := regions.Fuse(ls, regions.Config{Regions: regs}, 10)
 			var ranked []int
 			for _, h := range hits {
 				j, _ := strconv.Atoi(string(h.Key.ProductID))

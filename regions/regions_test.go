@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -100,7 +101,7 @@ func TestFuse(t *testing.T) {
 	whole := []vectorindex.Hit{hit("a", 0.90), hit("b", 0.80), hit("c", 0.70)}
 	window := []vectorindex.Hit{hit("c", 0.93), hit("d", 0.85), hit("a", 0.60)}
 	regs := []Region{{Box: Whole}, {Box: Box{0, 0, 0.5, 0.5}}}
-	got := Fuse([][]vectorindex.Hit{whole, window}, regs, 10)
+	got := Fuse([][]vectorindex.Hit{whole, window}, Config{Regions: regs}, 10)
 	want := []string{"c", "a", "d", "b"} // each product once, at its best score
 	if len(got) != len(want) {
 		t.Fatalf("got %v", got)
@@ -115,24 +116,64 @@ func TestFuse(t *testing.T) {
 	}
 	// A product's photo is the one that matched in its best region.
 	photoOf := func(h vectorindex.Hit, photo string) vectorindex.Hit { h.Photo = photo; return h }
-	got = Fuse([][]vectorindex.Hit{{photoOf(hit("a", 0.9), "front")}, {photoOf(hit("a", 0.95), "side")}}, regs[:2], 10)
+	got = Fuse([][]vectorindex.Hit{{photoOf(hit("a", 0.9), "front")}, {photoOf(hit("a", 0.95), "side")}}, Config{Regions: regs[:2]}, 10)
 	if len(got) != 1 || got[0].Photo != "side" {
 		t.Errorf("fused photo: %v", got)
 	}
 	// A penalty makes a window beat the whole frame only by a margin.
 	regs[1].Penalty = 0.05
-	got = Fuse([][]vectorindex.Hit{whole, window}, regs, 2)
+	got = Fuse([][]vectorindex.Hit{whole, window}, Config{Regions: regs}, 2)
 	if len(got) != 2 || got[0].Key != key("a") || got[1].Key != key("c") || got[1].Score != 0.88 {
 		t.Errorf("with penalty: %v", got)
 	}
 	// Equal scores: the lower key first, as vectorindex orders them.
-	tie := Fuse([][]vectorindex.Hit{{hit("z", 0.5)}, {hit("y", 0.5)}}, []Region{{}, {}}, 5)
+	tie := Fuse([][]vectorindex.Hit{{hit("z", 0.5)}, {hit("y", 0.5)}}, Config{Regions: []Region{{}, {}}}, 5)
 	if tie[0].Key != key("y") {
 		t.Errorf("tie order %v", tie)
 	}
 	// One list passes through, cut to k.
-	if one := Fuse([][]vectorindex.Hit{whole}, regs[:1], 2); len(one) != 2 || one[0].Key != key("a") {
+	if one := Fuse([][]vectorindex.Hit{whole}, Config{Regions: regs[:1]}, 2); len(one) != 2 || one[0].Key != key("a") {
 		t.Errorf("single list %v", one)
+	}
+}
+
+func TestFuseTrustsWhole(t *testing.T) {
+	regs := []Region{{Box: Whole}, {Box: Box{0, 0, 0.75, 0.75}}, {Box: Box{0.25, 0.25, 0.75, 0.75}}}
+	cfg := Config{Regions: regs, TrustMargin: 0.003, TrustedPenalty: 0.004}
+	// A re-photograph: the whole frame's best (a, 0.990) is within the
+	// margin of the best window's (b, 0.992), so the windows take the
+	// penalty and a comes first; b's window score 0.992 - 0.004 follows.
+	whole := []vectorindex.Hit{hit("a", 0.990), hit("c", 0.980)}
+	win1 := []vectorindex.Hit{hit("b", 0.992), hit("a", 0.985)}
+	win2 := []vectorindex.Hit{hit("d", 0.970)}
+	got := Fuse([][]vectorindex.Hit{whole, win1, win2}, cfg, 10)
+	want := []string{"a", "b", "c", "d"}
+	for i, id := range want {
+		if i >= len(got) || got[i].Key != key(id) {
+			t.Fatalf("trusted: got %v, want %v", got, want)
+		}
+	}
+	if math.Abs(float64(got[1].Score-0.988)) > 1e-6 || got[0].Score != 0.990 {
+		t.Errorf("trusted scores %v", got)
+	}
+	// An object on a background: the window's best (b, 0.995) is more
+	// than the margin above the whole frame's (a, 0.990): plain max.
+	win1[0].Score = 0.995
+	got = Fuse([][]vectorindex.Hit{whole, win1, win2}, cfg, 10)
+	if got[0].Key != key("b") || got[0].Score != 0.995 {
+		t.Errorf("not trusted: %v", got)
+	}
+	// Without a margin the fusion is the plain max.
+	cfg.TrustMargin = 0
+	win1[0].Score = 0.992
+	if got = Fuse([][]vectorindex.Hit{whole, win1, win2}, cfg, 10); got[0].Key != key("b") {
+		t.Errorf("no margin: %v", got)
+	}
+	// The first region must be the whole frame for it to be trusted.
+	cfg.TrustMargin = 0.003
+	cfg.Regions = []Region{{Box: Box{0, 0, 0.9, 0.9}}, regs[1], regs[2]}
+	if got = Fuse([][]vectorindex.Hit{whole, win1, win2}, cfg, 10); got[0].Key != key("b") {
+		t.Errorf("first region not whole: %v", got)
 	}
 }
 

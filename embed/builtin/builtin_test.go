@@ -21,6 +21,7 @@ import (
 
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/quality"
+	"github.com/lookalike/lookalike/regions"
 )
 
 var _ embed.Embedder = (*Embedder)(nil)
@@ -108,6 +109,15 @@ func TestModelAndDim(t *testing.T) {
 	}
 	if _, ok := ByName("builtin-v0"); ok {
 		t.Error("ByName(builtin-v0) loaded something")
+	}
+	// The search trusts builtin-v2's confident whole frame, as tuned; v1's
+	// fusion stays the plain max it was calibrated with.
+	if c := regions.ConfigFor(New()); c.TrustMargin != 0.003 || c.TrustedPenalty != 0.004 {
+		t.Errorf("%s's fusion %+v", Name, c)
+	}
+	v1, _ := ByName("builtin-v1")
+	if c := regions.ConfigFor(v1); c.TrustMargin != 0 || c.TrustedPenalty != 0 {
+		t.Errorf("builtin-v1's fusion %+v", c)
 	}
 }
 

@@ -23,10 +23,13 @@ var regionNames = [numRegions]string{"global", "centre", "top", "middle", "botto
 // config fixes every parameter of the descriptor. The vectors of two configs
 // are not comparable: changing the default means a new Name.
 type config struct {
-	name        string           // the model name, with the version
-	bands       embed.Thresholds // the version's band thresholds
-	size        int              // working size: the longer side, in pixels
-	centreSigma float32          // of the centre window, as a fraction of each side
+	name  string           // the model name, with the version
+	bands embed.Thresholds // the version's band thresholds
+	// The search's trust in a confident whole frame (regions.Config's
+	// TrustMargin and TrustedPenalty) for the version's scores.
+	trustMargin, trustedPenalty float32
+	size                        int     // working size: the longer side, in pixels
+	centreSigma                 float32 // of the centre window, as a fraction of each side
 
 	// HSV colour histogram: hue × saturation × value bins for chromatic
 	// pixels, value bins for grey ones, with a chroma ramp between them.
@@ -71,6 +74,7 @@ type config struct {
 func defaultConfig() config {
 	c := v1Config()
 	c.name, c.bands = Name, v2Bands
+	c.trustMargin, c.trustedPenalty = 0.003, 0.004
 	c.wbAlpha, c.wbP = 0.3, 1
 	c.weights = v2Weights
 	return c
