@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,9 +11,7 @@ import (
 	"io"
 	"math/rand"
 	"mime/multipart"
-	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,10 +45,12 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench reindex", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() { fmt.Fprint(m.Stderr, benchReindexUsage); fs.PrintDefaults() }
+	var target benchTarget
+	target.register(fs)
 	modelDir := fs.String("model-dir", "", "CLIP model directory (default: the built-in descriptor)")
 	imagesDir := fs.String("images", "testdata/photos", "folder of photos (searched recursively)")
 	n := fs.Int("n", 1000, "products to index")
-	workers := fs.Int("workers", 8, "reindex workers")
+	workers := fs.Int("workers", 8, "reindex workers (of each replica)")
 	threads := fs.Int("threads", 0, "ONNX Runtime threads (0: all cores)")
 	searches := fs.Int("searches", 200, "searches to time after indexing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -61,55 +60,33 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 	if *n < 1 || *workers < 1 || *searches < 0 {
 		return &usageError{"--n and --workers must be positive"}
 	}
-	files, err := photoFiles(*imagesDir)
+	if target.servers != "" {
+		return &usageError{"bench reindex starts its servers: --replicas N, or neither for one in-process server"}
+	}
+	host, err := startPhotoHost(*imagesDir)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
-		return fmt.Errorf("no photos in %s", *imagesDir)
-	}
-	photos := make([][]byte, len(files))
-	for i, f := range files {
-		if photos[i], err = os.ReadFile(f); err != nil {
-			return err
-		}
-	}
-
-	// The image host: product i gets photo i%len with 8 unique bytes after it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	host := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/p/"), ".jpg"))
-		if err != nil || i < 0 {
-			http.NotFound(w, r)
-			return
-		}
-		var tail [8]byte
-		binary.LittleEndian.PutUint64(tail[:], uint64(i))
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Write(photos[i%len(photos)])
-		w.Write(tail[:])
-	})}
-	go host.Serve(ln)
 	defer host.Close()
-	hostURL := "http://" + ln.Addr().String()
+	photos, hostURL := host.photos, host.URL
 
-	secret := benchSecret
-	a, stop, err := startBenchServer(ctx, app.Config{FetchAllowPrivate: true, Workers: *workers, ModelDir: *modelDir, EmbedThreads: *threads})
+	env := map[string]string{"LOOKALIKE_WORKERS": strconv.Itoa(*workers), "LOOKALIKE_EMBED_THREADS": strconv.Itoa(*threads)}
+	if *modelDir != "" {
+		env["LOOKALIKE_MODEL_DIR"] = *modelDir
+	}
+	fl, err := m.startTarget(ctx, &target, app.Config{FetchAllowPrivate: true, Workers: *workers, ModelDir: *modelDir, EmbedThreads: *threads}, env)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	base := a.URL()
+	defer fl.Close()
+	secret, base := fl.Secret, fl.URLs[0]
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: time.Minute}
 	var st statsReply
 	c := newClient(base, "")
 	if err := c.call(ctx, "GET", "/stats", "", nil, &st); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "model %s, %d products from %d photos, %d workers\n", st.Model, *n, len(photos), *workers)
+	fmt.Fprintf(m.Stderr, "model %s, %d products from %d photos, %d workers on each of %d server(s)\n", st.Model, *n, len(photos), *workers, len(fl.URLs))
 
 	start := time.Now()
 	ids := make(chan int)
@@ -123,7 +100,7 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 			for i := range ids {
 				body := fmt.Sprintf(`{"event_type":"product.created","product_data":{"id":%d,"title":"Букет %d","price":"%d ₸","image":"%s/p/%d.jpg"}}`,
 					i+1, i+1, 1000+i, hostURL, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/webhooks/product-sync", strings.NewReader(body))
+				req, _ := http.NewRequestWithContext(ctx, "POST", fl.URLs[i%len(fl.URLs)]+"/api/v1/webhooks/product-sync", strings.NewReader(body))
 				req.Header.Set("X-Webhook-Secret", secret)
 				resp, err := client.Do(req)
 				if err == nil {
@@ -159,7 +136,13 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stderr, "\rindexed %d/%d ", st.Vectors, *n)
 		}
 		if st.Queue.Pending+st.Queue.Running == 0 {
-			break
+			all, err := indexesHold(ctx, fl.URLs, st.Vectors)
+			if err != nil {
+				return err
+			}
+			if all {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -172,7 +155,7 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 	}
 	elapsed := time.Since(start)
 	rep := map[string]any{
-		"model": st.Model, "products": *n, "indexed": st.Vectors, "failed": st.Queue.Failed, "workers": *workers,
+		"servers": fl.Note, "model": st.Model, "products": *n, "indexed": st.Vectors, "failed": st.Queue.Failed, "workers": *workers,
 		"webhooks_acknowledged_s": acked.Seconds(), "reindex_s": elapsed.Seconds(),
 		"products_per_s": float64(st.Vectors) / elapsed.Seconds(),
 	}
@@ -226,7 +209,8 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(m.Stdout, "model %s: %v of %d products indexed (%v failed) in %.1f s with %d workers: %.1f products/s (webhooks acknowledged in %.2f s)\n",
+	fmt.Fprintf(m.Stdout, "servers: %s\n", fl.Note)
+	fmt.Fprintf(m.Stdout, "model %s: %v of %d products indexed (%v failed; in every server's index) in %.1f s with %d workers per server: %.1f products/s (webhooks acknowledged in %.2f s)\n",
 		st.Model, st.Vectors, *n, st.Queue.Failed, elapsed.Seconds(), *workers, rep["products_per_s"], acked.Seconds())
 	if *searches > 0 {
 		s, cl := rep["search_server_ms"].(map[string]float64), rep["search_client_ms"].(map[string]float64)
@@ -234,6 +218,25 @@ func (m *Main) runBenchReindex(ctx context.Context, args []string) error {
 			*searches, s["p50"], s["p90"], s["p99"], cl["p50"], rep["index_lookup_mean_ms"])
 	}
 	return nil
+}
+
+// indexesHold reports whether the in-memory index of every server holds at
+// least n photos (each product of the benchmark has one).
+func indexesHold(ctx context.Context, urls []string, n int64) (bool, error) {
+	for _, u := range urls {
+		var st struct {
+			Index struct {
+				Vectors int64 `json:"vectors"`
+			} `json:"index"`
+		}
+		if err := newClient(u, "").call(ctx, "GET", "/stats", "", nil, &st); err != nil {
+			return false, err
+		}
+		if st.Index.Vectors < n {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // metricMean reads a histogram's sum/count from the server's /metrics.
