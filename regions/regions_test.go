@@ -1,6 +1,7 @@
 package regions
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -427,6 +428,58 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// TestPrescaleYCbCr: a decoded JPEG (4:2:0, a sub-image at odd bounds) is
+// averaged in its own samples: an output pixel's colour is the mean RGB of
+// the block it covers but where the conversion to RGB clips a channel of
+// some of the block's pixels.
+func TestPrescaleYCbCr(t *testing.T) {
+	var buf bytes.Buffer // Go's encoder subsamples the chroma 4:2:0
+	if err := jpeg.Encode(&buf, photo(t, "daisy_100080576_f52e8ee070_n.jpg"), &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := jpeg.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ycc, ok := full.(*image.YCbCr)
+	if !ok || ycc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		t.Fatalf("want a 4:2:0 photo, got %T", full)
+	}
+	img := ycc.SubImage(image.Rect(3, 5, ycc.Rect.Dx()-2, ycc.Rect.Dy()-1)).(*image.YCbCr)
+	b := img.Bounds()
+	const k = 4
+	side := min(b.Dx(), b.Dy()) / k
+	small, ok := Prescale(img, side).(*image.YCbCr)
+	if !ok {
+		t.Fatalf("prescaled to %T", small)
+	}
+	if want := image.Rect(0, 0, (b.Dx()+k-1)/k, (b.Dy()+k-1)/k); small.Bounds() != want {
+		t.Fatalf("prescaled to %v, want %v", small.Bounds(), want)
+	}
+	worst, total, count := 0, 0, 0
+	for oy := 0; oy < small.Rect.Dy(); oy++ {
+		for ox := 0; ox < small.Rect.Dx(); ox++ {
+			var sum [3]int
+			n := 0
+			for y := b.Min.Y + oy*k; y < min(b.Max.Y, b.Min.Y+oy*k+k); y++ {
+				for x := b.Min.X + ox*k; x < min(b.Max.X, b.Min.X+ox*k+k); x++ {
+					c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+					sum[0], sum[1], sum[2] = sum[0]+int(c.R), sum[1]+int(c.G), sum[2]+int(c.B)
+					n++
+				}
+			}
+			got := color.RGBAModel.Convert(small.At(ox, oy)).(color.RGBA)
+			for c, v := range []uint8{got.R, got.G, got.B} {
+				d := int(v) - sum[c]/n
+				worst, total, count = max(worst, d, -d), total+max(d, -d), count+1
+			}
+		}
+	}
+	if mean := float64(total) / float64(count); mean > 0.75 || worst > 16 {
+		t.Errorf("prescaled pixels are %.2f levels off their block's mean colour on average, at worst %d", mean, worst)
+	}
+}
+
 func TestPrescale(t *testing.T) {
 	big := image.NewRGBA(image.Rect(5, 5, 1005, 805))
 	draw.Draw(big, big.Rect, image.NewUniform(color.RGBA{10, 200, 30, 255}), image.Point{}, draw.Src)
@@ -436,6 +489,21 @@ func TestPrescale(t *testing.T) {
 	}
 	if c := color.RGBAModel.Convert(small.At(60, 50)).(color.RGBA); c.G < 195 || c.R > 15 {
 		t.Errorf("colour %v", c)
+	}
+	// A whole factor: 1000×800 by 7 is 143×115, the last blocks narrower
+	// (1000 = 142×7 + 6), each the mean of its pixels.
+	grad := image.NewRGBA(image.Rect(0, 0, 1000, 800))
+	for y := 0; y < 800; y++ {
+		for x := 0; x < 1000; x++ {
+			grad.SetRGBA(x, y, color.RGBA{uint8(x % 256), uint8(y % 256), 0, 255})
+		}
+	}
+	small = Prescale(grad, 110)
+	if b := small.Bounds(); b != image.Rect(0, 0, 143, 115) {
+		t.Fatalf("prescaled to %v, want 143×115", b)
+	}
+	if c := small.(*image.RGBA).RGBAAt(142, 0); c.R != 229 /* (226+…+231)/6 = 228.5 */ || c.G != 3 {
+		t.Errorf("last block %v", c)
 	}
 	for _, side := range []int{0, 400, 500} { // no side, or not more than twice it
 		if got := Prescale(big, side); got != image.Image(big) {

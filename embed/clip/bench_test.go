@@ -6,10 +6,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"golang.org/x/image/draw"
+
+	"github.com/lookalike/lookalike/regions"
 )
 
 var vitb struct {
@@ -103,5 +108,33 @@ func BenchmarkTinyEmbedImage(b *testing.B) {
 		if _, err := e.EmbedImage(ctx, img); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkTinyRegions is a search's embedding on the tiny model, the whole
+// frame alone against the six regions of regions.DefaultConfig (run as one
+// batch), of a 1,000×750 photo (a shopper's photo as the API keeps it after
+// decoding): the regions' cost over the whole frame's is preprocessing and
+// batching, the tiny model's inference being nearly free.
+func BenchmarkTinyRegions(b *testing.B) {
+	e := load(b, testModel(b, "tiny"), Options{Threads: 1})
+	src := photos(b)[2]
+	img := image.NewRGBA(image.Rect(0, 0, 1000, 750))
+	draw.BiLinear.Scale(img, img.Rect, src, src.Bounds(), draw.Src, nil)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		cfg  regions.Config
+	}{{"whole", regions.Config{Regions: regions.DefaultConfig().Regions[:1]}}, {"6-regions", regions.DefaultConfig()}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, err := regions.Embed(ctx, e, c.cfg, img, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+		})
 	}
 }
