@@ -480,3 +480,55 @@ func TestTuneFusionScores(t *testing.T) {
 		})
 	}
 }
+
+// TestTuneFusionRules compares fusion rules written over the region lists.
+func TestTuneFusionRules(t *testing.T) {
+	dir := os.Getenv("LOOKALIKE_TUNE")
+	if dir == "" {
+		t.Skip("LOOKALIKE_TUNE is not set")
+	}
+	d := loadFusionData(t, dir)
+	cfg := regions.ConfigFor(d.e)
+	type listsOf [][]vectorindex.Hit
+	lp := make([]listsOf, len(d.plain))
+	lh := make([]listsOf, len(d.hard))
+	fusionParallel(len(lp), func(k int) { lp[k] = d.lists(d.plain[k], len(cfg.Regions), cfg.Depth) })
+	fusionParallel(len(lh), func(k int) { lh[k] = d.lists(d.hard[k], len(cfg.Regions), cfg.Depth) })
+	run := func(qs []fusionQuery, ls []listsOf, rule func(l [][]vectorindex.Hit) []vectorindex.Hit) Metrics {
+		res := make([]judgement, len(qs))
+		for k, q := range qs {
+			ranked, _ := catalogueItems(rule(ls[k]))
+			res[k] = judge(ranked, q.src, d.labels, d.groups)
+		}
+		return summarize(res)
+	}
+	show := func(name string, rule func(l [][]vectorindex.Hit) []vectorindex.Hit) {
+		p, h := run(d.plain, lp, rule), run(d.hard, lh, rule)
+		fmt.Printf("%-44s plain r@1 %.4f r@10 %.4f | hard r@1 %.4f r@10 %.4f p@10 %.4f\n", name, p.RecallAt1, p.RecallAt10, h.RecallAt1, h.RecallAt10, h.SameKindPrecisionAt10)
+	}
+	show("current", func(l [][]vectorindex.Hit) []vectorindex.Hit { return regions.Fuse(l, cfg, 10) })
+	// agree counts the windows whose top n hold the whole frame's best.
+	agree := func(l [][]vectorindex.Hit, n int) int {
+		c := 0
+		for _, w := range l[1:] {
+			for _, h := range w[:min(n, len(w))] {
+				if h.Key == l[0][0].Key {
+					c++
+					break
+				}
+			}
+		}
+		return c
+	}
+	for _, n := range []int{1, 3, 10} {
+		for _, m := range []int{2, 3, 4, 5} {
+			show(fmt.Sprintf("trust also if %d windows' top %d agree", m, n), func(l [][]vectorindex.Hit) []vectorindex.Hit {
+				c := cfg
+				if agree(l, n) >= m {
+					c.TrustMargin = 1
+				}
+				return regions.Fuse(l, c, 10)
+			})
+		}
+	}
+}
