@@ -274,8 +274,9 @@ type App struct {
 	// searches, workers, thumbnails and model migration share it.
 	decodeBudget *imagedecode.Budget
 
-	feed    feed       // the store's change feed, as applied to the index
-	pruneMu sync.Mutex // one Prune at a time in this process
+	feed     feed       // the store's change feed, as applied to the index
+	followMu sync.Mutex // one followSwitch at a time
+	pruneMu  sync.Mutex // one Prune at a time in this process
 }
 
 // changeRetention is how long change feed rows are kept: far longer than
@@ -672,12 +673,17 @@ func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 	// time on a shared database.
 	a.pruneMu.Lock()
 	defer a.pruneMu.Unlock()
-	leader, ok, err := a.store.TryLeader(ctx, "housekeeping")
+	ctx, leader, ok, err := a.store.TryLeader(ctx, "housekeeping")
 	if err != nil || !ok {
 		log.Info("housekeeping skipped this pass: another replica is running it", "err", err)
 		return
 	}
 	defer leader()
+	defer func() { // the pass's steps stopped at its first statement after the loss
+		if errors.Is(context.Cause(ctx), store.ErrLeadershipLost) {
+			log.Error("housekeeping stopped: the leader lock was lost; another replica may run it", "err", context.Cause(ctx))
+		}
+	}()
 	n, err := a.store.PruneDeliveries(ctx, time.Now().Add(-a.cfg.DeliveryTTL))
 	report("webhook deliveries", n, err)
 	n, err = a.store.PruneChanges(ctx, time.Now().Add(-changeRetention))

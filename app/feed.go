@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
+	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/store"
 	"github.com/lookalike/lookalike/vectorindex"
 )
@@ -137,21 +138,102 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 }
 
 // modelSwitched is told of a model switch in the feed. The process that
-// made it has rebuilt its index; another one keeps its model and index, so
-// it says that it must be restarted to serve the new model.
+// made it has rebuilt its index; another one follows it in the background
+// (the feed goes on meanwhile): it loads the new model's vectors into a new
+// index and serves the new model with it (followSwitch).
 func (a *App) modelSwitched(ctx context.Context) {
-	a.mig.mu.Lock()
-	mine := a.mig.active // this process is the one switching
-	a.mig.mu.Unlock()
-	if mine {
-		return
+	if a.mig.isLeading() {
+		return // this process is the one switching: the switch rebuilds its index
 	}
 	serving, err := a.store.Setting(ctx, store.SettingServingModel)
-	if err != nil || serving == "" {
+	if err != nil || serving == "" || serving == a.engine.Load().embedder.Model() {
 		return
 	}
-	if mine := a.engine.Load().embedder.Model(); serving != mine {
-		a.log.Error("another replica switched the catalogue to another model; restart this one to serve it (it keeps serving its own, and its workers' vectors are refused)",
-			"subsystem", "model", "serving", mine, "database", serving)
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		ctx, cancel := a.bgContext()
+		defer cancel()
+		a.follow(ctx, serving)
+	}()
+}
+
+// follow makes this replica serve model, the one another replica switched
+// the catalogue to: the configured model when it is that one, else the
+// model as the settings name it (a built-in version, or the CLIP directory
+// the switching replica recorded). One follow runs at a time; a model that
+// cannot be loaded here leaves the old one serving, said in the log.
+func (a *App) follow(ctx context.Context, model string) {
+	a.followMu.Lock()
+	defer a.followMu.Unlock()
+	old := a.engine.Load().embedder.Model()
+	if old == model {
+		return
 	}
+	log := a.log.With("subsystem", "model", "from", old, "to", model)
+	e := a.target
+	if e == nil || e.Model() != model {
+		dir, err := a.store.Setting(ctx, settingModelDir)
+		if err == nil {
+			e, err = a.loadByName(model, dir)
+		}
+		if err != nil {
+			log.Error("another replica switched the catalogue to a model this one cannot load; it keeps serving its own (its workers' vectors are refused): configure it with that model and restart it", "err", err)
+			return
+		}
+	}
+	t0 := time.Now()
+	if err := a.followSwitch(ctx, e); err != nil {
+		if ctx.Err() == nil {
+			log.Error("following the model switch failed; the old model keeps serving", "err", err)
+		}
+		return
+	}
+	a.mig.finish()
+	log.Info("another replica switched the catalogue to a new model: this one serves it now", "vectors", a.engine.Load().index.Len(), "ms", time.Since(t0).Milliseconds())
+}
+
+// followSwitch builds the index of e's vectors from the store while the
+// old engine keeps answering, replays the products changed meanwhile (the
+// change hook and the feed note them in a.ix.touched), and swaps it in.
+// The workers embed with e at once: the store accepts only its vectors.
+func (a *App) followSwitch(ctx context.Context, e embed.Embedder) error {
+	a.worker.SetEmbedder(e)
+	idx, err := a.newIndex(ctx, e.Model(), e.Dim())
+	if err != nil {
+		return err
+	}
+	next := &engine{embedder: e, index: idx}
+	if idx.Capabilities().Shared { // the switching replica filled the new model's class
+		a.switchEngine(next)
+		return nil
+	}
+	a.ix.mu.Lock()
+	a.ix.build++ // a graph of the old model being built stops
+	build := a.ix.build
+	a.ix.touched = map[vectorindex.Key]bool{}
+	from := a.engine.Load()
+	a.ix.mu.Unlock()
+	ok := false
+	defer func() {
+		if !ok {
+			a.ix.mu.Lock()
+			if a.ix.build == build {
+				a.ix.touched = nil
+			}
+			a.ix.mu.Unlock()
+			idx.Close()
+		}
+	}()
+	if err := a.loadIndex(ctx, e.Model(), idx); err != nil {
+		return err
+	}
+	if ok, err = a.catchUpSwap(ctx, build, from, next, "exact"); !ok {
+		if err == nil {
+			err = errors.New("another change of the index came first")
+		}
+		return err
+	}
+	a.retire(from, next)
+	return nil
 }

@@ -291,28 +291,38 @@ func (a *App) build(ctx context.Context, eng *engine, build int) error {
 	if BeforeIndexSwap != nil {
 		BeforeIndexSwap()
 	}
-	// Replay the products changed since the load began, re-read from the
-	// store, until none changed during a round; then swap, holding the hook.
+	swapped, err = a.catchUpSwap(ctx, build, eng, &engine{embedder: eng.embedder, index: g}, "built")
+	if !swapped {
+		return err // nil: a model switch replaced eng meanwhile
+	}
+	eng.index.Close()
+	log.Info("index built: the graph serves", "vectors", g.Len(), "ms", time.Since(t0).Milliseconds())
+	return nil
+}
+
+// catchUpSwap replays on next's index the products changed since build
+// began (a.ix.touched), re-read from the store, until none changed during
+// a round; then next serves instead of from, swapped holding the hook's
+// lock so that no change slips between. false (next unused): a newer build
+// or a model switch replaced from meanwhile.
+func (a *App) catchUpSwap(ctx context.Context, build int, from, next *engine, state string) (bool, error) {
 	for {
 		a.ix.mu.Lock()
-		if a.ix.build != build || a.engine.Load() != eng { // a model switch replaced it meanwhile
+		if a.ix.build != build || a.engine.Load() != from {
 			a.ix.mu.Unlock()
-			return nil
+			return false, nil
 		}
 		keys := a.ix.touched
 		if len(keys) == 0 {
-			a.engine.Store(&engine{embedder: eng.embedder, index: g})
-			a.ix.touched, a.ix.state = nil, "built"
+			a.engine.Store(next)
+			a.ix.touched, a.ix.state = nil, state
 			a.ix.mu.Unlock()
-			swapped = true
-			eng.index.Close()
-			log.Info("index built: the graph serves", "vectors", g.Len(), "ms", time.Since(t0).Milliseconds())
-			return nil
+			return true, nil
 		}
 		a.ix.touched = map[vectorindex.Key]bool{}
 		a.ix.mu.Unlock()
-		if err := a.replay(ctx, g, model, keys); err != nil {
-			return err
+		if err := a.replay(ctx, next.index, next.embedder.Model(), keys); err != nil {
+			return false, err
 		}
 	}
 }
@@ -475,6 +485,13 @@ func (a *App) switchEngine(eng *engine) {
 		a.ix.state = "shared"
 	}
 	a.ix.mu.Unlock()
+	a.retire(old, eng)
+}
+
+// retire closes old's index a minute after eng replaced it (when searches
+// that took it are done), removes saved graphs of other models and, with
+// HNSW chosen, builds eng's graph in the background.
+func (a *App) retire(old, eng *engine) {
 	time.AfterFunc(time.Minute, func() { old.index.Close() })
 	a.removeGraphsExcept(eng.embedder.Model())
 	if a.ix.kind == IndexHNSW {

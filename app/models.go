@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -147,10 +149,32 @@ func (a *App) apiEngine() api.Engine {
 type migration struct {
 	mu                   sync.Mutex
 	active               bool
+	leading              bool // this replica is committing the switch
 	from, to             string
 	total, done, skipped int
 	started              time.Time
 	err                  string
+}
+
+// setLeading notes that this replica's switch is committing: the change
+// feed's row of it is this replica's own, its index rebuilt by the switch.
+func (m *migration) setLeading(v bool) {
+	m.mu.Lock()
+	m.leading = v
+	m.mu.Unlock()
+}
+
+func (m *migration) isLeading() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leading
+}
+
+// finish notes that the catalogue is on the new model.
+func (m *migration) finish() {
+	m.mu.Lock()
+	m.active = false
+	m.mu.Unlock()
 }
 
 func (m *migration) set(from, to string) {
@@ -169,50 +193,106 @@ func (m *migration) status() any {
 		"images_missing": m.skipped, "started_at": m.started.UTC(), "error": m.err}
 }
 
-// migrate re-embeds every indexed image with the target model from the
-// stored copies, then switches the index over in one transaction: no
-// search ever compares vectors of two models.
+// MigrationRetry is how often a replica that is to move the catalogue to
+// its model, but found another replica holding the migration's leader
+// lock, tries again: a leader that stopped (killed, its connection lost)
+// leaves the work to the others.
+var MigrationRetry = 30 * time.Second
+
+// MigrationPass, when set (by tests), runs at the start of each migration
+// pass that holds the leader lock, under the pass's context; an error stops
+// the pass.
+var MigrationPass func(ctx context.Context) error
+
+// migrate moves the catalogue to target, once in the fleet: the replica
+// holding the leader lock "model-migration" re-embeds and switches (pass);
+// the others try the lock again every MigrationRetry until the switch is
+// done, by them or by another replica (then they follow it: followSwitch).
 func (a *App) migrate(target embed.Embedder) {
 	defer a.bg.Done()
 	ctx, cancel := a.bgContext()
 	defer cancel()
 	log := a.log.With("subsystem", "model", "to", target.Model())
-	// Once in the fleet: the replica holding the lock moves the catalogue.
-	leader, ok, err := a.store.TryLeader(ctx, "model-migration")
-	if err != nil || !ok {
-		log.Info("another replica is moving the catalogue to the new model; this one keeps serving the old one", "err", err)
-		return
+	t := time.NewTicker(MigrationRetry)
+	defer t.Stop()
+	told := false
+	for {
+		if a.engine.Load().embedder.Model() == target.Model() {
+			return // switched here, or followed another replica's switch
+		}
+		serving, err := a.store.Setting(ctx, store.SettingServingModel)
+		if err == nil && serving == target.Model() { // another replica switched (its change may not have reached the feed yet)
+			a.follow(ctx, serving)
+		} else if err == nil {
+			lctx, leader, ok, err := a.store.TryLeader(ctx, "model-migration")
+			switch {
+			case err != nil:
+				log.Error("model migration: taking the leader lock", "err", err)
+			case !ok:
+				if !told {
+					log.Info("another replica is moving the catalogue to the new model; this one serves the old one until it is done", "retry_every", MigrationRetry.String())
+					told = true
+				}
+			default:
+				done := a.pass(lctx, target, log)
+				leader()
+				if done {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	defer leader()
-	fail := func(err error) {
-		if ctx.Err() == nil {
-			log.Error("re-embedding stopped", "err", err)
-			a.mig.mu.Lock()
-			a.mig.err = err.Error()
-			a.mig.mu.Unlock()
+}
+
+// pass re-embeds every indexed image with the target model from the
+// stored copies, then switches the index over in one transaction: no
+// search ever compares vectors of two models. ctx is the leadership's: a
+// lost lock stops the pass. It reports whether the switch is done.
+func (a *App) pass(ctx context.Context, target embed.Embedder, log *slog.Logger) bool {
+	fail := func(err error) bool {
+		switch {
+		case errors.Is(context.Cause(ctx), store.ErrLeadershipLost):
+			log.Error("re-embedding stopped: the leader lock was lost; another replica carries it on (vectors made so far are kept)", "err", context.Cause(ctx))
+		case ctx.Err() != nil: // stopping
+			return false
+		default:
+			log.Error("re-embedding stopped", "err", err, "retry_in", MigrationRetry.String())
+		}
+		a.mig.mu.Lock()
+		a.mig.err = err.Error()
+		a.mig.mu.Unlock()
+		return false
+	}
+	if MigrationPass != nil {
+		if err := MigrationPass(ctx); err != nil {
+			return fail(err)
 		}
 	}
 	// Embed what is missing; then pause the workers, embed what they added
 	// meanwhile, and switch.
 	if err := a.embedMissing(ctx, target, log); err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	a.workerMu.Lock()
 	defer a.workerMu.Unlock()
 	if a.stopping {
-		return
+		return false
 	}
 	if err := a.worker.Stop(ctx); err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	defer a.worker.Start(context.Background())
 	if err := a.embedMissing(ctx, target, log); err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	var loadErr error
+	a.mig.setLeading(true) // the feed's row of this switch is this replica's
+	defer a.mig.setLeading(false)
 	moved, queued, err := a.store.SwitchModel(ctx, target.Model(),
 		map[string]string{settingModel: target.Model(), settingModelDir: a.cfg.ModelDir, store.SettingServingModel: target.Model()}, time.Now(), func() {
 			idx, err := a.newIndex(context.Background(), target.Model(), target.Dim())
@@ -228,18 +308,16 @@ func (a *App) migrate(target embed.Embedder) {
 		err = loadErr
 	}
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
-	a.mig.mu.Lock()
-	a.mig.active = false
-	a.mig.mu.Unlock()
+	a.mig.finish()
 	log.Info("model switched", "products", moved, "requeued", queued, "took", time.Since(a.mig.started).Round(time.Millisecond).String())
+	return true
 }
 
 // embedMissing computes target-model vectors for indexed images that lack
 // one, from the stored copies.
-func (a *App) embedMissing(ctx context.Context, target embed.Embedder, log interface{ Info(string, ...any) }) error {
+func (a *App) embedMissing(ctx context.Context, target embed.Embedder, log *slog.Logger) error {
 	shas, err := a.store.MissingEmbeddings(ctx, target.Model())
 	if err != nil {
 		return err

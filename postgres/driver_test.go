@@ -447,23 +447,23 @@ func TestLeader(t *testing.T) {
 	url := pgtest.DB(t)
 	a, b := openURL(t, url), openURL(t, url)
 	ctx := context.Background()
-	release, ok, err := a.TryLeader(ctx, "housekeeping")
+	_, release, ok, err := a.TryLeader(ctx, "housekeeping")
 	if err != nil || !ok {
 		t.Fatalf("first TryLeader: %v %v", ok, err)
 	}
 	for _, d := range []*Driver{a, b} {
-		if _, ok, err := d.TryLeader(ctx, "housekeeping"); ok || err != nil {
+		if _, _, ok, err := d.TryLeader(ctx, "housekeeping"); ok || err != nil {
 			t.Fatalf("a second holder: ok %v err %v", ok, err)
 		}
 	}
-	if r, ok, err := b.TryLeader(ctx, "migration"); !ok || err != nil {
+	if _, r, ok, err := b.TryLeader(ctx, "migration"); !ok || err != nil {
 		t.Fatalf("another name is free: %v %v", ok, err)
 	} else {
 		r()
 	}
 	release()
 	release() // twice is harmless
-	rb, ok, err := b.TryLeader(ctx, "housekeeping")
+	_, rb, ok, err := b.TryLeader(ctx, "housekeeping")
 	if !ok || err != nil {
 		t.Fatalf("after release: %v %v", ok, err)
 	}
@@ -485,7 +485,7 @@ func TestLeader(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the lost leadership was not reported")
 	}
-	if r, ok, err := b.TryLeader(ctx, "housekeeping"); !ok || err != nil {
+	if _, r, ok, err := b.TryLeader(ctx, "housekeeping"); !ok || err != nil {
 		t.Fatalf("no takeover after the leader's connection died: %v %v", ok, err)
 	} else {
 		r()
@@ -505,7 +505,7 @@ func TestCloseReleasesLeader(t *testing.T) {
 	if lctx.Err() == nil {
 		t.Fatal("leader context alive after Close")
 	}
-	if r, ok, err := b.TryLeader(ctx, "x"); !ok || err != nil {
+	if _, r, ok, err := b.TryLeader(ctx, "x"); !ok || err != nil {
 		t.Fatalf("lock still held after Close: %v %v", ok, err)
 	} else {
 		r()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/lookalike/lookalike/store"
 )
 
 // leader is one held leader lock: a session advisory lock on a connection
@@ -24,13 +25,12 @@ type leader struct {
 
 // ErrLeadershipLost is the cause of a leadership context that ended because
 // the lock's connection was lost: another process may be leader now.
-var ErrLeadershipLost = errors.New("leadership lost: the connection holding the leader lock failed")
+var ErrLeadershipLost = store.ErrLeadershipLost
 
 // TryLeader takes the named fleet-wide lock if no process (this one
 // included) holds it. See Leader.
-func (d *Driver) TryLeader(ctx context.Context, name string) (release func(), ok bool, err error) {
-	_, release, ok, err = d.Leader(ctx, name)
-	return release, ok, err
+func (d *Driver) TryLeader(ctx context.Context, name string) (lctx context.Context, release func(), ok bool, err error) {
+	return d.Leader(ctx, name)
 }
 
 // Leader takes the named fleet-wide lock if no process holds it, on a

@@ -269,10 +269,27 @@ func hashKey(parts ...string) int64 {
 	return int64(h.Sum64())
 }
 
-// LockKey takes a transaction advisory lock on (shop, id), held until tx ends.
+// allKey is the advisory lock every LockKey shares and LockAll takes alone.
+var allKey = hashKey("all")
+
+// LockKey takes a transaction advisory lock on (shop, id), held until tx
+// ends, and shares the fleet's lock (LockAll) in the same statement: no
+// round trip more. PostgreSQL grants a lock already held by the
+// transaction again at once, so a second LockKey never waits behind a
+// LockAll that waits for the first.
 func (d *Driver) LockKey(ctx context.Context, tx store.Tx, shop int64, id string) error {
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", hashKey("key", strconv.FormatInt(shop, 10), id)); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)", allKey, hashKey("key", strconv.FormatInt(shop, 10), id)); err != nil {
 		return fmt.Errorf("lock %d/%s: %w", shop, id, err)
+	}
+	return nil
+}
+
+// LockAll takes the fleet's lock exclusively until tx ends: it waits for
+// the transactions holding a LockKey, and new LockKeys wait for tx (a
+// waiting exclusive request goes before shared ones that come later).
+func (d *Driver) LockAll(ctx context.Context, tx store.Tx) error {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", allKey); err != nil {
+		return fmt.Errorf("lock every product: %w", err)
 	}
 	return nil
 }

@@ -150,8 +150,9 @@ func (d *Driver) Notify(context.Context, store.Tx) error {
 }
 
 // TryLeader takes an in-process mutex of that name: one process holds the
-// data directory, so that is the whole fleet.
-func (d *Driver) TryLeader(_ context.Context, name string) (func(), bool, error) {
+// data directory, so that is the whole fleet. The lock is never lost: its
+// context ends at release.
+func (d *Driver) TryLeader(_ context.Context, name string) (context.Context, func(), bool, error) {
 	d.leaderMu.Lock()
 	mu := d.leaders[name]
 	if mu == nil {
@@ -160,11 +161,15 @@ func (d *Driver) TryLeader(_ context.Context, name string) (func(), bool, error)
 	}
 	d.leaderMu.Unlock()
 	if !mu.TryLock() {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
+	lctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
-	return func() { once.Do(mu.Unlock) }, true, nil
+	return lctx, func() { once.Do(func() { cancel(); mu.Unlock() }) }, true, nil
 }
+
+// LockAll does nothing: the one writer already runs each transaction alone.
+func (d *Driver) LockAll(context.Context, store.Tx) error { return nil }
 
 // Path is the database file.
 func (d *Driver) Path() string { return d.path }

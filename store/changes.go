@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -126,10 +127,26 @@ func (s *Store) fanout() {
 	}
 }
 
+// ErrLeadershipLost is the cause of a leadership context (TryLeader) that
+// ended because the lock was lost (its connection failed): another process
+// may be leader now.
+var ErrLeadershipLost = errors.New("leadership lost: the connection holding the leader lock failed")
+
 // TryLeader takes the named fleet-wide lock if it is free (Driver.TryLeader):
 // work that must run once in the fleet (housekeeping, the model switch) runs
-// only while holding it.
-func (s *Store) TryLeader(ctx context.Context, name string) (release func(), ok bool, err error) {
-	release, ok, err = s.d.TryLeader(ctx, name)
-	return release, ok, s.note(err)
+// only while holding it, under lctx: a context derived from ctx that also
+// ends when the lock is lost (context.Cause says why) or released, so that
+// a pass in progress stops once another process may be leader.
+func (s *Store) TryLeader(ctx context.Context, name string) (lctx context.Context, release func(), ok bool, err error) {
+	held, rel, ok, err := s.d.TryLeader(ctx, name)
+	if err != nil || !ok {
+		return nil, nil, false, s.note(err)
+	}
+	lctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(held, func() { cancel(context.Cause(held)) })
+	return lctx, func() {
+		stop()
+		rel()
+		cancel(context.Canceled)
+	}, true, nil
 }

@@ -7,6 +7,12 @@
 // Interface history (newest first; a change to Driver, Querier, Tx or Change
 // is noted here when it lands):
 //
+//   - 2026-12-02 (fleet truth): TryLeader returns the leadership's context
+//     too (ended when the lock is lost or released; Store.TryLeader merges
+//     it with the caller's, and housekeeping and the model migration run
+//     under it). LockAll (new): the fleet-wide lock every LockKey shares,
+//     taken exclusively by a model switch, so that no product's
+//     read-decide-write straddles the switch.
 //   - 2026-12-02 (change feed): Driver unchanged. Clarified: TryLeader is
 //     exclusive within one process too (a second TryLeader of a held name
 //     is refused even on the same connection: PostgreSQL's session locks are
@@ -94,9 +100,21 @@ type Driver interface {
 
 	// LockKey takes a lock on one product (or any other (shop, id) name)
 	// until tx ends, so that read-decide-write in one transaction cannot
-	// interleave with another process's on the same key. PostgreSQL:
-	// pg_advisory_xact_lock of a hash; SQLite: nothing (one writer).
+	// interleave with another process's on the same key. It also shares
+	// the lock LockAll takes: while a LockAll transaction runs, LockKey
+	// waits. PostgreSQL: pg_advisory_xact_lock of a hash, beside
+	// pg_advisory_xact_lock_shared of the fleet's key, in one statement;
+	// SQLite: nothing (one writer).
 	LockKey(ctx context.Context, tx Tx, shop int64, id string) error
+
+	// LockAll takes, until tx ends, the lock every LockKey shares: it waits
+	// for every transaction holding a LockKey to end and keeps new ones
+	// waiting until tx ends, so that tx sees and changes every product
+	// alone (a model switch) without holding one lock per product, which
+	// PostgreSQL's lock table could not hold for a large catalogue. Take it
+	// before any LockKey of tx. PostgreSQL: pg_advisory_xact_lock of the
+	// fleet's key; SQLite: nothing (one writer).
+	LockAll(ctx context.Context, tx Tx) error
 
 	// SkipLocked is appended to the SELECT that picks a job to claim:
 	// "FOR UPDATE SKIP LOCKED" on PostgreSQL, "" on SQLite.
@@ -125,8 +143,11 @@ type Driver interface {
 	// when another holder has it. release gives it back (also when the
 	// process dies: PostgreSQL pg_try_advisory_lock on a dedicated
 	// connection; SQLite: an in-process mutex, the data directory's flock
-	// keeps other processes out).
-	TryLeader(ctx context.Context, name string) (release func(), ok bool, err error)
+	// keeps other processes out). lctx ends when the lock is lost (its
+	// connection failed: another process may hold it now; the cause says
+	// so) or released; work done as leader runs under it. ctx only bounds
+	// taking the lock.
+	TryLeader(ctx context.Context, name string) (lctx context.Context, release func(), ok bool, err error)
 
 	// Close closes the database; writes after it return an error.
 	Close() error

@@ -171,6 +171,11 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 	stale, otherModel := false, false
 	err := s.write(ctx, func(tx *wtx) error {
 		stale, otherModel = false, false
+		// The lock first: a model switch that commits while this waits
+		// is seen by the read of the setting after it.
+		if err := tx.lock(ctx, j.Key); err != nil {
+			return err
+		}
 		serving, err := getSetting(ctx, tx, SettingServingModel)
 		if err != nil {
 			return err
@@ -178,9 +183,6 @@ func (s *Store) Settle(ctx context.Context, j *Job, model string, results []cata
 		if serving != "" && serving != model {
 			otherModel = true // the job stays leased; the caller puts it back
 			return nil
-		}
-		if err := tx.lock(ctx, j.Key); err != nil {
-			return err
 		}
 		p, err = getProduct(ctx, tx, j.Key)
 		if errors.Is(err, ErrNotFound) || err == nil && !catalog.JobCurrent(p, true, *j) {

@@ -124,13 +124,19 @@ func (s *Store) PutEmbedding(ctx context.Context, sha, model string, vec []float
 	}, nil)
 }
 
-// SwitchModel makes model the index's model in one transaction: indexed
-// products whose image has a vector of model move to it; the others are
-// queued for a fresh reindex. after runs once it has committed, before any
+// SwitchModel makes model the index's model in one transaction, under
+// LockAll (no product write runs beside it): indexed products whose image
+// has a vector of model move to it; the others are queued for a fresh
+// reindex. after runs once it has committed, before any
 // other write (rebuild the in-memory index there). It returns how many
 // products moved and how many were queued.
 func (s *Store) SwitchModel(ctx context.Context, model string, settings map[string]string, now time.Time, after func()) (moved, queued int64, err error) {
 	err = s.write(ctx, func(tx *wtx) error {
+		// Alone in the fleet: a product write that read the product before
+		// the switch and wrote it after would put the old model back.
+		if err := s.d.LockAll(ctx, tx.raw); err != nil {
+			return fmt.Errorf("switch model: %w", err)
+		}
 		// A product moves when every indexed photo has a vector of model;
 		// the others (of another model) are queued afresh, first: their
 		// locks come before the transaction's first write.

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/store"
 )
 
 // A data directory indexed with an older version of the built-in
@@ -26,57 +25,14 @@ func TestBuiltinVersionUpgrade(t *testing.T) {
 	}
 	dir, images, fetched := indexFourAndStop(t)
 
-	// Make the directory what builtin-v1 left: its vectors of the stored
-	// photos, its name on the products and in the settings.
-	v1, ok := builtin.ByName(old)
-	if !ok {
-		t.Fatal("builtin-v1 cannot be loaded any more")
-	}
+	// Make the directory what builtin-v1 left.
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "lookalike.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Query("SELECT image_sha256 FROM embeddings WHERE model = ?", builtin.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shas []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		shas = append(shas, s)
-	}
-	rows.Close()
-	if len(shas) != 4 {
-		t.Fatalf("%d stored vectors of %s", len(shas), builtin.Name)
-	}
-	for _, sha := range shas {
-		data, err := os.ReadFile(filepath.Join(dir, "images", sha[:2], sha))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, _, err := image.Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := v1.EmbedImage(context.Background(), img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vec := make([]byte, 4*len(v)) // as the store keeps it: little-endian float32s
-		for i, f := range v {
-			binary.LittleEndian.PutUint32(vec[4*i:], math.Float32bits(f))
-		}
-		if _, err := db.Exec("UPDATE embeddings SET model = ?, dim = ?, vector = ? WHERE image_sha256 = ? AND model = ?",
-			old, len(v), vec, sha, builtin.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, q := range []string{"UPDATE products SET model = ? WHERE model = ?", "UPDATE settings SET value = ? WHERE key = 'model' AND value = ?"} {
-		if _, err := db.Exec(q, old, builtin.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	toBuiltinV1(t, db, func(q string) string { return q }, func(sha string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dir, "images", sha[:2], sha))
+	}, 4)
 	db.Close()
 
 	srv := startServer(t, dir, nil)
@@ -91,5 +47,55 @@ func TestBuiltinVersionUpgrade(t *testing.T) {
 	}
 	if r := srv.searchPhoto(readPhoto(t, "roses"), nil); r.status != 200 || num(r.body["results"].([]any)[0].(map[string]any)["product_id"]) != 2 {
 		t.Fatalf("search after the upgrade: %s", r.raw)
+	}
+}
+
+// toBuiltinV1 makes the catalogue in db what builtin-v1 left: its vectors
+// of the stored photos (photo reads them), its name on the products and in
+// the settings. rebind adapts the "?" placeholders to the engine; want is
+// how many vectors of the current version there are.
+func toBuiltinV1(t *testing.T, db *sql.DB, rebind func(string) string, photo func(sha string) ([]byte, error), want int) {
+	t.Helper()
+	v1, ok := builtin.ByName("builtin-v1")
+	if !ok {
+		t.Fatal("builtin-v1 cannot be loaded any more")
+	}
+	rows, err := db.Query(rebind("SELECT image_sha256 FROM embeddings WHERE model = ?"), builtin.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shas []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		shas = append(shas, s)
+	}
+	rows.Close()
+	if len(shas) != want {
+		t.Fatalf("%d stored vectors of %s, want %d", len(shas), builtin.Name, want)
+	}
+	for _, sha := range shas {
+		data, err := photo(sha)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _, err := image.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := v1.EmbedImage(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(rebind("UPDATE embeddings SET model = ?, dim = ?, vector = ? WHERE image_sha256 = ? AND model = ?"),
+			v1.Model(), len(v), store.EncodeVector(v), sha, builtin.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"UPDATE products SET model = ? WHERE model = ?",
+		"UPDATE settings SET value = ? WHERE key IN ('model', '" + store.SettingServingModel + "') AND value = ?"} {
+		if _, err := db.Exec(rebind(q), v1.Model(), builtin.Name); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -1058,26 +1058,38 @@ func testSearchableInSQL(t *testing.T, h *harness) {
 }
 
 // A leader lock is held by one holder at a time and free again once
-// released.
+// released; its context lives while it is held and ends at release, or
+// with the caller's.
 func testTryLeader(t *testing.T, h *harness) {
 	s := h.store(t)
 	ctx := context.Background()
-	release, ok, err := s.TryLeader(ctx, "housekeeping")
+	lctx, release, ok, err := s.TryLeader(ctx, "housekeeping")
 	if err != nil || !ok {
 		t.Fatalf("first: %v %v", ok, err)
 	}
-	if _, ok, _ := s.TryLeader(ctx, "housekeeping"); ok {
+	if _, _, ok, _ := s.TryLeader(ctx, "housekeeping"); ok {
 		t.Fatal("the lock was taken twice")
 	}
-	if r, ok, _ := s.TryLeader(ctx, "migrate-model"); !ok {
+	if _, r, ok, _ := s.TryLeader(ctx, "migrate-model"); !ok {
 		t.Fatal("another lock's name is another lock")
 	} else {
 		r()
 	}
+	if lctx.Err() != nil {
+		t.Fatalf("the leadership's context ended while held: %v", context.Cause(lctx))
+	}
 	release()
-	r, ok, err := s.TryLeader(ctx, "housekeeping")
+	if lctx.Err() == nil {
+		t.Fatal("the leadership's context lives on after release")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	lctx, r, ok, err := s.TryLeader(cctx, "housekeeping")
 	if err != nil || !ok {
 		t.Fatalf("after release: %v %v", ok, err)
+	}
+	cancel()
+	if lctx.Err() == nil {
+		t.Fatal("the leadership's context lives on after the caller's ended")
 	}
 	r()
 }
