@@ -1,45 +1,45 @@
 package api
 
 import (
-	"sort"
 	"sync"
 	"time"
+
+	"github.com/lookalike/lookalike/catalog"
 )
 
-// activity keeps per-minute counts and latencies of one kind of request for
-// the last hour, for the operator dashboard.
+// activity keeps this replica's per-minute counts and latencies of one kind
+// of request for the last hour. The app writes its recent minutes to the
+// database every few seconds (its heartbeat), so that the dashboard of any
+// replica shows the fleet's sum (Server.fleetSeries).
 type activity struct {
 	mu      sync.Mutex
-	buckets [60]minuteBucket
+	buckets [60]catalog.Minute
 }
-
-type minuteBucket struct {
-	minute int64 // unix minute this bucket holds; stale buckets are reset
-	count  int64
-	errors int64
-	sumMS  float64
-	maxMS  float64
-	hist   [len(latencyBoundsMS) + 1]int64
-}
-
-// latencyBoundsMS are the upper bounds used to estimate percentiles.
-var latencyBoundsMS = [...]float64{0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000, 10000}
 
 func (a *activity) record(now time.Time, ms float64, failed bool) {
 	m := now.Unix() / 60
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b := &a.buckets[m%60]
-	if b.minute != m {
-		*b = minuteBucket{minute: m}
+	if b.Minute != m {
+		*b = catalog.Minute{Minute: m}
 	}
-	b.count++
-	if failed {
-		b.errors++
+	b.Record(ms, failed)
+}
+
+// recent returns the minutes of the last n (up to 60) that hold requests,
+// oldest first.
+func (a *activity) recent(now time.Time, n int64) []catalog.Minute {
+	cur := now.Unix() / 60
+	var out []catalog.Minute
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for m := cur - min(n, 60) + 1; m <= cur; m++ {
+		if b := a.buckets[m%60]; b.Minute == m && b.Count > 0 {
+			out = append(out, b)
+		}
 	}
-	b.sumMS += ms
-	b.maxMS = max(b.maxMS, ms)
-	b.hist[sort.SearchFloat64s(latencyBoundsMS[:], ms)]++
+	return out
 }
 
 // MinuteJSON is one minute of the series.
@@ -61,52 +61,29 @@ type SeriesJSON struct {
 	Minutes   []MinuteJSON `json:"minutes"` // oldest first, 60 entries
 }
 
-func (a *activity) snapshot(now time.Time) SeriesJSON {
+// series sums rows (minutes of any number of replicas) over the hour up to
+// now's minute.
+func series(now time.Time, rows []catalog.Minute) SeriesJSON {
 	cur := now.Unix() / 60
 	out := SeriesJSON{Minutes: make([]MinuteJSON, 0, 60)}
-	var hist [len(latencyBoundsMS) + 1]int64
-	a.mu.Lock()
-	for m := cur - 59; m <= cur; m++ {
-		b := a.buckets[m%60]
-		mj := MinuteJSON{Time: time.Unix(m*60, 0).UTC()}
-		if b.minute == m {
-			mj.Count, mj.Errors, mj.MaxMS = b.count, b.errors, b.maxMS
-			if b.count > 0 {
-				mj.AvgMS = b.sumMS / float64(b.count)
-			}
-			for i, n := range b.hist {
-				hist[i] += n
-			}
-			out.Count += b.count
-			out.Errors += b.errors
+	var hist [len(catalog.LatencyBoundsMS) + 1]int64
+	for _, b := range catalog.SumMinutes(rows, cur-59, cur) {
+		mj := MinuteJSON{Time: time.Unix(b.Minute*60, 0).UTC(), Count: b.Count, Errors: b.Errors, MaxMS: b.MaxMS}
+		if b.Count > 0 {
+			mj.AvgMS = b.SumMS / float64(b.Count)
 		}
+		for i, n := range b.Hist {
+			hist[i] += n
+		}
+		out.Count += b.Count
+		out.Errors += b.Errors
 		out.Minutes = append(out.Minutes, mj)
 	}
-	a.mu.Unlock()
 	out.PerMinute = float64(out.Count) / 60
-	out.P50MS = percentile(hist[:], out.Count, 0.50)
-	out.P99MS = percentile(hist[:], out.Count, 0.99)
+	out.P50MS = catalog.Percentile(hist[:], 0.50)
+	out.P99MS = catalog.Percentile(hist[:], 0.99)
 	return out
 }
 
-// percentile estimates a quantile as the upper bound of its bucket.
-func percentile(hist []int64, total int64, q float64) float64 {
-	if total == 0 {
-		return 0
-	}
-	want := int64(q*float64(total) + 0.5)
-	if want < 1 {
-		want = 1
-	}
-	var cum int64
-	for i, n := range hist {
-		cum += n
-		if cum >= want {
-			if i < len(latencyBoundsMS) {
-				return latencyBoundsMS[i]
-			}
-			return latencyBoundsMS[len(latencyBoundsMS)-1]
-		}
-	}
-	return latencyBoundsMS[len(latencyBoundsMS)-1]
-}
+// snapshot is this replica's last hour alone.
+func (a *activity) snapshot(now time.Time) SeriesJSON { return series(now, a.recent(now, 60)) }

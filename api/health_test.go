@@ -64,3 +64,47 @@ func TestStorageFaults(t *testing.T) {
 		t.Fatalf("a read on a damaged database was refused: %d", code)
 	}
 }
+
+// /readyz runs every check within ReadyTimeout and names each outcome: a
+// dependency that fails or does not answer makes it 503, saying which.
+func TestReadyNamesFailedChecks(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var probes []Probe
+	loaded := false
+	ready := func() (int, map[string]any) {
+		s := New(Config{}, Deps{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Probes: probes, Ready: func() bool { return loaded }})
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var v map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+			t.Fatalf("not a JSON reply: %q", rec.Body.String())
+		}
+		return rec.Code, v
+	}
+	if code, v := ready(); code != 503 || v["error"] != "not ready: index: vector index is still loading" || fmt.Sprint(v["checks"]) != "map[database:ok index:vector index is still loading]" {
+		t.Fatalf("index loading: %d %v", code, v)
+	}
+	loaded = true
+	probes = []Probe{{"images", func(context.Context) error { return nil }}}
+	if code, v := ready(); code != 200 || v["status"] != "ready" || fmt.Sprint(v["checks"]) != "map[database:ok images:ok index:ok]" {
+		t.Fatalf("ready: %d %v", code, v)
+	}
+	probes = []Probe{
+		{"images", func(context.Context) error { return fmt.Errorf("image store s3://b/p/: get: no such bucket") }},
+		{"hung", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
+	}
+	code, v := ready()
+	msg := fmt.Sprint(v["error"])
+	if code != 503 || !strings.Contains(msg, "images: image store s3://b/p/: get: no such bucket") || !strings.Contains(msg, "hung: no answer within 2s") ||
+		v["checks"].(map[string]any)["database"] != "ok" {
+		t.Fatalf("failed checks: %d %v", code, v)
+	}
+	store.Close()
+	if code, v := ready(); code != 503 || !strings.Contains(fmt.Sprint(v["error"]), "database: ") {
+		t.Fatalf("closed database: %d %v", code, v)
+	}
+}

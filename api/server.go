@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lookalike/lookalike/catalog"
@@ -42,6 +43,8 @@ type Store interface {
 	ListFailed(ctx context.Context, shop int64, limit int) ([]catalog.Failed, error)
 	Requeue(ctx context.Context, k catalog.Key, now time.Time) error
 	RequeueWhere(ctx context.Context, shop int64, failedOnly bool, now time.Time) (int, error)
+	Replicas(ctx context.Context) ([]catalog.Replica, error)
+	Activity(ctx context.Context, sinceMinute int64) ([]catalog.Activity, error)
 }
 
 // Index finds nearest vectors.
@@ -78,6 +81,7 @@ type Config struct {
 	TrustProxy     bool                // take the client address from X-Forwarded-For
 	SiteURL        string              // the shop's site (LOOKALIKE_IMAGE_BASE_URL): page links that are paths resolve against it
 	AllowedOrigins []string            // exact origins (https://cvety.kz) whose pages may call search from a browser (CORS)
+	ReplicaID      string              // this replica's id in the replicas table: the dashboard adds its own activity live, the others' from the database
 }
 
 // Engine is the model that answers searches and the index of its vectors.
@@ -107,7 +111,23 @@ type Deps struct {
 	UI      http.Handler                                        // the web pages (/, /admin, /static/); nil: none
 	// PublicUI is UI without the operator dashboard, for Public; nil: Public serves no pages.
 	PublicUI http.Handler
+	// Replica, when not nil, describes this replica (in /stats "replica"):
+	// its id, host, start, index and change feed position.
+	Replica func(ctx context.Context) any
+	// Probes are what /readyz checks besides the database and the index
+	// (the image store, when it is a remote one).
+	Probes []Probe
 }
+
+// Probe is one dependency /readyz checks, within ReadyTimeout.
+type Probe struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// ReadyTimeout bounds each check of /readyz: a dependency that does not
+// answer within it is reported as failed.
+const ReadyTimeout = 2 * time.Second
 
 // Thumbnailer returns JPEG thumbnails of stored images.
 type Thumbnailer interface {
@@ -125,6 +145,8 @@ type Server struct {
 	log      *slog.Logger
 	ready    func() bool
 	health   func(ctx context.Context) error
+	probes   []Probe
+	replica  func(ctx context.Context) any
 	verify   func(ctx context.Context, repair bool) (any, error)
 	thumbs   Thumbnailer
 	ui       http.Handler
@@ -168,7 +190,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.Currency = catalog.DefaultCurrency
 	}
 	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, fetcher: d.Fetcher, worker: d.Worker,
-		log: d.Log.With("subsystem", "api"), ready: d.Ready, health: d.Health, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, pubUI: d.PublicUI, mux: http.NewServeMux(), pub: http.NewServeMux()}
+		log: d.Log.With("subsystem", "api"), ready: d.Ready, health: d.Health, probes: d.Probes, replica: d.Replica, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, pubUI: d.PublicUI, mux: http.NewServeMux(), pub: http.NewServeMux()}
 	reg := d.Metrics
 	if reg == nil {
 		reg = metrics.NewRegistry()
@@ -433,22 +455,53 @@ func (s *Server) failAdmin(w http.ResponseWriter, r *http.Request, status int, m
 	writeJSON(w, status, map[string]any{"success": false, "error": msg})
 }
 
+// handleReady answers whether this replica can serve: the database answers,
+// storage has no fault, each probe (the image store) answers, and the
+// index has loaded. Each check runs at once with the others, within
+// ReadyTimeout; the reply names each one's outcome, and a 503 says which
+// failed.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.Ping(r.Context()); err != nil {
-		s.fail(w, r, &Error{Status: http.StatusServiceUnavailable, Msg: "database not reachable: " + err.Error(), Err: err})
-		return
-	}
+	checks := []Probe{{"database", s.store.Ping}}
 	if s.health != nil {
-		if err := s.health(r.Context()); err != nil { // logged where it began, not on every probe
-			writeJSON(w, statusOf(err), errBody("not ready: "+err.Error()))
-			return
+		checks = append(checks, Probe{"storage", s.health})
+	}
+	checks = append(checks, s.probes...)
+	if s.ready != nil {
+		checks = append(checks, Probe{"index", func(context.Context) error {
+			if !s.ready() {
+				return errors.New("vector index is still loading")
+			}
+			return nil
+		}})
+	}
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+			defer cancel()
+			err := c.Check(ctx)
+			if err != nil && ctx.Err() == context.DeadlineExceeded {
+				err = fmt.Errorf("no answer within %s: %w", ReadyTimeout, err)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	out := map[string]string{}
+	var failed []string
+	for i, c := range checks {
+		out[c.Name] = "ok"
+		if errs[i] != nil {
+			out[c.Name] = errs[i].Error()
+			failed = append(failed, c.Name+": "+errs[i].Error())
 		}
 	}
-	if s.ready != nil && !s.ready() {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, "vector index is still loading"))
+	if len(failed) > 0 { // logged where a fault began, not on every probe
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "error", "error": "not ready: " + strings.Join(failed, "; "), "checks": out})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": out})
 }
 
 func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) {
@@ -472,9 +525,54 @@ func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) 
 		}
 	}
 	if eng.IndexStatus != nil {
-		out["index"] = eng.IndexStatus()
+		out["index"] = eng.IndexStatus() // this replica's, as in replica.index
+	}
+	rs, err := s.store.Replicas(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out["replicas"] = nonNil(catalog.LiveReplicas(rs, time.Now()))
+	if s.replica != nil {
+		out["replica"] = s.replica(r.Context())
 	}
 	return out, nil
+}
+
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}
+
+// fleetSeries is the last hour of requests of kind on every replica: the
+// others' minutes as their heartbeats wrote them, this one's live.
+func (s *Server) fleetSeries(now time.Time, kind string, rows []catalog.Activity) SeriesJSON {
+	mine := s.webhookActivity.recent(now, 60)
+	if kind == catalog.ActivitySearches {
+		mine = s.searchActivity.recent(now, 60)
+	}
+	for _, a := range rows {
+		if a.Kind == kind && a.Replica != s.cfg.ReplicaID {
+			mine = append(mine, a.Minute)
+		}
+	}
+	return series(now, mine)
+}
+
+// RecentActivity is this replica's activity of the last two minutes (the
+// only ones still counting), for the heartbeat to write to the database.
+func (s *Server) RecentActivity(now time.Time) []catalog.Activity {
+	var out []catalog.Activity
+	for _, k := range []struct {
+		kind string
+		a    *activity
+	}{{catalog.ActivityWebhooks, &s.webhookActivity}, {catalog.ActivitySearches, &s.searchActivity}} {
+		for _, m := range k.a.recent(now, 2) {
+			out = append(out, catalog.Activity{Replica: s.cfg.ReplicaID, Kind: k.kind, Minute: m})
+		}
+	}
+	return out
 }
 
 // handleSearchInfo tells the shopper's page what search can do (text
@@ -494,7 +592,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleOverview is the operator dashboard's data: /stats plus the last
-// hour of webhooks and searches, minute by minute.
+// hour of webhooks and searches on every replica, minute by minute.
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	eng := s.engine()
 	st, err := s.statsJSON(r, eng)
@@ -503,9 +601,14 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	rows, err := s.store.Activity(r.Context(), now.Unix()/60-59)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	st["index_vectors"] = eng.Index.Len()
-	st["webhooks"] = s.webhookActivity.snapshot(now)
-	st["searches"] = s.searchActivity.snapshot(now)
+	st["webhooks"] = s.fleetSeries(now, catalog.ActivityWebhooks, rows)
+	st["searches"] = s.fleetSeries(now, catalog.ActivitySearches, rows)
 	writeJSON(w, http.StatusOK, st)
 }
 

@@ -274,9 +274,10 @@ type App struct {
 	// searches, workers, thumbnails and model migration share it.
 	decodeBudget *imagedecode.Budget
 
-	feed     feed       // the store's change feed, as applied to the index
-	followMu sync.Mutex // one followSwitch at a time
-	pruneMu  sync.Mutex // one Prune at a time in this process
+	replica  catalog.Replica // this process in the fleet (fleet.go)
+	feed     feed            // the store's change feed, as applied to the index
+	followMu sync.Mutex      // one followSwitch at a time
+	pruneMu  sync.Mutex      // one Prune at a time in this process
 }
 
 // changeRetention is how long change feed rows are kept: far longer than
@@ -332,7 +333,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, log: log, lock: lock, decodeBudget: imagedecode.NewBudget(cfg.DecodeMemory)}
+	a := &App{cfg: cfg, log: log, lock: lock, decodeBudget: imagedecode.NewBudget(cfg.DecodeMemory), replica: newReplica()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -408,10 +409,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency, MaxPhotos: cfg.MaxPhotos,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget,
-		SiteURL: cfg.ImageBaseURL, AllowedOrigins: cfg.AllowedOrigins},
+		SiteURL: cfg.ImageBaseURL, AllowedOrigins: cfg.AllowedOrigins, ReplicaID: a.replica.ID},
 		api.Deps{Store: st, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
-			Thumbs: a.thumbs, UI: web.Handler(pages), PublicUI: publicUI})
+			Thumbs: a.thumbs, UI: web.Handler(pages), PublicUI: publicUI, Replica: a.replicaStatus, Probes: a.probes()})
 	ok = true
 	return a, nil
 }
@@ -508,10 +509,14 @@ func (a *App) Start(ctx context.Context) error {
 		public = a.api.Public()
 	}
 	a.http = a.newHTTPServer(public)
+	if err := a.heartbeat(ctx); err != nil { // in /stats from the start
+		a.log.Warn("heartbeat", "subsystem", "fleet", "err", err)
+	}
 	a.worker.Start(ctx)
-	a.bg.Add(2)
+	a.bg.Add(3)
 	go a.housekeeping()
 	go a.tailFeed()
+	go a.heartbeats()
 	if a.target != nil {
 		a.bg.Add(1)
 		go a.migrate(a.target)
@@ -688,6 +693,8 @@ func (a *App) Prune(ctx context.Context, minAge time.Duration) {
 	report("webhook deliveries", n, err)
 	n, err = a.store.PruneChanges(ctx, time.Now().Add(-changeRetention))
 	report("change feed rows", n, err)
+	n, err = a.store.PruneFleet(ctx, time.Now().Add(-fleetRetention))
+	report("replica and activity rows", n, err)
 	n, err = a.store.PruneEmbeddings(ctx)
 	report("vectors", n, err)
 	// A backup copying images holds the backup lock shared; prune waits

@@ -12,7 +12,8 @@
 //     it with the caller's, and housekeeping and the model migration run
 //     under it). LockAll (new): the fleet-wide lock every LockKey shares,
 //     taken exclusively by a model switch, so that no product's
-//     read-decide-write straddles the switch.
+//     read-decide-write straddles the switch. Tables replicas and activity
+//     (migrations 0008 on SQLite, 0002 on PostgreSQL).
 //   - 2026-12-02 (change feed): Driver unchanged. Clarified: TryLeader is
 //     exclusive within one process too (a second TryLeader of a held name
 //     is refused even on the same connection: PostgreSQL's session locks are

@@ -62,6 +62,8 @@ func Run(t *testing.T, open Open, again Again) {
 		{"SearchableInSQL", testSearchableInSQL},
 		{"TryLeader", testTryLeader},
 		{"InitSettingKeepsTheFirst", testInitSettingKeepsTheFirst},
+		{"FleetHeartbeatsAndActivity", testFleet},
+		{"FeedLag", testFeedLag},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}
@@ -1128,5 +1130,111 @@ func testInitSettingKeepsTheFirst(t *testing.T, h *harness) {
 	}
 	if v, _ := stores[len(stores)-1].Setting(ctx, "data_dir_id"); v != "set" {
 		t.Fatalf("SetSettings after InitSetting: %q", v)
+	}
+}
+
+// Each replica's heartbeat row and activity minutes, written through its
+// own store, are read back by any store on the database: rewritten minutes
+// replace (not add to) what was there, Leave removes the row, PruneFleet
+// forgets what is old.
+func testFleet(t *testing.T, h *harness) {
+	d := h.open(t)
+	s1 := h.storeOn(t, d)
+	s2 := s1
+	if h.againF != nil {
+		s2 = h.storeOn(t, h.again(t, d))
+	}
+	ctx := context.Background()
+	minute := func(m int64, n int, ms float64) catalog.Minute {
+		x := catalog.Minute{Minute: m}
+		for range n {
+			x.Record(ms, false)
+		}
+		return x
+	}
+	a := catalog.Replica{ID: "a", Host: "h1", PID: 11, Addr: "127.0.0.1:1", Version: "v", Model: "m", StartedAt: T0, SeenAt: T0, FeedSeq: 5, FeedBehind: 1, IndexVectors: 3}
+	b := catalog.Replica{ID: "b", Host: "h2", PID: 22, Addr: "127.0.0.1:2", Version: "v", Model: "m", StartedAt: T0.Add(time.Second), SeenAt: T0}
+	if err := s1.Heartbeat(ctx, a, []catalog.Activity{{Replica: "a", Kind: catalog.ActivityWebhooks, Minute: minute(100, 2, 4)}}); err != nil {
+		t.Fatal(err)
+	}
+	a.SeenAt, a.FeedSeq = T0.Add(5*time.Second), 9
+	if err := s1.Heartbeat(ctx, a, []catalog.Activity{{Replica: "a", Kind: catalog.ActivityWebhooks, Minute: minute(100, 3, 4)},
+		{Replica: "a", Kind: catalog.ActivitySearches, Minute: minute(101, 1, 40)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Heartbeat(ctx, b, []catalog.Activity{{Replica: "b", Kind: catalog.ActivityWebhooks, Minute: minute(100, 4, 9)},
+		{Replica: "b", Kind: catalog.ActivityWebhooks, Minute: minute(40, 1, 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := s1.Replicas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	if len(rs) != 2 || rs[0] != a || rs[1] != b {
+		t.Fatalf("replicas:\n%+v\nwant\n%+v\n%+v", rs, a, b)
+	}
+	act, err := s1.Activity(ctx, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var webhooks []catalog.Minute
+	for _, x := range act {
+		if x.Kind == catalog.ActivityWebhooks {
+			webhooks = append(webhooks, x.Minute)
+		}
+	}
+	sum := catalog.SumMinutes(webhooks, 100, 101)
+	want := minute(100, 3, 4) // a's minute as rewritten, not added to
+	want.Add(minute(100, 4, 9))
+	if len(act) != 3 || sum[0] != want || sum[1].Count != 0 {
+		t.Fatalf("activity since minute 99: %+v", act)
+	}
+	if err := s2.Leave(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s1.PruneFleet(ctx, time.Unix(99*60, 0)); err != nil || n != 1 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	if rs, _ := s1.Replicas(ctx); len(rs) != 1 || rs[0].ID != "a" {
+		t.Fatalf("after b left: %+v", rs)
+	}
+	if act, _ := s1.Activity(ctx, 0); len(act) != 3 {
+		t.Fatalf("activity after the prune: %+v", act)
+	}
+}
+
+// FeedLag counts the changes after a reader's position and says when the
+// oldest was written.
+func testFeedLag(t *testing.T, h *harness) {
+	s := h.store(t)
+	ctx := context.Background()
+	if n, oldest, err := s.FeedLag(ctx, 0, 100); err != nil || n != 0 || !oldest.IsZero() {
+		t.Fatalf("empty feed: %d %v %v", n, oldest, err)
+	}
+	for i := range 3 {
+		if _, err := ApplyAt(ctx, s, Event(t, fmt.Sprintf(`{"event_type":"product.created","product_data":{"id":%d,"title":"a"}}`, i+1)), 1, T0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, _, err := s.Changes(ctx, 0, 10)
+	if err != nil || len(cs) != 3 {
+		t.Fatalf("changes: %v %v", cs, err)
+	}
+	for _, c := range []struct {
+		after  int64
+		limit  int
+		behind int64
+		oldest time.Time
+	}{
+		{0, 100, 3, T0},
+		{cs[0].Seq, 100, 2, T0.Add(time.Second)},
+		{cs[2].Seq, 100, 0, time.Time{}},
+		{0, 2, 2, T0},
+	} {
+		n, oldest, err := s.FeedLag(ctx, c.after, c.limit)
+		if err != nil || n != c.behind || !oldest.Equal(c.oldest) {
+			t.Errorf("FeedLag(%d, %d) = %d %v %v, want %d %v", c.after, c.limit, n, oldest, err, c.behind, c.oldest)
+		}
 	}
 }

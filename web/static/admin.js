@@ -181,6 +181,7 @@
     $('s-failed').parentNode.classList.toggle('bad', (q.failed || 0) > 0);
     text('s-model', o.model);
     text('s-dims', t('stat.dims', { n: o.dimensions }));
+    text('s-replicas', t('stat.replicas', { n: (o.replicas || []).length }));
     [['wh', o.webhooks], ['se', o.searches]].forEach(function (x) {
       var s = x[1] || {};
       text('s-' + x[0] + '-rate', LA.number(s.per_minute || 0));
