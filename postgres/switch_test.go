@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,4 +138,29 @@ func TestSwitchModelBesideProductWrites(t *testing.T) {
 	if _, ok, err := s.Embedding(ctx, "sha3", "old"); ok || err != nil {
 		t.Fatalf("the old model's vector was stored after the switch: %v %v", ok, err)
 	}
+}
+
+// BenchmarkWriteLockKey is a write transaction that takes one product's
+// LockKey (with the fleet-wide lock it shares) and commits: the cost the
+// lock adds to every webhook's transaction, from 4×GOMAXPROCS goroutines
+// at once, as concurrent webhooks are.
+func BenchmarkWriteLockKey(b *testing.B) {
+	ctx := context.Background()
+	d, err := Open(ctx, pgtest.DB(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := strconv.FormatInt(n.Add(1), 10)
+			if err := d.Write(ctx, func(tx store.Tx) error { return d.LockKey(ctx, tx, 1, id) }, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -87,7 +87,9 @@ func TestFleetModelSwitchLeaderLost(t *testing.T) {
 	if r := a.webhook(createBody(2, "Букет roses", "3 000 ₸", images.URL+"/img/roses.jpg", "")); r.status != 200 {
 		t.Fatalf("webhook during the switch: %d %s", r.status, r.raw)
 	}
-	a.waitFor("A's pass to stop", func() bool { return strings.Contains(a.logs.String(), "re-embedding stopped: the leader lock was lost") })
+	a.waitFor("A's pass to stop", func() bool {
+		return strings.Contains(a.logs.String(), "re-embedding stopped: the leader lock was lost")
+	})
 	for _, s := range []*server{a, b} {
 		s.waitFor("the new model", func() bool {
 			st := s.stats()
@@ -106,4 +108,3 @@ func TestFleetModelSwitchLeaderLost(t *testing.T) {
 		t.Fatalf("B did not switch, or A did not follow:\nA:\n%s\nB:\n%s", a.logs.String(), b.logs.String())
 	}
 }
-
