@@ -62,9 +62,9 @@ func TestMinuteRecordAddSum(t *testing.T) {
 		q    float64
 		want float64
 	}{
-		{m.Hist[:], 0.5, 5},   // 99 of 101 at 4 ms: the 5 ms bucket
-		{m.Hist[:], 0.99, 5},  // the 100th of 101
-		{m.Hist[:], 1, 500},   // the slowest, 400 ms: the 500 ms bucket
+		{m.Hist[:], 0.5, 5},     // 99 of 101 at 4 ms: the 5 ms bucket
+		{m.Hist[:], 0.99, 5},    // the 100th of 101
+		{m.Hist[:], 1, 500},     // the slowest, 400 ms: the 500 ms bucket
 		{m.Hist[:], 0.001, 0.5}, // the fastest, 0.1 ms: the first bucket
 		{make([]int64, len(LatencyBoundsMS)+1), 0.5, 0},
 		{append(make([]int64, len(LatencyBoundsMS)), 3), 0.5, 10000}, // all over the last bound
