@@ -164,3 +164,50 @@ func BenchmarkWriteLockKey(b *testing.B) {
 		}
 	})
 }
+
+// A leader's pass runs under Store.TryLeader's context: when the lock's
+// backend is terminated, the context ends with store.ErrLeadershipLost, the
+// pass's next statement fails instead of running beside a new leader, and
+// another store takes the lock.
+func TestStoreLeaderPassStopsWhenLockLost(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	a, b := openURL(t, url+"&application_name=leader-a"), openURL(t, url)
+	sa, err := store.Open(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := store.Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lctx, release, ok, err := sa.TryLeader(ctx, "housekeeping")
+	if err != nil || !ok {
+		t.Fatalf("TryLeader: %v %v", ok, err)
+	}
+	defer release()
+	if _, err := sa.PruneChanges(lctx, storetest.T0); err != nil {
+		t.Fatalf("a pass step while leading: %v", err)
+	}
+	var killed int
+	if err := b.Read().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND s.application_name = 'leader-a'`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminate the lock's backend: %d %v", killed, err)
+	}
+	select {
+	case <-lctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pass's context lives on after the lock was lost")
+	}
+	if !errors.Is(context.Cause(lctx), store.ErrLeadershipLost) {
+		t.Fatalf("cause %v", context.Cause(lctx))
+	}
+	if _, err := sa.PruneChanges(lctx, storetest.T0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a pass step after the lock was lost: %v", err)
+	}
+	if _, r, ok, err := sb.TryLeader(ctx, "housekeeping"); !ok || err != nil {
+		t.Fatalf("another store cannot take over: %v %v", ok, err)
+	} else {
+		r()
+	}
+}
