@@ -63,6 +63,7 @@ func Run(t *testing.T, open Open, again Again) {
 		{"TryLeader", testTryLeader},
 		{"InitSettingKeepsTheFirst", testInitSettingKeepsTheFirst},
 		{"FleetHeartbeatsAndActivity", testFleet},
+		{"SwitchModelBesideWebhooks", testSwitchModelBesideWebhooks},
 		{"FeedLag", testFeedLag},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
@@ -1235,6 +1236,73 @@ func testFeedLag(t *testing.T, h *harness) {
 		n, oldest, err := s.FeedLag(ctx, c.after, c.limit)
 		if err != nil || n != c.behind || !oldest.Equal(c.oldest) {
 			t.Errorf("FeedLag(%d, %d) = %d %v %v, want %d %v", c.after, c.limit, n, oldest, err, c.behind, c.oldest)
+		}
+	}
+}
+
+// A model switch while webhooks for the products it moves arrive at two
+// stores on the database: every product ends on the new model, searchable,
+// with its last price; none is written back to the old model by a webhook
+// that read it before the switch committed.
+func testSwitchModelBesideWebhooks(t *testing.T, h *harness) {
+	d := h.open(t)
+	s1 := h.storeOn(t, d)
+	stores := []*store.Store{s1}
+	if h.againF != nil {
+		stores = append(stores, h.storeOn(t, h.again(t, d)))
+	}
+	ctx := context.Background()
+	const products, senders, rounds = 40, 8, 15
+	if err := s1.SetSettings(ctx, map[string]string{store.SettingServingModel: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= products; i++ {
+		if _, err := ApplyAt(ctx, s1, Event(t, fmt.Sprintf(`{"event_type":"product.created","product_data":{"id":%d,"title":"p","price":"100","image":"https://x/%d.jpg"}}`, i, i)), 1, T0); err != nil {
+			t.Fatal(err)
+		}
+		j, err := s1.Claim(ctx, T0, time.Minute)
+		if err != nil || j == nil {
+			t.Fatalf("claim: %v %v", j, err)
+		}
+		sha := fmt.Sprint("sha", i)
+		if err := Complete(ctx, s1, j, sha, "old", []float32{1, 0}, T0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s1.PutEmbedding(ctx, sha, "new", []float32{0, 1}, T0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range senders { // sender g owns the products i with i % senders == g, in order
+		wg.Go(func() {
+			<-start
+			for r := 1; r <= rounds; r++ {
+				for i := 1; i <= products; i++ {
+					if i%senders != g {
+						continue
+					}
+					ev := Event(t, fmt.Sprintf(`{"event_type":"product.updated","product_data":{"id":%d,"price":"%d"}}`, i, 100+r))
+					if _, err := ApplyAt(ctx, stores[(i+r)%len(stores)], ev, 1, T0.Add(time.Duration(r)*time.Second)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	if _, _, err := stores[len(stores)-1].SwitchModel(ctx, "new", map[string]string{store.SettingServingModel: "new"}, T0.Add(time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i := 1; i <= products; i++ {
+		p, err := s1.Get(ctx, catalog.Key{ShopID: 1, ProductID: catalog.ProductID(fmt.Sprint(i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Model != "new" || !p.Searchable() || p.Price == nil || p.Price.Minor != int64(100+rounds)*100 {
+			t.Errorf("product %d: model %q searchable %v price %v", i, p.Model, p.Searchable(), p.Price)
 		}
 	}
 }
