@@ -338,6 +338,16 @@ func tuneVariants() map[string]config {
 	add("gw03o6", func(c *config) { c.wbAlpha, c.wbP, c.orientBins = 0.3, 1, 6 })
 	add("gw03b1", func(c *config) { c.wbAlpha, c.wbP, c.preBlur = 0.3, 1, 1 })
 	add("o6", func(c *config) { c.orientBins = 6 })
+	add2 := func(name string, f func(c *config)) {
+		c := defaultConfig()
+		f(&c)
+		vs[name] = c
+	}
+	add2("v2s112", func(c *config) { c.size = 112 })
+	add2("v2s128", func(c *config) { c.size = 128 })
+	add2("v2s192", func(c *config) { c.size = 192 })
+	add2("v2s96", func(c *config) { c.size = 96 })
+	add2("v2s80", func(c *config) { c.size = 80 })
 	return vs
 }
 
