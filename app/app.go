@@ -382,9 +382,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.engine.Store(&engine{embedder: serving, index: idx})
 	// Workers record vectors of the serving model only: the store checks
-	// this setting in the transaction that records one.
-	if err := st.SetSettings(ctx, map[string]string{store.SettingServingModel: serving.Model()}); err != nil {
+	// this setting in the transaction that records one. It is written only
+	// while the catalogue is still on the model chooseModels found: another
+	// replica's switch committed since keeps its serving model (migrate
+	// follows it, when this replica is configured with it).
+	catalogueModel := serving.Model()
+	if a.target != nil {
+		catalogueModel = a.mig.from
+	}
+	if ok, err := st.SetSettingIf(ctx, store.SettingServingModel, serving.Model(), settingModel, catalogueModel); err != nil {
 		return nil, err
+	} else if !ok && a.target == nil {
+		log.Error("another replica switched the catalogue to another model while this one started; it serves its own (its workers' vectors are refused): configure it with that model and restart it", "subsystem", "model", "model", serving.Model())
 	}
 	st.SetChangeHook(a.onChange)
 

@@ -107,6 +107,9 @@ func (a *App) chooseModels(ctx context.Context) (embed.Embedder, error) {
 			return nil, fmt.Errorf("%w; and the index's model %s cannot be loaded either: %v", terr, active, oerr)
 		}
 		a.log.Error("the configured model failed to load; keeping the index's model", "subsystem", "model", "err", terr, "model", old.Model())
+		if err := record(old, activeDir); err != nil {
+			return nil, err
+		}
 		return old, nil
 	case active == "" || active == target.Model():
 		if err := record(target, a.cfg.ModelDir); err != nil {

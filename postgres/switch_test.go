@@ -19,7 +19,9 @@ import (
 // result of the old model, both started while the switch's transaction has
 // moved the products but not yet committed. The webhook must not write the
 // old model back (it waits for the switch, then reads the moved product),
-// and the old model's result must be refused (the worker runs it again).
+// and the old model's result must be refused (the worker runs it again);
+// a replica starting meanwhile must not write its serving model over the
+// switch's.
 // Without LockAll beside LockKey the webhook reads the product as it was
 // and writes model "old" over the switch; with the setting read before the
 // lock, Settle records the old model's vector after the switch.
@@ -47,7 +49,7 @@ func TestSwitchModelBesideProductWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetSettings(ctx, map[string]string{store.SettingServingModel: "old"}); err != nil {
+	if err := s.SetSettings(ctx, map[string]string{store.SettingServingModel: "old", "model": "old"}); err != nil {
 		t.Fatal(err)
 	}
 	index("1", "sha1")
@@ -99,7 +101,7 @@ func TestSwitchModelBesideProductWrites(t *testing.T) {
 	}
 	switched := make(chan error, 1)
 	go func() {
-		_, _, err := s.SwitchModel(ctx, "new", map[string]string{store.SettingServingModel: "new"}, t0.Add(time.Second), nil)
+		_, _, err := s.SwitchModel(ctx, "new", map[string]string{store.SettingServingModel: "new", "model": "new"}, t0.Add(time.Second), nil)
 		switched <- err
 	}()
 	waiting(1)
@@ -112,7 +114,16 @@ func TestSwitchModelBesideProductWrites(t *testing.T) {
 	go func() {
 		settled <- storetest.Complete(ctx, s, job, "sha3", "old", []float32{1, 0}, t0.Add(2*time.Second))
 	}()
-	waiting(3)
+	// A replica starting with the old model, which read the settings before the switch.
+	started := make(chan bool, 1)
+	go func() {
+		ok, err := s.SetSettingIf(ctx, store.SettingServingModel, "old", "model", "old")
+		if err != nil {
+			t.Error(err)
+		}
+		started <- ok
+	}()
+	waiting(4)
 	if err := blocker.Rollback(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +135,12 @@ func TestSwitchModelBesideProductWrites(t *testing.T) {
 	}
 	if err := <-settled; !errors.Is(err, catalog.ErrModelChanged) {
 		t.Fatalf("the old model's result after the switch: %v, want ErrModelChanged", err)
+	}
+	if <-started {
+		t.Fatal("a serving model decided before the switch was written over it")
+	}
+	if v, err := s.Setting(ctx, store.SettingServingModel); v != "new" || err != nil {
+		t.Fatalf("serving model after the switch: %q %v", v, err)
 	}
 	p, err := s.Get(ctx, catalog.Key{ShopID: 8, ProductID: "1"})
 	if err != nil {

@@ -62,6 +62,27 @@ func (s *Store) InitSetting(ctx context.Context, key, value string) (string, err
 	return s.Setting(ctx, key)
 }
 
+// SetSettingIf stores value under key only while setting ifKey still holds
+// ifValue, and reports whether it did. It waits for a model switch in
+// progress (LockAll) and reads ifKey after it, so a value decided from
+// settings read before the switch is not written over the switch's.
+func (s *Store) SetSettingIf(ctx context.Context, key, value, ifKey, ifValue string) (bool, error) {
+	ok := false
+	err := s.write(ctx, func(tx *wtx) error {
+		ok = false
+		if err := tx.lock(ctx, catalog.Key{ProductID: "settings"}); err != nil {
+			return err
+		}
+		cur, err := getSetting(ctx, tx, ifKey)
+		if err != nil || cur != ifValue {
+			return err
+		}
+		ok = true
+		return putSetting(ctx, tx, key, value)
+	}, nil)
+	return ok, err
+}
+
 func putSetting(ctx context.Context, tx *wtx, k, v string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, v); err != nil {

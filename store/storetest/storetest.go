@@ -62,6 +62,7 @@ func Run(t *testing.T, open Open, again Again) {
 		{"SearchableInSQL", testSearchableInSQL},
 		{"TryLeader", testTryLeader},
 		{"InitSettingKeepsTheFirst", testInitSettingKeepsTheFirst},
+		{"SetSettingIf", testSetSettingIf},
 		{"FleetHeartbeatsAndActivity", testFleet},
 		{"SwitchModelBesideWebhooks", testSwitchModelBesideWebhooks},
 		{"FeedLag", testFeedLag},
@@ -1095,6 +1096,27 @@ func testTryLeader(t *testing.T, h *harness) {
 		t.Fatal("the leadership's context lives on after the caller's ended")
 	}
 	r()
+}
+
+// SetSettingIf writes only while the other setting holds the value given.
+func testSetSettingIf(t *testing.T, h *harness) {
+	s := h.store(t)
+	ctx := context.Background()
+	if err := s.SetSettings(ctx, map[string]string{"model": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.SetSettingIf(ctx, "serving", "a", "model", "a"); !ok || err != nil {
+		t.Fatalf("condition holds: %v %v", ok, err)
+	}
+	if ok, err := s.SetSettingIf(ctx, "serving", "b", "model", "b"); ok || err != nil {
+		t.Fatalf("condition fails: %v %v", ok, err)
+	}
+	if ok, err := s.SetSettingIf(ctx, "serving", "c", "unset", ""); !ok || err != nil {
+		t.Fatalf("an unset setting is empty: %v %v", ok, err)
+	}
+	if v, _ := s.Setting(ctx, "serving"); v != "c" {
+		t.Fatalf("serving %q", v)
+	}
 }
 
 // Replicas starting at once each propose a data directory id; all of them
