@@ -220,13 +220,21 @@ func (a *App) migrate(target embed.Embedder) {
 	defer t.Stop()
 	told := false
 	for {
-		if a.engine.Load().embedder.Model() == target.Model() {
-			return // switched here, or followed another replica's switch
-		}
-		serving, err := a.store.Setting(ctx, store.SettingServingModel)
-		if err == nil && serving == target.Model() { // another replica switched (its change may not have reached the feed yet)
-			a.follow(ctx, serving)
-		} else if err == nil {
+		// The switch writes the catalogue's model: once it is target, the
+		// work is done, here or by another replica (whose change may not
+		// have reached the feed yet: follow it now).
+		model, err := a.store.Setting(ctx, settingModel)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Error("model migration: read the settings", "err", err)
+			}
+		case model == target.Model():
+			a.follow(ctx, model)
+			if a.engine.Load().embedder.Model() == model {
+				return
+			}
+		default:
 			lctx, leader, ok, err := a.store.TryLeader(ctx, "model-migration")
 			switch {
 			case err != nil:

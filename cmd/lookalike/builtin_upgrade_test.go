@@ -99,3 +99,36 @@ func toBuiltinV1(t *testing.T, db *sql.DB, rebind func(string) string, photo fun
 		}
 	}
 }
+
+// A catalogue indexed with a model that cannot be loaded any more (its
+// directory is gone): the configured model serves at once, and the
+// catalogue is still moved to it from the stored photos (products join its
+// index as they are re-embedded), ending with every product on it.
+func TestSwitchFromAModelThatCannotLoad(t *testing.T) {
+	dir, images, fetched := indexFourAndStop(t)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "lookalike.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE embeddings SET model = 'gone-model'", "UPDATE products SET model = 'gone-model' WHERE model != ''",
+		"UPDATE settings SET value = 'gone-model' WHERE key IN ('model', 'serving_model')",
+		"INSERT INTO settings (key, value) VALUES ('model_dir', '/nonexistent/model') ON CONFLICT (key) DO UPDATE SET value = excluded.value"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	srv := startServer(t, dir, nil)
+	defer srv.stop()
+	srv.waitFor("the switch", func() bool {
+		st := srv.stats()
+		return st["model"] == builtin.Name && st["migration"] == nil && num(st["vectors"]) == 4
+	})
+	if images.total() != fetched {
+		t.Fatal("the switch downloaded images again instead of using the stored copies")
+	}
+	searchable := srv.searchPhoto(readPhoto(t, "roses"), nil)
+	if searchable.status != 200 || num(searchable.body["results"].([]any)[0].(map[string]any)["product_id"]) != 2 {
+		t.Fatalf("search after the switch: %s", searchable.raw)
+	}
+}
