@@ -146,7 +146,7 @@ func (a *App) modelSwitched(ctx context.Context) {
 		return // this process is the one switching: the switch rebuilds its index
 	}
 	serving, err := a.store.Setting(ctx, store.SettingServingModel)
-	if err != nil || serving == "" || serving == a.engine.Load().embedder.Model() {
+	if err != nil || serving == "" || serving == a.engine.Load().embedder.Model() && !a.mig.isActive() {
 		return
 	}
 	a.bg.Add(1)
@@ -159,7 +159,9 @@ func (a *App) modelSwitched(ctx context.Context) {
 }
 
 // follow makes this replica serve model, the one another replica switched
-// the catalogue to: the configured model when it is that one, else the
+// the catalogue to, with an index of the moved catalogue (also when it
+// served that model already, its index holding only the products
+// re-embedded so far): the configured model when it is that one, else the
 // model as the settings name it (a built-in version, or the CLIP directory
 // the switching replica recorded). One follow runs at a time; a model that
 // cannot be loaded here leaves the old one serving, said in the log.
@@ -167,11 +169,14 @@ func (a *App) follow(ctx context.Context, model string) {
 	a.followMu.Lock()
 	defer a.followMu.Unlock()
 	old := a.engine.Load().embedder.Model()
-	if old == model {
-		return
+	if old == model && !a.mig.isActive() {
+		return // serving it, with an index built from the moved catalogue
 	}
 	log := a.log.With("subsystem", "model", "from", old, "to", model)
-	e := a.target
+	e := a.engine.Load().embedder
+	if e.Model() != model {
+		e = a.target
+	}
 	if e == nil || e.Model() != model {
 		dir, err := a.store.Setting(ctx, settingModelDir)
 		if err == nil {

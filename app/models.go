@@ -167,6 +167,15 @@ func (m *migration) setLeading(v bool) {
 	m.mu.Unlock()
 }
 
+// isActive says this replica still expects the catalogue to move to
+// another model (its index may lack the moved products even when it
+// serves the new model already).
+func (m *migration) isActive() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.active
+}
+
 func (m *migration) isLeading() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -108,3 +108,41 @@ func TestFleetModelSwitchLeaderLost(t *testing.T) {
 		t.Fatalf("B did not switch, or A did not follow:\nA:\n%s\nB:\n%s", a.logs.String(), b.logs.String())
 	}
 }
+
+// Two replicas on PostgreSQL and S3 whose catalogue is on a model neither
+// can load: both serve the configured one at once, one moves the
+// catalogue, and the other, seeing the switch, rebuilds its index from the
+// moved catalogue (it held only what had been re-embedded): both end with
+// every product in their index.
+func TestFleetSwitchFromAModelThatCannotLoad(t *testing.T) {
+	vgw := s3test.Start(t)
+	vgw.Env(t)
+	images := newImageServer(t)
+	db := pgtest.DB(t)
+	env := map[string]string{"LOOKALIKE_DATABASE_URL": db, "LOOKALIKE_BLOB_URL": vgw.URL(vgw.Bucket(t), "shop")}
+	a := startServer(t, t.TempDir(), env)
+	feedClasses(t, a, images)
+	a.stop()
+	sqldb, err := sql.Open("pgx", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	for _, q := range []string{"UPDATE embeddings SET model = 'gone-model'", "UPDATE products SET model = 'gone-model' WHERE model != ''",
+		"UPDATE settings SET value = 'gone-model' WHERE key IN ('model', 'serving_model')",
+		"INSERT INTO settings (key, value) VALUES ('model_dir', '/nonexistent/model') ON CONFLICT (key) DO UPDATE SET value = excluded.value"} {
+		if _, err := sqldb.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := startServer(t, t.TempDir(), env), startServer(t, t.TempDir(), env)
+	defer a.stop()
+	defer b.stop()
+	for _, s := range []*server{a, b} {
+		s.waitFor("the switch, and the index of the moved catalogue", func() bool {
+			st := s.stats()
+			return st["model"] == builtin.Name && st["migration"] == nil && num(s.indexStatus()["vectors"]) == 3
+		})
+		searchable(t, s)
+	}
+}
