@@ -36,7 +36,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	timeSingle := fs.Bool("time-single", false, "also time each query searched with the whole frame only, under the same load")
 	wholeOnly := fs.Bool("whole-only", false, "search with the whole frame only (no sub-windows), to compare")
 	index := fs.String("index", "flat", "the index the queries search: flat (the exact scan) or hnsw (approximate, as LOOKALIKE_INDEX=hnsw serves)")
-	version := fs.String("builtin", builtin.Name, "the version of the built-in descriptor to measure (builtin-v1, builtin-v2, "+builtin.Name+")")
+	version := fs.String("builtin", builtin.Name, "the version of the built-in descriptor to measure (builtin-v1, builtin-v2, builtin-v3, "+builtin.Name+")")
 	hard := fs.Bool("hard", false, "shopper's photos instead of re-photographs: rotated up to ±12°, white balance ±12 %, blurred, half of them on another photo's background (spanning 55–85 % of the frame's width and height)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: lookalike bench quality [flags] DIR\n\n"+
@@ -93,7 +93,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 
 	be, ok := builtin.ByName(*version)
 	if !ok {
-		return fmt.Errorf("bench quality: --builtin: no built-in descriptor version %q (builtin-v1, builtin-v2, %s)", *version, builtin.Name)
+		return fmt.Errorf("bench quality: --builtin: no built-in descriptor version %q (builtin-v1, builtin-v2, builtin-v3, %s)", *version, builtin.Name)
 	}
 	var e embed.Embedder = be
 	if *modelDir != "" {

@@ -495,7 +495,7 @@ func TestEmbedRegions(t *testing.T) {
 				SubImage(image.Rectangle) image.Image
 			}).SubImage(r))
 			c := cos(vecs[k], want)
-			if (k == 0 && c < 0.999999) || c < 0.999 {
+			if (k == 0 && c < 0.999999) || c < 0.998 {
 				t.Errorf("%s region %v: cosine %.6f to EmbedImage of the sub-image", name, r, c)
 			}
 		}
