@@ -316,7 +316,7 @@ func evaluate(d *tuneData, v *tuneVectors, qs []tuneQuery, qv [][][]float32, w m
 // tuneVariants are the configs compared; LOOKALIKE_TUNE_VARIANTS picks some
 // by name (comma-separated).
 func tuneVariants() map[string]config {
-	vs := map[string]config{"v1": v1Config(), "v2": defaultConfig()}
+	vs := map[string]config{"v1": v1Config(), "v2": v2Config(), "v3": v3Config(), "current": defaultConfig()}
 	add := func(name string, f func(c *config)) {
 		c := v1Config()
 		f(&c)
@@ -338,8 +338,9 @@ func tuneVariants() map[string]config {
 	add("gw03o6", func(c *config) { c.wbAlpha, c.wbP, c.orientBins = 0.3, 1, 6 })
 	add("gw03b1", func(c *config) { c.wbAlpha, c.wbP, c.preBlur = 0.3, 1, 1 })
 	add("o6", func(c *config) { c.orientBins = 6 })
+	// Working sizes of builtin-v2 (v3 is v2 at 112 px).
 	add2 := func(name string, f func(c *config)) {
-		c := defaultConfig()
+		c := v2Config()
 		f(&c)
 		vs[name] = c
 	}
