@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"io"
 	"math"
@@ -19,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/viterin/vek/vek32"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/lookalike/lookalike/embed/builtin"
 	"github.com/lookalike/lookalike/regions"
@@ -71,6 +73,17 @@ func TestTuneFusion(t *testing.T) {
 	}
 	if os.Getenv("LOOKALIKE_TUNE_DIAG") != "" {
 		d.diagnose(cfg)
+		// Plain recall@1 per kind, fused and with the whole frame alone.
+		whole := cfg
+		whole.Regions = cfg.Regions[:1]
+		byLabel := map[string][]fusionQuery{}
+		for _, q := range d.plain {
+			byLabel[d.labels[q.src]] = append(byLabel[d.labels[q.src]], q)
+		}
+		for _, l := range []string{"daisy", "dandelion", "roses", "sunflowers", "tulips"} {
+			f, w := d.eval(cfg, byLabel[l]), d.eval(whole, byLabel[l])
+			fmt.Printf("plain %-10s %4d queries: r@1 %.4f fused, %.4f whole frame\n", l, len(byLabel[l]), f.RecallAt1, w.RecallAt1)
+		}
 	}
 }
 
@@ -131,6 +144,26 @@ func loadFusionData(t *testing.T, dir string) *fusionData {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// With LOOKALIKE_TUNE_SMALL the dev photos are small ones: each reduced
+	// (catalogue and query alike) to a longer side of 100–200 px drawn from
+	// its path, as many of a shop's older photos are.
+	small := os.Getenv("LOOKALIKE_TUNE_SMALL") != ""
+	loadPhoto := func(p Photo) (image.Image, error) {
+		img, err := decodeFile(p.File)
+		if err != nil || !small || p.Split != "dev" {
+			return img, err
+		}
+		b := img.Bounds()
+		long := 100 + int(queryRand(0, p.Path).Int63()%101)
+		f := float64(long) / float64(max(b.Dx(), b.Dy()))
+		dst := image.NewRGBA(image.Rect(0, 0, max(1, int(float64(b.Dx())*f+0.5)), max(1, int(float64(b.Dy())*f+0.5))))
+		xdraw.ApproxBiLinear.Scale(dst, dst.Rect, img, b, xdraw.Src, nil)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 90}); err != nil {
+			return nil, err
+		}
+		return jpeg.Decode(&buf)
+	}
 	var cat [][]float32
 	catalogue := func() [][]float32 {
 		if cat != nil {
@@ -138,7 +171,7 @@ func loadFusionData(t *testing.T, dir string) *fusionData {
 		}
 		cat = make([][]float32, len(photos))
 		fusionParallel(len(photos), func(i int) {
-			img, err := decodeFile(photos[i].File)
+			img, err := loadPhoto(photos[i])
 			if err != nil {
 				panic(err)
 			}
@@ -150,6 +183,9 @@ func loadFusionData(t *testing.T, dir string) *fusionData {
 		kind := "plain"
 		if hard {
 			kind = "hard"
+		}
+		if small {
+			kind += "-small"
 		}
 		file := filepath.Join(cache, fmt.Sprintf("%s-%s-%d-r%d.bin", e.Model(), kind, seed, len(cfg.Regions)))
 		if qs, err := readFusion(file, len(cfg.Regions), len(photos)); err == nil {
@@ -165,7 +201,7 @@ func loadFusionData(t *testing.T, dir string) *fusionData {
 		qs := make([]fusionQuery, len(srcs))
 		fusionParallel(len(srcs), func(k int) {
 			i := srcs[k]
-			img, err := decodeFile(photos[i].File)
+			img, err := loadPhoto(photos[i])
 			if err != nil {
 				panic(err)
 			}
