@@ -83,6 +83,7 @@ type Driver struct {
 
 var _ store.Driver = (*Driver)(nil)
 var _ store.FeedHorizon = (*Driver)(nil)
+var _ store.KeysMatcher = (*Driver)(nil)
 
 // Open connects to the database at url (postgres://user:pass@host:port/db?…),
 // starts listening for notifications and returns once it is. The schema is
@@ -208,26 +209,36 @@ func (d *Driver) Write(ctx context.Context, fn func(tx store.Tx) error, after fu
 	}
 }
 
-// writeOnce runs one attempt; committing says the error came from COMMIT.
+// writeOnce runs one attempt; committing says the error came from COMMIT
+// (or from a round trip that held it: the commit may have happened).
 func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, after func()) (committing bool, err error) {
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		d.notified(tx)
-		return false, err
+	defer conn.Close()
+	tx := &pipeTx{conn: conn}
+	tx.ExecLater("BEGIN ISOLATION LEVEL READ COMMITTED") // sent with the first statement that needs an answer
+	err = fn(tx)
+	if tx.err != nil { // a queued statement failed: what fn saw after it was only the aborted transaction
+		err = tx.err
 	}
 	notify := d.notified(tx)
+	if err != nil {
+		tx.rollback()
+		return false, err
+	}
 	if after != nil {
 		d.afterMu.Lock()
 		defer d.afterMu.Unlock()
 	}
-	if err := tx.Commit(); err != nil {
-		return true, fmt.Errorf("commit: %w", err)
+	tx.ExecLater("COMMIT")
+	if err := tx.flush(ctx); err != nil {
+		tx.rollback()
+		return tx.committing, fmt.Errorf("commit: %w", err)
 	}
 	if notify {
+		d.signal() // this process at once
 		select {
 		case d.kick <- struct{}{}:
 		default: // a NOTIFY is due already, and will be sent after this commit
@@ -237,6 +248,128 @@ func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, afte
 		after()
 	}
 	return false, nil
+}
+
+// pipeTx is a write transaction on one pooled connection, begun and ended
+// by statements of its own so that they can share round trips with the
+// others: statements queued with ExecLater and QueryRowLater (BEGIN first,
+// COMMIT last) are sent together in pipeline mode, in one round trip, just
+// before the next query or as the commit. A webhook is then three round
+// trips: BEGIN with the product's lock; the product read; its writes with
+// the COMMIT.
+type pipeTx struct {
+	conn       *sql.Conn
+	queue      []queued
+	sent       bool  // something has been sent: the transaction is open on the server
+	err        error // the first error of a queued statement
+	committing bool  // the failed flush held the COMMIT, and may have committed
+}
+
+type queued struct {
+	sql  string
+	args []any
+	dest []any // QueryRowLater's
+}
+
+var _ store.Pipeliner = (*pipeTx)(nil)
+
+// ExecLater queues a statement whose result is not needed.
+func (t *pipeTx) ExecLater(query string, args ...any) {
+	t.queue = append(t.queue, queued{sql: query, args: args})
+}
+
+// QueryRowLater queues a statement whose one row is scanned into dest when
+// it is sent.
+func (t *pipeTx) QueryRowLater(dest []any, query string, args ...any) {
+	t.queue = append(t.queue, queued{sql: query, args: args, dest: dest})
+}
+
+// flush sends the queue in one round trip (pipeline mode, one Sync) and
+// reads every result; the first error is kept in t.err and returned.
+func (t *pipeTx) flush(ctx context.Context) error {
+	if t.err != nil || len(t.queue) == 0 {
+		return t.err
+	}
+	q := t.queue
+	t.queue = nil
+	t.sent = true
+	commit := q[len(q)-1].sql == "COMMIT"
+	err := t.conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		for _, s := range q {
+			b.Queue(s.sql, s.args...)
+		}
+		br := pc.SendBatch(ctx, &b)
+		var first error
+		for _, s := range q {
+			var err error
+			if s.dest != nil {
+				err = br.QueryRow().Scan(s.dest...)
+			} else {
+				_, err = br.Exec()
+			}
+			if err != nil && first == nil {
+				first = fmt.Errorf("%s: %w", statementName(s.sql), err)
+				var pe *pgconn.PgError
+				// Only a statement the server refused before the
+				// COMMIT is known not to have committed.
+				t.committing = commit && !(errors.As(err, &pe) && s.sql != "COMMIT") && !pgconn.SafeToRetry(err)
+			}
+		}
+		if err := br.Close(); err != nil && first == nil {
+			first = err
+			t.committing = commit && !pgconn.SafeToRetry(err)
+		}
+		return first
+	})
+	if err != nil {
+		t.err = err
+	}
+	return err
+}
+
+// statementName is the start of a statement, for an error message.
+func statementName(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 40 {
+		q = q[:40] + "…"
+	}
+	return q
+}
+
+// rollback ends a transaction that was begun on the server. A connection
+// whose transaction could not be rolled back is not reused (the pool
+// discards one left inside a transaction).
+func (t *pipeTx) rollback() {
+	if !t.sent {
+		return
+	}
+	t.conn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+// ExecContext sends the queue, then runs the statement.
+func (t *pipeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.ExecContext(ctx, query, args...)
+}
+
+// QueryContext sends the queue, then runs the query.
+func (t *pipeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext sends the queue, then runs the query (which fails in the
+// aborted transaction when a queued statement failed: Write then returns
+// that statement's error).
+func (t *pipeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.flush(ctx)
+	return t.conn.QueryRowContext(ctx, query, args...)
 }
 
 // retryable is a serialization failure or a deadlock: the transaction was
@@ -272,13 +405,25 @@ func hashKey(parts ...string) int64 {
 // allKey is the advisory lock every LockKey shares and LockAll takes alone.
 var allKey = hashKey("all")
 
+// lockKeySQL takes a product's lock and shares the fleet's (LockAll) in one
+// statement. PostgreSQL grants a lock already held by the transaction
+// again at once, so a second LockKey never waits behind a LockAll that
+// waits for the first.
+const lockKeySQL = "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)"
+
 // LockKey takes a transaction advisory lock on (shop, id), held until tx
-// ends, and shares the fleet's lock (LockAll) in the same statement: no
-// round trip more. PostgreSQL grants a lock already held by the
-// transaction again at once, so a second LockKey never waits behind a
-// LockAll that waits for the first.
+// ends, sharing the fleet's lock (LockAll). In a Write the locks are
+// queued: they are taken when the next statement is sent, and before it
+// runs (the statements of a pipeline run one after the other, each with a
+// snapshot of its own), so what that statement reads is after every
+// earlier holder's commit.
 func (d *Driver) LockKey(ctx context.Context, tx store.Tx, shop int64, id string) error {
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)", allKey, hashKey("key", strconv.FormatInt(shop, 10), id)); err != nil {
+	key := hashKey("key", strconv.FormatInt(shop, 10), id)
+	if p, ok := tx.(*pipeTx); ok {
+		p.ExecLater(lockKeySQL, allKey, key)
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, lockKeySQL, allKey, key); err != nil {
 		return fmt.Errorf("lock %d/%s: %w", shop, id, err)
 	}
 	return nil
@@ -292,6 +437,32 @@ func (d *Driver) LockAll(ctx context.Context, tx store.Tx) error {
 		return fmt.Errorf("lock every product: %w", err)
 	}
 	return nil
+}
+
+// KeysIn matches keys with an array of ids per shop (store.KeysMatcher):
+// the statement's text depends only on how many shops there are (one,
+// nearly always), so it is planned once and looks the ids up in the
+// primary key; one term per key made a new statement for every length,
+// planned each time, and a long OR that the planner scanned the table for.
+func (d *Driver) KeysIn(keys []catalog.Key) (string, []any) {
+	var shops []int64
+	ids := map[int64][]string{}
+	for _, k := range keys {
+		if _, ok := ids[k.ShopID]; !ok {
+			shops = append(shops, k.ShopID)
+		}
+		ids[k.ShopID] = append(ids[k.ShopID], string(k.ProductID))
+	}
+	if len(shops) == 0 {
+		return "false", nil
+	}
+	terms := make([]string, len(shops))
+	args := make([]any, 0, 2*len(shops))
+	for i, shop := range shops {
+		terms[i] = "(shop_id = ? AND product_id = ANY(?::text[]))"
+		args = append(args, shop, ids[shop])
+	}
+	return strings.Join(terms, " OR "), args
 }
 
 // SkipLocked makes a claim pass over jobs another transaction is claiming.
@@ -412,7 +583,13 @@ func (d *Driver) notified(tx store.Tx) bool {
 	return ok
 }
 
-// notifier sends one NOTIFY for the commits since the last one.
+// notifyGap is the shortest time between two NOTIFYs of one process: the
+// commits meanwhile share the next one. Each NOTIFY is a transaction of its
+// own with a WAL flush, and wakes every process on the database.
+const notifyGap = 10 * time.Millisecond
+
+// notifier sends one NOTIFY for the commits since the last one, at most one
+// per notifyGap.
 func (d *Driver) notifier() {
 	defer d.bg.Done()
 	for {
@@ -421,7 +598,7 @@ func (d *Driver) notifier() {
 			return
 		case <-d.kick:
 		}
-		d.signal() // this process at once
+		sent := time.Now()
 		for attempt := 0; ; attempt++ {
 			ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
 			_, err := d.db.ExecContext(ctx, "SELECT pg_notify('"+channel+"', '')")
@@ -436,6 +613,11 @@ func (d *Driver) notifier() {
 			case <-d.ctx.Done():
 				return
 			}
+		}
+		select {
+		case <-time.After(notifyGap - time.Since(sent)):
+		case <-d.ctx.Done():
+			return
 		}
 	}
 }

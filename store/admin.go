@@ -40,7 +40,7 @@ func (s *Store) ListFailed(ctx context.Context, shop int64, limit int) ([]Failed
 	for i := range out {
 		ps[i] = out[i].Product
 	}
-	if err := withPhotos(ctx, s.read(), ps); err != nil {
+	if err := s.withPhotos(ctx, ps); err != nil {
 		return nil, s.note(err)
 	}
 	for i := range out {

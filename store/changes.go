@@ -18,15 +18,25 @@ import (
 // re-reads each changed product by key. A model switch writes one row with
 // the zero key: every product may have changed.
 
+const insertChange = "INSERT INTO changes (shop_id, product_id, at) VALUES (?, ?, ?) RETURNING seq"
+
 // recordChange adds k to the feed in tx and returns its seq; the feed's
 // readers in every process are woken once tx commits.
 func recordChange(ctx context.Context, tx *wtx, k catalog.Key, now time.Time) (int64, error) {
 	var seq int64
-	if err := tx.QueryRowContext(ctx, "INSERT INTO changes (shop_id, product_id, at) VALUES (?, ?, ?) RETURNING seq",
-		k.ShopID, string(k.ProductID), micros(now)).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, insertChange, k.ShopID, string(k.ProductID), micros(now)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("record change: %w", err)
 	}
 	return seq, tx.notify(ctx)
+}
+
+// recordChangeLater is recordChange with the row queued (wtx.queryRowLater):
+// *seq is set by the time the write returns, for its after callback.
+func recordChangeLater(ctx context.Context, tx *wtx, k catalog.Key, now time.Time, seq *int64) error {
+	if err := tx.queryRowLater(ctx, []any{seq}, insertChange, k.ShopID, string(k.ProductID), micros(now)); err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	return tx.notify(ctx)
 }
 
 // Changes returns up to limit changes after seq after, oldest first, and

@@ -7,6 +7,13 @@
 // Interface history (newest first; a change to Driver, Querier, Tx or Change
 // is noted here when it lands):
 //
+//   - 2026-12-02 (pipelined writes): Driver unchanged; a driver may
+//     implement KeysMatcher (PostgreSQL does: GetMany, List and the
+//     feed's reads use it); a driver's Tx may
+//     implement Pipeliner (PostgreSQL does), and the store then queues
+//     the writes whose results it does not read (product rows, photos,
+//     jobs, change rows and deliveries of ApplyEvent and the like) to go
+//     with the next query or the commit.
 //   - 2026-12-02 (fleet truth): TryLeader returns the leadership's context
 //     too (ended when the lock is lost or released; Store.TryLeader merges
 //     it with the caller's, and housekeeping and the model migration run
@@ -163,6 +170,14 @@ type FeedHorizon interface {
 	FeedHorizon(ctx context.Context, q Querier) (int64, error)
 }
 
+// KeysMatcher is implemented by drivers that match a list of product keys
+// better than one term per key (PostgreSQL: an array): KeysIn returns a
+// condition on the columns shop_id and product_id that is true for the
+// keys given, and its arguments.
+type KeysMatcher interface {
+	KeysIn(keys []catalog.Key) (string, []any)
+}
+
 // Querier runs statements; *sql.DB, *sql.Conn and *sql.Tx satisfy it. The
 // queries it gets are already rebound.
 type Querier interface {
@@ -173,6 +188,22 @@ type Querier interface {
 
 // Tx is the transaction a Write runs in.
 type Tx interface{ Querier }
+
+// Pipeliner is implemented by a Tx that can hold statements back and send
+// them together with the next one that needs an answer (a query, or the
+// commit), in one round trip (PostgreSQL's pipeline mode). The store
+// queues with it the writes whose results it does not read, in order with
+// everything else the transaction runs. An error of a queued statement
+// fails the transaction when it is sent: the statement after it (a query)
+// fails too, and Write returns the queued statement's error.
+type Pipeliner interface {
+	// ExecLater queues a statement (already rebound).
+	ExecLater(query string, args ...any)
+	// QueryRowLater queues a statement returning one row, scanned into
+	// dest when it is sent (before Write returns, and before the after
+	// callback runs).
+	QueryRowLater(dest []any, query string, args ...any)
+}
 
 // Change is one row of the change feed: the product's searchable state
 // (its row, its photos, whether it is indexed and with which vectors) may

@@ -29,7 +29,7 @@ func upsertJob(ctx context.Context, tx *wtx, k catalog.Key, gen int64, now time.
 	} else {
 		q += `NOTHING`
 	}
-	if _, err := tx.ExecContext(ctx, q, k.ShopID, k.ProductID, gen, micros(now), micros(now), micros(now)); err != nil {
+	if err := tx.execLater(ctx, q, k.ShopID, k.ProductID, gen, micros(now), micros(now), micros(now)); err != nil {
 		return fmt.Errorf("enqueue reindex: %w", err)
 	}
 	return nil
@@ -41,7 +41,7 @@ func applyJobOp(ctx context.Context, tx *wtx, k catalog.Key, op catalog.JobOp, g
 	case catalog.JobEnsure, catalog.JobReset:
 		return upsertJob(ctx, tx, k, gen, now, op == catalog.JobReset)
 	case catalog.JobDrop:
-		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID); err != nil {
+		if err := tx.execLater(ctx, "DELETE FROM jobs WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID); err != nil {
 			return fmt.Errorf("drop job: %w", err)
 		}
 	}

@@ -38,7 +38,8 @@ func loadPhotos(ctx context.Context, q Querier, k catalog.Key) ([]catalog.Photo,
 }
 
 // withPhotos fills in the photos of products read without them.
-func withPhotos(ctx context.Context, q Querier, ps []catalog.Product) error {
+func (s *Store) withPhotos(ctx context.Context, ps []catalog.Product) error {
+	q := s.read()
 	idx := make(map[catalog.Key]int, len(ps))
 	for i := range ps {
 		idx[ps[i].Key] = i
@@ -50,7 +51,7 @@ func withPhotos(ctx context.Context, q Querier, ps []catalog.Product) error {
 		for i := range chunk {
 			keys[i] = chunk[i].Key
 		}
-		where, args := keysWhere(keys)
+		where, args := s.keysWhere(keys)
 		rows, err := q.QueryContext(ctx, "SELECT "+photoColumns+", shop_id, product_id FROM product_images WHERE "+where+
 			" ORDER BY shop_id, product_id, position", args...)
 		if err != nil {
@@ -76,11 +77,11 @@ func withPhotos(ctx context.Context, q Querier, ps []catalog.Product) error {
 
 // putPhotos replaces a product's stored photos.
 func putPhotos(ctx context.Context, tx *wtx, k catalog.Key, photos []catalog.Photo) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM product_images WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID); err != nil {
+	if err := tx.execLater(ctx, "DELETE FROM product_images WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID); err != nil {
 		return fmt.Errorf("store photos: %w", err)
 	}
 	for i, ph := range photos {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO product_images (shop_id, product_id, position, `+photoColumns+`)
+		if err := tx.execLater(ctx, `INSERT INTO product_images (shop_id, product_id, position, `+photoColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ShopID, k.ProductID, i, ph.URL, ph.SHA256, string(ph.State), ph.Error, flag(ph.Transient)); err != nil {
 			return fmt.Errorf("store photos: %w", err)
 		}

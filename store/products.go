@@ -79,19 +79,51 @@ func scanProduct(row rowScanner) (catalog.Product, error) {
 	return p, nil
 }
 
+// productColumnsP is productColumns of the products table aliased p.
+var productColumnsP = "p." + strings.Join(strings.Fields(strings.ReplaceAll(productColumns, ",", " ")), ", p.")
+
+// getProduct reads a product and its photos in one query.
 func getProduct(ctx context.Context, q Querier, k catalog.Key) (catalog.Product, error) {
-	p, err := scanProduct(q.QueryRowContext(ctx, "SELECT "+productColumns+" FROM products WHERE shop_id = ? AND product_id = ?", k.ShopID, k.ProductID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrNotFound
-	}
+	rows, err := q.QueryContext(ctx, "SELECT "+productColumnsP+", i.url, i.sha256, i.state, i.error, i.transient"+
+		" FROM products p LEFT JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id"+
+		" WHERE p.shop_id = ? AND p.product_id = ? ORDER BY i.position", k.ShopID, k.ProductID)
 	if err != nil {
+		return catalog.Product{}, fmt.Errorf("get product: %w", err)
+	}
+	defer rows.Close()
+	var p catalog.Product
+	found := false
+	for rows.Next() {
+		var url, sha, state, perr sql.NullString
+		var transient sql.NullInt64
+		row, err := scanProduct(extraScanner{rows, []any{&url, &sha, &state, &perr, &transient}})
+		if err != nil {
+			return p, fmt.Errorf("get product: %w", err)
+		}
+		if !found {
+			p, found = row, true
+		}
+		if url.Valid {
+			p.Photos = append(p.Photos, catalog.Photo{URL: url.String, SHA256: sha.String, State: catalog.PhotoState(state.String),
+				Error: perr.String, Transient: transient.Int64 != 0})
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return p, fmt.Errorf("get product: %w", err)
 	}
-	if p.Photos, err = loadPhotos(ctx, q, k); err != nil {
-		return p, fmt.Errorf("get product: %w", err)
+	if !found {
+		return p, ErrNotFound
 	}
 	return p, nil
 }
+
+// extraScanner scans a row into the destinations given, then extra.
+type extraScanner struct {
+	row   rowScanner
+	extra []any
+}
+
+func (e extraScanner) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
 
 // putProduct stores a product and its photos.
 func putProduct(ctx context.Context, tx *wtx, p *catalog.Product) error {
@@ -121,7 +153,7 @@ func putProductRow(ctx context.Context, tx *wtx, p *catalog.Product) error {
 		}
 		extra = string(b)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO products (`+productColumns+`)
+	err := tx.execLater(ctx, `INSERT INTO products (`+productColumns+`)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (shop_id, product_id) DO UPDATE SET
 			title=excluded.title, price_minor=excluded.price_minor, currency=excluded.currency,
@@ -175,12 +207,12 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 			return err
 		}
 		if changed {
-			if seq, err = recordChange(ctx, tx, key, o.Now); err != nil { // wakes the workers too
+			if err := recordChangeLater(ctx, tx, key, o.Now, &seq); err != nil { // wakes the workers too; seq is read after the commit
 				return err
 			}
 		}
 		if o.DeliveryID != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, shop_id, product_id, action, reindex_triggered, changed, created_at)
+			if err := tx.execLater(ctx, `INSERT INTO webhook_deliveries (id, shop_id, product_id, action, reindex_triggered, changed, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.DeliveryID, key.ShopID, key.ProductID, string(res.Action), flag(res.ReindexTriggered), flag(changed), micros(o.Now)); err != nil {
 				return fmt.Errorf("record delivery: %w", err)
 			}
@@ -249,8 +281,12 @@ func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Product, error)
 	return p, s.note(err)
 }
 
-// keysWhere is a WHERE clause matching any of keys, and its arguments.
-func keysWhere(keys []catalog.Key) (string, []any) {
+// keysWhere is a WHERE clause matching any of keys, and its arguments: the
+// driver's (KeysMatcher), else one term per key.
+func (s *Store) keysWhere(keys []catalog.Key) (string, []any) {
+	if m, ok := s.d.(KeysMatcher); ok {
+		return m.KeysIn(keys)
+	}
 	var b strings.Builder
 	args := make([]any, 0, 2*len(keys))
 	for i, k := range keys {
@@ -267,7 +303,7 @@ func keysWhere(keys []catalog.Key) (string, []any) {
 func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Key]catalog.Product, error) {
 	out := make(map[catalog.Key]catalog.Product, len(keys))
 	for start := 0; start < len(keys); start += 200 {
-		where, args := keysWhere(keys[start:min(len(keys), start+200)])
+		where, args := s.keysWhere(keys[start:min(len(keys), start+200)])
 		rows, err := s.read().QueryContext(ctx, "SELECT "+productColumns+" FROM products WHERE "+where, args...)
 		if err != nil {
 			return nil, s.note(fmt.Errorf("get products: %w", err))
@@ -288,7 +324,7 @@ func (s *Store) GetMany(ctx context.Context, keys []catalog.Key) (map[catalog.Ke
 	for _, p := range out {
 		ps = append(ps, p)
 	}
-	if err := withPhotos(ctx, s.read(), ps); err != nil {
+	if err := s.withPhotos(ctx, ps); err != nil {
 		return nil, s.note(err)
 	}
 	for _, p := range ps {
@@ -332,7 +368,7 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]catalog.Product, boo
 		return nil, false, s.note(fmt.Errorf("list products: %w", err))
 	}
 	rows.Close()
-	if err := withPhotos(ctx, s.read(), out); err != nil {
+	if err := s.withPhotos(ctx, out); err != nil {
 		return nil, false, s.note(err)
 	}
 	return out, more, nil

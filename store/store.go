@@ -122,6 +122,29 @@ func (t *wtx) lock(ctx context.Context, k catalog.Key) error {
 	return nil
 }
 
+// execLater runs a statement whose result is not needed: queued to go with
+// the next query or the commit where the driver pipelines (Pipeliner; its
+// error then fails the write when it is sent), else at once.
+func (t *wtx) execLater(ctx context.Context, query string, args ...any) error {
+	if p, ok := t.raw.(Pipeliner); ok {
+		p.ExecLater(t.d.Rebind(query), args...)
+		return nil
+	}
+	_, err := t.ExecContext(ctx, query, args...)
+	return err
+}
+
+// queryRowLater runs a statement returning one row into dest, queued like
+// execLater where the driver pipelines: dest is filled in by the time the
+// write returns, not before, so only an after callback may read it.
+func (t *wtx) queryRowLater(ctx context.Context, dest []any, query string, args ...any) error {
+	if p, ok := t.raw.(Pipeliner); ok {
+		p.QueryRowLater(dest, t.d.Rebind(query), args...)
+		return nil
+	}
+	return t.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
 // notify wakes the workers (and feed readers) of every process once the
 // transaction commits.
 func (t *wtx) notify(ctx context.Context) error {
