@@ -25,6 +25,10 @@ import (
 // driver's wake-up may not reach across processes).
 const feedPoll = time.Second
 
+// feedGather is how long the feed waits after a wake-up before reading,
+// so that the changes committed meanwhile come in the same page.
+const feedGather = 25 * time.Millisecond
+
 // feedPage is how many changes one read takes.
 const feedPage = 500
 
@@ -89,6 +93,14 @@ func (a *App) tailFeed() {
 		case <-ctx.Done():
 			return
 		case <-a.store.ChangesAvailable():
+			// Let the changes of a burst gather: a page costs two reads
+			// however many changes it holds, and a busy fleet wakes every
+			// replica after every few commits.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(feedGather):
+			}
 		case <-t.C:
 		}
 	}
@@ -104,32 +116,43 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The products changed, each with its newest change of the page, read
+	// together (outside the lock: the hook runs on the store's writer);
+	// what is read is at least as new as each change, which has committed.
+	newest := map[catalog.Key]int64{}
+	var keys []catalog.Key
 	for _, c := range changes {
 		if c.Key == (catalog.Key{}) {
 			a.modelSwitched(ctx) // the process that made it rebuilt its index
 			continue
 		}
-		k := vectorindex.Key(c.Key)
 		a.feed.mu.Lock()
-		stale := c.Seq <= a.feed.applied[k]
+		stale := c.Seq <= a.feed.applied[vectorindex.Key(c.Key)]
 		a.feed.mu.Unlock()
 		if stale {
 			continue // applied already (this process made it, or a newer one)
 		}
-		// Read outside the lock (the hook runs on the store's writer);
-		// what is read is at least as new as c, which has committed.
-		p, err := a.store.Get(ctx, c.Key)
-		if errors.Is(err, catalog.ErrNotFound) {
-			p, err = catalog.Product{Key: c.Key}, nil // never stored (a rolled-back tombstone): not searchable
+		if _, ok := newest[c.Key]; !ok {
+			keys = append(keys, c.Key)
 		}
+		newest[c.Key] = max(newest[c.Key], c.Seq)
+	}
+	if len(keys) > 0 {
+		ps, err := a.store.GetMany(ctx, keys)
 		if err != nil {
 			return 0, err
 		}
-		a.feed.mu.Lock()
-		if a.feed.claim(k, c.Seq) {
-			a.applyToIndex(p, nil)
+		for _, k := range keys {
+			p, ok := ps[k]
+			if !ok {
+				p = catalog.Product{Key: k} // never stored (a rolled-back tombstone): not searchable
+			}
+			a.feed.mu.Lock()
+			if a.feed.claim(vectorindex.Key(k), newest[k]) {
+				a.applyToIndex(p, nil)
+			}
+			a.feed.mu.Unlock()
 		}
-		a.feed.mu.Unlock()
 	}
 	a.feed.mu.Lock()
 	a.feed.after = next

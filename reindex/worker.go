@@ -201,14 +201,28 @@ func (w *Worker) loop(ctx context.Context) {
 			}
 			continue
 		}
+		idle := time.Now()
 		select {
 		case <-stopping:
 			return
 		case <-w.store.JobsAvailable():
+			// Wake-ups come with every commit anywhere in the fleet, most
+			// of them for changes without a job: claim again only after
+			// a pause, so that an empty queue costs at most one claim a
+			// worker per claimGap, whatever the write rate.
+			select {
+			case <-stopping:
+				return
+			case <-time.After(claimGap - time.Since(idle)):
+			}
 		case <-t.C:
 		}
 	}
 }
+
+// claimGap is the shortest pause between a claim that found nothing and
+// the next one a wake-up starts (a job enqueued meanwhile waits that long).
+const claimGap = 20 * time.Millisecond
 
 // Outcome reports what a reindex did.
 type Outcome struct {
