@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lookalike/lookalike/app"
 	"github.com/lookalike/lookalike/postgres/pgcluster"
 )
@@ -56,6 +57,7 @@ func (t *benchTarget) register(fs *flag.FlagSet) {
 type benchFleet struct {
 	URLs   []string
 	Secret string
+	DB     string // with --replicas: the database URL
 	Note   string // how it was started, for the report
 	stop   []func()
 }
@@ -130,7 +132,7 @@ func (m *Main) startTarget(ctx context.Context, t *benchTarget, cfg app.Config, 
 	if err != nil {
 		return nil, err
 	}
-	f.Secret = benchSecret
+	f.Secret, f.DB = benchSecret, db
 	base := map[string]string{
 		"LOOKALIKE_DATABASE_URL":        db,
 		"WEBHOOK_SECRET":                benchSecret,
@@ -172,6 +174,19 @@ func (m *Main) startTarget(ctx context.Context, t *benchTarget, cfg app.Config, 
 	fmt.Fprintf(m.Stderr, "started %d replicas: %s\n", t.replicas, strings.Join(f.URLs, " "))
 	ok = true
 	return f, nil
+}
+
+// analyze gathers the database's statistics (ANALYZE), as autovacuum does
+// within a minute of a table's growth: plans made on a new database's
+// empty tables scan them whole once they have filled.
+func (f *benchFleet) analyze(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, f.DB)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "ANALYZE")
+	return err
 }
 
 // benchReplica is one `lookalike serve` process started by a benchmark.

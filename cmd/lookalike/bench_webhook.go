@@ -56,15 +56,19 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 	var target benchTarget
 	target.register(fs)
 	conc := fs.Int("c", 32, "concurrent senders (0: none, for --probes alone)")
-	dur := fs.Duration("d", 10*time.Second, "how long to send")
+	dur := fs.Duration("d", 10*time.Second, "how long to send (and measure)")
+	warmup := fs.Duration("warmup", 3*time.Second, "how long to send before measuring (a new database's tables fill and the servers' statement caches settle; with --replicas the database is analyzed half way, as autovacuum would within a minute)")
 	products := fs.Int("products", 10000, "distinct product ids")
 	probes := fs.Int("probes", 0, "change-to-searchable probes (see above; needs 2 servers or more to be about another replica)")
 	imagesDir := fs.String("images", "testdata/photos", "with --probes: folder of photos for the probes' products")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *conc < 0 || *dur <= 0 || *products < 1 || *probes < 0 || (*conc == 0 && *probes == 0) {
-		return &usageError{"-c, --probes must not be negative (and not both 0); -d and --products must be positive"}
+	if *conc < 0 || *dur <= 0 || *warmup < 0 || *products < 1 || *probes < 0 || (*conc == 0 && *probes == 0) {
+		return &usageError{"-c, --probes and --warmup must not be negative (-c and --probes not both 0); -d and --products must be positive"}
+	}
+	if *conc == 0 {
+		*warmup = 0
 	}
 	var host *photoHost
 	if *probes > 0 {
@@ -91,6 +95,9 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 	if *probes > 0 {
 		go func() {
 			defer close(probeDone)
+			if !sleepCtx(loadCtx, *warmup) {
+				return
+			}
 			probeRep = runProbes(loadCtx, client, fl, host, *probes)
 			if *conc == 0 {
 				cancel()
@@ -100,8 +107,17 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 		close(probeDone)
 	}
 	if *conc > 0 {
-		t := time.AfterFunc(*dur, cancel)
+		t := time.AfterFunc(*warmup+*dur, cancel)
 		defer t.Stop()
+	}
+	if fl.DB != "" && *warmup > 0 {
+		go func() {
+			if sleepCtx(loadCtx, *warmup/2) {
+				if err := fl.analyze(loadCtx); err != nil {
+					fmt.Fprintf(m.Stderr, "ANALYZE after half the warm-up: %v\n", err)
+				}
+			}
+		}()
 	}
 	var (
 		mu      sync.Mutex
@@ -110,7 +126,7 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 		wg      sync.WaitGroup
 		firstEr atomic.Value
 	)
-	start := time.Now()
+	start := time.Now().Add(*warmup) // what is sent from then on is measured
 	for g := 0; g < *conc; g++ {
 		wg.Add(1)
 		go func(g int) {
@@ -131,6 +147,9 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 				url := fl.URLs[rng.IntN(len(fl.URLs))] + "/api/v1/webhooks/product-sync"
 				t0 := time.Now()
 				err := postWebhook(context.WithoutCancel(loadCtx), client, url, fl.Secret, body)
+				if t0.Before(start) {
+					continue // warming up
+				}
 				if err != nil {
 					errs.Add(1)
 					firstEr.CompareAndSwap(nil, err.Error())
@@ -166,6 +185,18 @@ func (m *Main) runBenchWebhook(ctx context.Context, args []string) error {
 		return probeRep.err
 	}
 	return nil
+}
+
+// sleepCtx waits d, or less if ctx ends first (then false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // pct is the p-quantile of sorted durations (0 when there are none).
