@@ -2,10 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"mime"
 	"net/http"
@@ -17,6 +20,7 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/localfeat"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/regions"
 	"github.com/lookalike/lookalike/vectorindex"
@@ -413,11 +417,51 @@ func (s *Server) queryFinder(r *http.Request, eng Engine, q *searchQuery) (finde
 			img.Release()
 		}
 	}
-	em, err := regions.Embed(ctx, eng.Embedder, regions.ConfigFor(eng.Embedder), photo, q.crop)
+	cfg := regions.ConfigFor(eng.Embedder)
+	if s.features == nil {
+		cfg.Rerank.K = 0
+	} else {
+		cfg.Rerank.K = s.cfg.Rerank
+	}
+	em, err := regions.Embed(ctx, eng.Embedder, cfg, photo, q.crop)
 	if err != nil {
 		return nil, err
 	}
-	return func(k int, f vectorindex.Filter) ([]vectorindex.Hit, error) { return em.Search(idx, k, f) }, nil
+	cands := featureSource{s}
+	return func(k int, f vectorindex.Filter) ([]vectorindex.Hit, error) {
+		hits, err := em.Search(idx, k, f)
+		if err != nil {
+			return nil, err
+		}
+		return em.Rerank(ctx, hits, cands)
+	}, nil
+}
+
+// featureSource gives the re-ranking the local features of a hit's photo
+// from the feature cache; a photo that cannot be read keeps its place.
+type featureSource struct{ s *Server }
+
+func (fs featureSource) Features(ctx context.Context, h vectorindex.Hit) (*localfeat.Features, error) {
+	f, err := fs.s.features.Features(ctx, h)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		fs.s.log.Warn("re-rank: photo unreadable, not re-ranked", "image_sha256", h.Photo, "err", err)
+		return nil, nil
+	}
+	return f, nil
+}
+
+// loadFeaturePhoto is the photo a catalogue photo's local features are
+// found in: its stored copy's thumbnail of localfeat.Side (cached on disk
+// like any thumbnail), decoded.
+func (s *Server) loadFeaturePhoto(ctx context.Context, sha string) (image.Image, error) {
+	b, err := s.thumbs.Get(ctx, sha, localfeat.Side)
+	if err != nil {
+		return nil, err
+	}
+	return jpeg.Decode(bytes.NewReader(b))
 }
 
 // timedIndex records the time of every index lookup.

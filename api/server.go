@@ -25,6 +25,7 @@ import (
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/fetch"
 	"github.com/lookalike/lookalike/imagedecode"
+	"github.com/lookalike/lookalike/localfeat"
 	"github.com/lookalike/lookalike/metrics"
 	"github.com/lookalike/lookalike/reindex"
 	"github.com/lookalike/lookalike/thumb"
@@ -82,6 +83,8 @@ type Config struct {
 	SiteURL        string              // the shop's site (LOOKALIKE_IMAGE_BASE_URL): page links that are paths resolve against it
 	AllowedOrigins []string            // exact origins (https://cvety.kz) whose pages may call search from a browser (CORS)
 	ReplicaID      string              // this replica's id in the replicas table: the dashboard adds its own activity live, the others' from the database
+	Rerank         int                 // a photo search's best hits re-ranked by local features (LOOKALIKE_RERANK); 0: localfeat.DefaultRerank's; negative: none
+	RerankCache    int                 // photos whose local features are kept in memory (LOOKALIKE_RERANK_CACHE, about 16 KiB each); 0: 4096
 }
 
 // Engine is the model that answers searches and the index of its vectors.
@@ -149,6 +152,7 @@ type Server struct {
 	replica  func(ctx context.Context) any
 	verify   func(ctx context.Context, repair bool) (any, error)
 	thumbs   Thumbnailer
+	features *localfeat.Cache // the catalogue photos' local features, for the re-ranking; nil: none
 	ui       http.Handler
 	pubUI    http.Handler
 	limiter  *rateLimiter
@@ -191,6 +195,16 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, fetcher: d.Fetcher, worker: d.Worker,
 		log: d.Log.With("subsystem", "api"), ready: d.Ready, health: d.Health, probes: d.Probes, replica: d.Replica, verify: d.Verify, thumbs: d.Thumbs, ui: d.UI, pubUI: d.PublicUI, mux: http.NewServeMux(), pub: http.NewServeMux()}
+	if cfg.Rerank == 0 {
+		cfg.Rerank = localfeat.DefaultRerank().K
+	}
+	if cfg.RerankCache <= 0 {
+		cfg.RerankCache = 4096
+	}
+	if s.thumbs != nil && cfg.Rerank > 0 {
+		s.features = localfeat.NewCache(cfg.RerankCache, s.loadFeaturePhoto)
+	}
+	s.cfg = cfg
 	reg := d.Metrics
 	if reg == nil {
 		reg = metrics.NewRegistry()
@@ -526,6 +540,9 @@ func (s *Server) statsJSON(r *http.Request, eng Engine) (map[string]any, error) 
 	}
 	if eng.IndexStatus != nil {
 		out["index"] = eng.IndexStatus() // this replica's, as in replica.index
+	}
+	if s.features != nil {
+		out["rerank"] = map[string]int{"best": s.cfg.Rerank, "cached_photos": s.features.Len(), "cached_bytes": s.features.Bytes(), "cache_limit": s.cfg.RerankCache}
 	}
 	rs, err := s.store.Replicas(r.Context())
 	if err != nil {

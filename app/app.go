@@ -53,6 +53,8 @@ type Config struct {
 	FetchAllowHosts   []string // hosts allowed even on private addresses (intranet image servers)
 	Workers           int      // concurrent reindex jobs
 	MaxPhotos         int      // photos kept per product; a longer list is cut
+	Rerank            int      // a photo search's best hits re-ranked by local features; 0: 10; negative: none (LOOKALIKE_RERANK=0)
+	RerankCache       int      // photos whose local features stay in memory; 0: 4096
 	MaxAttempts       int      // attempts before a transient failure is final
 	RetryBaseDelay    time.Duration
 	JobLease          time.Duration // how long a claimed job is a worker's before another may take it
@@ -418,7 +420,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.api = api.New(api.Config{WebhookSecrets: cfg.WebhookSecrets, SigningKeys: keys, AdminToken: cfg.AdminToken, DefaultShopID: cfg.DefaultShopID, Currency: cfg.Currency, MaxPhotos: cfg.MaxPhotos,
 		MaxUploadBytes: cfg.MaxImageBytes, MaxPixels: cfg.MaxImagePixels, SearchRate: cfg.SearchRate, SearchBurst: cfg.SearchBurst,
 		TrustProxy: cfg.TrustProxy, DecodeTimeout: cfg.DecodeTimeout, DecodeBudget: a.decodeBudget,
-		SiteURL: cfg.ImageBaseURL, AllowedOrigins: cfg.AllowedOrigins, ReplicaID: a.replica.ID},
+		SiteURL: cfg.ImageBaseURL, AllowedOrigins: cfg.AllowedOrigins, ReplicaID: a.replica.ID,
+		Rerank: cfg.Rerank, RerankCache: cfg.RerankCache},
 		api.Deps{Store: st, Engine: a.apiEngine, Fetcher: fetcher, Worker: a.worker, Log: log, Ready: a.ready.Load, Health: a.Health,
 			Verify: func(ctx context.Context, repair bool) (any, error) { return a.Verify(ctx, repair) }, Metrics: a.metrics,
 			Thumbs: a.thumbs, UI: web.Handler(pages), PublicUI: publicUI, Replica: a.replicaStatus, Probes: a.probes()})

@@ -117,14 +117,7 @@ type fusionData struct {
 }
 
 func loadFusionData(t *testing.T, dir string) *fusionData {
-	photos, err := Discover(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pairs, err := ReadNearDuplicates(filepath.Join(dir, "NEAR_DUPLICATES.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	photos, groups := tunePhotos(t, dir)
 	e := builtin.New()
 	if v := os.Getenv("LOOKALIKE_TUNE_BUILTIN"); v != "" {
 		var ok bool
@@ -132,7 +125,7 @@ func loadFusionData(t *testing.T, dir string) *fusionData {
 			t.Fatalf("no builtin version %q", v)
 		}
 	}
-	d := &fusionData{e: e, n: len(photos), groups: sceneGroups(photos, pairs)}
+	d := &fusionData{e: e, n: len(photos), groups: groups}
 	for _, p := range photos {
 		d.labels = append(d.labels, p.Label)
 	}

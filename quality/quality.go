@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/localfeat"
 	"github.com/lookalike/lookalike/regions"
 	"github.com/lookalike/lookalike/vectorindex"
 	"github.com/lookalike/lookalike/vectorindex/hnsw"
@@ -105,6 +106,9 @@ type Report struct {
 	OnBackground int    `json:"on_background"`
 	// Regions is how many regions of a query the search embeds.
 	Regions int `json:"regions"`
+	// Rerank is how many of the best hits the search re-ranks by local
+	// features (0: none).
+	Rerank int `json:"rerank"`
 	// Index is the index searched (Options.Index).
 	Index string `json:"index"`
 
@@ -161,6 +165,7 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 		cfg = *opt.Regions
 	}
 	rep.Regions = len(cfg.Regions)
+	rep.Rerank = cfg.Rerank.K
 	photos, err := Discover(opt.Dir)
 	if err != nil {
 		return rep, err
@@ -193,6 +198,12 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 	defer cancel()
 
 	catalogue := make([][]float32, len(photos))
+	// The catalogue photos' local features, for the re-ranking (computed
+	// here as the API computes them on first use, from the photo).
+	var features catalogueFeatures
+	if cfg.Rerank.K > 0 {
+		features = make(catalogueFeatures, len(photos))
+	}
 	queryJPEG := make([][]byte, len(photos))
 	var (
 		embedNanos atomic.Int64
@@ -234,6 +245,9 @@ func Run(ctx context.Context, e embed.Embedder, opt Options) (Report, error) {
 					continue
 				}
 				catalogue[i] = v
+				if features != nil {
+					features[i] = localfeat.Extract(img, false)
+				}
 				if queryOf[i] {
 					q, bg, err := makeQuery(photos, groups, i, img, opt)
 					if err != nil {
@@ -308,6 +322,9 @@ feed:
 		if err == nil {
 			hits, err = em.Search(idx, 10, vectorindex.Filter{})
 		}
+		if err == nil && features != nil {
+			hits, err = em.Rerank(ctx, hits, features)
+		}
 		took = append(took, time.Since(t))
 		cpu += processCPU() - c
 		if err != nil {
@@ -368,6 +385,18 @@ feed:
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// catalogueFeatures are the local features of the catalogue photos, by
+// position: the re-ranking's Candidates.
+type catalogueFeatures []*localfeat.Features
+
+func (c catalogueFeatures) Features(_ context.Context, h vectorindex.Hit) (*localfeat.Features, error) {
+	j, err := catalogueItems([]vectorindex.Hit{h})
+	if err != nil || j[0] < 0 || j[0] >= len(c) {
+		return nil, fmt.Errorf("quality: unexpected hit %v", h.Key)
+	}
+	return c[j[0]], nil
 }
 
 // makeQuery makes the JPEG of the query photo i becomes: a re-photograph

@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand"
+
+	"github.com/lookalike/lookalike/localfeat"
 )
 
 // TransformParams describes one synthetic re-photograph of an image.
@@ -143,8 +145,8 @@ func encodeJPEG(img image.Image, q int) ([]byte, error) {
 // filter: bilinear when enlarging, and widened to average over the source
 // footprint (anti-aliased) when shrinking.
 func resample(src []float32, sw, sh, dw, dh int) []float32 {
-	xw := tentWeights(sw, dw)
-	yw := tentWeights(sh, dh)
+	xw := localfeat.TentTaps(sw, dw)
+	yw := localfeat.TentTaps(sh, dh)
 	// Horizontal pass: sh rows of dw pixels.
 	tmp := make([]float32, sh*dw*3)
 	for y := 0; y < sh; y++ {
@@ -152,10 +154,10 @@ func resample(src []float32, sw, sh, dw, dh int) []float32 {
 		for x, taps := range xw {
 			var r, g, b float32
 			for _, t := range taps {
-				i := t.i * 3
-				r += row[i] * t.w
-				g += row[i+1] * t.w
-				b += row[i+2] * t.w
+				i := t.I * 3
+				r += row[i] * t.W
+				g += row[i+1] * t.W
+				b += row[i+2] * t.W
 			}
 			o := (y*dw + x) * 3
 			tmp[o], tmp[o+1], tmp[o+2] = r, g, b
@@ -166,52 +168,13 @@ func resample(src []float32, sw, sh, dw, dh int) []float32 {
 	for y, taps := range yw {
 		drow := dst[y*dw*3 : (y+1)*dw*3]
 		for _, t := range taps {
-			srow := tmp[t.i*dw*3 : (t.i+1)*dw*3]
+			srow := tmp[t.I*dw*3 : (t.I+1)*dw*3]
 			for i := range drow {
-				drow[i] += srow[i] * t.w
+				drow[i] += srow[i] * t.W
 			}
 		}
 	}
 	return dst
-}
-
-type tap struct {
-	i int
-	w float32
-}
-
-func tentWeights(src, dst int) [][]tap {
-	scale := float64(dst) / float64(src)
-	support := 1.0
-	if scale < 1 {
-		support = 1 / scale
-	}
-	out := make([][]tap, dst)
-	for d := 0; d < dst; d++ {
-		center := (float64(d)+0.5)/scale - 0.5
-		lo := int(math.Floor(center - support))
-		hi := int(math.Ceil(center + support))
-		var taps []tap
-		var total float64
-		for s := lo; s <= hi; s++ {
-			wt := 1 - math.Abs(float64(s)-center)/support
-			if wt <= 0 {
-				continue
-			}
-			si := clampInt(s, 0, src-1)
-			taps = append(taps, tap{si, float32(wt)})
-			total += wt
-		}
-		if total == 0 {
-			taps = []tap{{clampInt(int(math.Round(center)), 0, src-1), 1}}
-			total = 1
-		}
-		for i := range taps {
-			taps[i].w = float32(float64(taps[i].w) / total)
-		}
-		out[d] = taps
-	}
-	return out
 }
 
 func clampInt(v, lo, hi int) int {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/lookalike/lookalike/embed"
+	"github.com/lookalike/lookalike/localfeat"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
@@ -121,6 +122,9 @@ type Config struct {
 	// object on a background) and every window's hits take TrustedPenalty
 	// more (see Fuse). Zero TrustMargin: never.
 	TrustMargin, TrustedPenalty float32
+	// Rerank re-ranks the fused best hits by local features
+	// (localfeat.Rerank, see Embedded.Rerank); K 0: never.
+	Rerank localfeat.RerankConfig
 }
 
 // DefaultConfig is the search of an uploaded photo: the whole frame and
@@ -167,9 +171,11 @@ type WholeTruster interface {
 }
 
 // ConfigFor is DefaultConfig with e's trust in the whole frame, when e
-// has one (WholeTruster): the search of an uploaded photo with e.
+// has one (WholeTruster), and the re-ranking by local features
+// (localfeat.DefaultRerank): the search of an uploaded photo with e.
 func ConfigFor(e embed.Embedder) Config {
 	c := DefaultConfig()
+	c.Rerank = localfeat.DefaultRerank()
 	if t, ok := e.(WholeTruster); ok {
 		c.TrustMargin, c.TrustedPenalty = t.TrustWhole()
 	}
@@ -217,6 +223,7 @@ func Search(ctx context.Context, e embed.Embedder, idx Index, cfg Config, q Quer
 type Embedded struct {
 	cfg  Config // Regions: the regions embedded
 	vecs [][]float32
+	feat *localfeat.Query // nil: cfg.Rerank.K is 0
 }
 
 // Vectors returns the regions' vectors, in the order of the regions.
@@ -240,12 +247,37 @@ func Embed(ctx context.Context, e embed.Embedder, cfg Config, img image.Image, c
 	if len(regs) > 1 {
 		img = Prescale(img, embed.DecodeSide(e))
 	}
+	var feat *localfeat.Query
+	done := make(chan struct{})
+	go func() { // alongside the embedding: the other core's work
+		defer close(done)
+		if cfg.Rerank.K > 0 {
+			src := img
+			if crop != nil {
+				src = Crop(img, *crop)
+			}
+			feat = localfeat.NewQuery(src)
+		}
+	}()
 	vecs, err := EmbedRegions(ctx, e, img, regs)
+	<-done
 	if err != nil {
 		return nil, err
 	}
 	cfg.Regions = regs
-	return &Embedded{cfg: cfg, vecs: vecs}, nil
+	return &Embedded{cfg: cfg, vecs: vecs, feat: feat}, nil
+}
+
+// Rerank re-ranks hits (a Search's, best first) by the local features of
+// the query and of the hits' photos (c): the photo that is clearly the
+// query re-photographed comes first (localfeat.Rerank with cfg.Rerank).
+// Without Rerank in the Config hits come back as they are.
+func (q *Embedded) Rerank(ctx context.Context, hits []vectorindex.Hit, c localfeat.Candidates) ([]vectorindex.Hit, error) {
+	if q.feat == nil || c == nil {
+		return hits, nil
+	}
+	out, _, err := localfeat.Rerank(ctx, q.cfg.Rerank, q.feat, hits, c)
+	return out, err
 }
 
 // Search searches idx with each region's vector under filter f and fuses

@@ -21,6 +21,7 @@ import (
 	"github.com/lookalike/lookalike/catalog"
 	"github.com/lookalike/lookalike/embed"
 	"github.com/lookalike/lookalike/embed/builtin"
+	"github.com/lookalike/lookalike/localfeat"
 	"github.com/lookalike/lookalike/vectorindex"
 )
 
@@ -509,5 +510,68 @@ func TestPrescale(t *testing.T) {
 		if got := Prescale(big, side); got != image.Image(big) {
 			t.Errorf("side %d: reduced to %v", side, got.Bounds())
 		}
+	}
+}
+
+// photoFeatures gives the re-ranking the local features of test photos,
+// by Hit.Photo.
+type photoFeatures map[string]*localfeat.Features
+
+func (m photoFeatures) Features(_ context.Context, h vectorindex.Hit) (*localfeat.Features, error) {
+	return m[h.Photo], nil
+}
+
+// The search's re-ranking puts the photo a query re-photographs first when
+// the descriptor ranked it lower, and leaves the hits alone when the
+// config has no re-ranking.
+func TestEmbeddedRerank(t *testing.T) {
+	e := builtin.New()
+	ctx := context.Background()
+	names := []string{"daisy_100080576_f52e8ee070_n.jpg", "dandelion_10443973_aeb97513fc_m.jpg",
+		"roses_102501987_3cdb8e5394_n.jpg", "sunflowers_147804446_ef9244c8ce_m.jpg", "tulips_100930342_92e8746431_n.jpg"}
+	feats := photoFeatures{}
+	for _, n := range names {
+		feats[n] = localfeat.Extract(photo(t, n), false)
+	}
+	// The roses, cropped and mirrored.
+	src := photo(t, names[2])
+	b := src.Bounds()
+	q := image.NewRGBA(image.Rect(0, 0, b.Dx()*8/10, b.Dy()*8/10))
+	for y := 0; y < q.Rect.Dy(); y++ {
+		for x := 0; x < q.Rect.Dx(); x++ {
+			q.Set(q.Rect.Dx()-1-x, y, src.At(b.Min.X+b.Dx()/10+x, b.Min.Y+b.Dy()/10+y))
+		}
+	}
+	hits := func() []vectorindex.Hit {
+		var out []vectorindex.Hit
+		for i, n := range []string{names[0], names[1], names[2], names[3]} {
+			out = append(out, vectorindex.Hit{Key: vectorindex.Key{ShopID: 1, ProductID: catalog.ProductID(n)}, Photo: n, Score: 0.9 - float32(i)/100})
+		}
+		return out
+	}
+	em, err := Embed(ctx, e, ConfigFor(e), q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := em.Rerank(ctx, hits(), feats)
+	if err != nil || out[0].Photo != names[2] || out[0].Score != 0.9 || out[1].Photo != names[0] {
+		t.Fatalf("re-ranked: %v %v; want the roses first", out, err)
+	}
+	off := ConfigFor(e)
+	off.Rerank.K = 0
+	if em, err = Embed(ctx, e, off, q, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := em.Rerank(ctx, hits(), feats); out[0].Photo != names[0] {
+		t.Fatalf("without re-ranking: %v", out)
+	}
+	// A crop's features are the crop's: a box around the roses' left half
+	// (the mirrored photo's right) still finds them.
+	box := Box{0, 0, 0.6, 1}
+	if em, err = Embed(ctx, e, ConfigFor(e), q, &box); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := em.Rerank(ctx, hits(), feats); out[0].Photo != names[2] {
+		t.Fatalf("crop re-ranked: %v", out)
 	}
 }

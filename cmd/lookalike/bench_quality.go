@@ -35,6 +35,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	threads := fs.Int("threads", runtime.NumCPU(), "ONNX Runtime intra-op threads, for --model-dir")
 	timeSingle := fs.Bool("time-single", false, "also time each query searched with the whole frame only, under the same load")
 	wholeOnly := fs.Bool("whole-only", false, "search with the whole frame only (no sub-windows), to compare")
+	noRerank := fs.Bool("no-rerank", false, "leave out the re-ranking of the best hits by local features (as LOOKALIKE_RERANK=0 serves), to compare")
 	index := fs.String("index", "flat", "the index the queries search: flat (the exact scan) or hnsw (approximate, as LOOKALIKE_INDEX=hnsw serves)")
 	version := fs.String("builtin", builtin.Name, "the version of the built-in descriptor to measure (builtin-v1, builtin-v2, builtin-v3, "+builtin.Name+")")
 	hard := fs.Bool("hard", false, "shopper's photos instead of re-photographs: rotated up to ±12°, white balance ±12 %, blurred, half of them on another photo's background (spanning 55–85 % of the frame's width and height)")
@@ -114,8 +115,15 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 		TimeSingle: *timeSingle,
 		Index:      *index,
 	}
-	if *wholeOnly {
-		opt.Regions = &regions.Config{Regions: []regions.Region{{Box: regions.Whole}}}
+	if *wholeOnly || *noRerank {
+		c := regions.ConfigFor(e)
+		if *wholeOnly {
+			c.Regions = c.Regions[:1]
+		}
+		if *noRerank {
+			c.Rerank.K = 0
+		}
+		opt.Regions = &c
 	}
 	if !*quiet {
 		last := time.Time{}
@@ -168,7 +176,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "bands                      exact >= %.4f (%.1f%% of own products, %.1f%% of best others), similar >= %.4f\n",
 		b.Exact, 100*b.ExactRecall, 100*b.FalseExact, b.Similar)
 	fmt.Fprintf(stdout, "embedding                  %.2f ms/image (%d workers)\n", rep.EmbedMsPerImage, *workers)
-	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, %d products, %s index, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Catalogue, rep.Index)
+	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, re-rank of the best %d, %d products, %s index, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Rerank, rep.Catalogue, rep.Index)
 	fmt.Fprintf(stdout, "search CPU                 %.2f ms per search (this process's CPU time)\n", rep.SearchCPUMs)
 	if rep.SingleP50Ms > 0 {
 		fmt.Fprintf(stdout, "whole frame only           p50 %.2f ms, CPU %.2f ms (the same queries, timed right after; regions cost %.2f× p50, %.2f× CPU)\n",

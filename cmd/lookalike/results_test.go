@@ -197,3 +197,23 @@ func TestSearchHeightAndPages(t *testing.T) {
 		t.Fatalf("offset -1: %d", r.status)
 	}
 }
+
+// The search re-ranks its best hits by local features, read from the
+// stored photos' thumbnails and kept in memory: /stats counts them. With
+// LOOKALIKE_RERANK=0 there is no re-ranking and no such cache.
+func TestSearchRerankCache(t *testing.T) {
+	srv := resultsTestShop(t)
+	res := resultsOf(t, srv.searchPhoto(rephotograph(t, readPhoto(t, "tulips")), map[string]string{"min_band": "any", "available": "any"}))
+	if len(res) != 5 || num(res[0]["product_id"]) != 105 || res[0]["band"] != "exact" {
+		t.Fatalf("re-photographed tulips: %v", res)
+	}
+	rr, ok := srv.stats()["rerank"].(map[string]any)
+	if !ok || num(rr["best"]) != 10 || num(rr["cached_photos"]) != 5 || num(rr["cached_bytes"]) < 5*1000 || num(rr["cache_limit"]) != 4096 {
+		t.Fatalf("stats rerank: %v", srv.stats()["rerank"])
+	}
+
+	off := startServer(t, t.TempDir(), map[string]string{"LOOKALIKE_RERANK": "0"})
+	if _, ok := off.stats()["rerank"]; ok {
+		t.Fatalf("LOOKALIKE_RERANK=0: stats rerank %v", off.stats()["rerank"])
+	}
+}

@@ -117,7 +117,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	var cfg app.Config
 	var secrets, signing, allowHosts, origins, logFormat, logLevel string
-	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory, maxPhotos int64
+	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory, maxPhotos, rerank, rerankCache int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
@@ -133,6 +133,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	ef.str(&allowHosts, "fetch-allow-hosts", "LOOKALIKE_FETCH_ALLOW_HOSTS", "", "comma-separated host names allowed even on private addresses (an intranet image server)")
 	ef.integer(&workers, "workers", "LOOKALIKE_WORKERS", 2, "concurrent reindex jobs")
 	ef.integer(&maxPhotos, "max-photos", "LOOKALIKE_MAX_PHOTOS", catalog.DefaultMaxPhotos, "photos kept per product (the main one, then the gallery); a longer list is cut to this many")
+	ef.integer(&rerank, "rerank", "LOOKALIKE_RERANK", 10, "a photo search's best hits checked against the query by local features (the same photo re-photographed comes first); 0 turns it off")
+	ef.integer(&rerankCache, "rerank-cache", "LOOKALIKE_RERANK_CACHE", 4096, "catalogue photos whose local features stay in memory for the re-ranking (about 16 KiB each)")
 	ef.integer(&attempts, "max-attempts", "LOOKALIKE_MAX_ATTEMPTS", 8, "attempts before a transient image failure becomes final")
 	ef.duration(&cfg.RetryBaseDelay, "retry-base-delay", "LOOKALIKE_RETRY_BASE_DELAY", 2*time.Second, "first retry delay; doubles per attempt, with jitter, up to 10m")
 	ef.duration(&cfg.JobLease, "job-lease", "LOOKALIKE_JOB_LEASE", 2*time.Minute, "how long a claimed job belongs to its worker; a job whose worker died runs again after this")
@@ -177,6 +179,10 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg.DefaultShopID, cfg.Workers, cfg.MaxAttempts = shop, int(workers), int(attempts)
 	cfg.MaxImageBytes, cfg.MaxImagePixels, cfg.SearchBurst = maxBytes, maxPixels, int(burst)
 	cfg.EmbedThreads, cfg.DecodeMemory, cfg.MaxPhotos = int(embedThreads), decodeMemory, int(maxPhotos)
+	cfg.Rerank, cfg.RerankCache = int(rerank), int(rerankCache)
+	if rerank == 0 {
+		cfg.Rerank = -1 // off (0 in app.Config is the default)
+	}
 	if code, ok := catalog.NormalizeCurrency(cfg.Currency); ok {
 		cfg.Currency = code // "uah" or "₴" too; Validate refuses the rest
 	}
