@@ -737,6 +737,46 @@ func TestAfter(t *testing.T) {
 	}
 }
 
+// An after callback that reads the database runs while more writes than
+// the pool has connections wait for their turn: the waiting writes hold
+// no connection (they did, and every write of the process stopped).
+func TestAfterReadsWithThePoolBusy(t *testing.T) {
+	url := pgtest.DB(t)
+	d, err := Open(context.Background(), url, Options{MaxConns: 2, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	migrate(t, d)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- d.Write(ctx, func(tx store.Tx) error {
+				_, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES ($1, '')", fmt.Sprint("busy", i))
+				return err
+			}, func() {
+				var n int
+				if err := d.Read().QueryRowContext(ctx, "SELECT count(*) FROM settings").Scan(&n); err != nil {
+					t.Errorf("read in after: %v", err)
+				}
+				time.Sleep(5 * time.Millisecond) // the others queue up meanwhile
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A write after the server ended every connection (a restart, a failover)
 // runs on a new one instead of failing, and commits once.
 func TestWriteAfterConnectionsEnded(t *testing.T) {

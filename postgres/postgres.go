@@ -71,7 +71,7 @@ type Driver struct {
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
 	bg       sync.WaitGroup
-	afterMu  sync.Mutex // afters run one at a time, in commit order
+	afterMu  sync.Mutex // afters run one at a time
 	closeMu  sync.Mutex
 	leaders  map[*leader]struct{}
 	closed   bool
@@ -191,8 +191,12 @@ const maxAttempts = 10
 // before the commit was sent (a server restart, a failover, an idle
 // connection ended): nothing was committed then. A connection lost during
 // the commit is returned, since the commit may have happened. after runs
-// once the commit returned, under a mutex held across the commit, so the
-// afters of this process run one at a time in commit order.
+// once the commit returned and the connection is back in the pool, under
+// a mutex: the afters of this process run one at a time, though not
+// necessarily in commit order (a change hook compares seqs). Held across
+// the commit, the mutex made writes waiting for it hold their connections,
+// and an after that needed one (the index loading a stored vector, behind
+// the feed's lock) waited for them: every webhook of the replica stopped.
 func (d *Driver) Write(ctx context.Context, fn func(tx store.Tx) error, after func()) error {
 	for attempt := 1; ; attempt++ {
 		committing, err := d.writeOnce(ctx, fn, after)
@@ -228,15 +232,12 @@ func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, afte
 		tx.rollback()
 		return false, err
 	}
-	if after != nil {
-		d.afterMu.Lock()
-		defer d.afterMu.Unlock()
-	}
 	tx.ExecLater("COMMIT")
 	if err := tx.flush(ctx); err != nil {
 		tx.rollback()
 		return tx.committing, fmt.Errorf("commit: %w", err)
 	}
+	conn.Close() // back to the pool before after() waits for its turn
 	if notify {
 		d.signal() // this process at once
 		select {
@@ -245,6 +246,8 @@ func (d *Driver) writeOnce(ctx context.Context, fn func(tx store.Tx) error, afte
 		}
 	}
 	if after != nil {
+		d.afterMu.Lock()
+		defer d.afterMu.Unlock()
 		after()
 	}
 	return false, nil

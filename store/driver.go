@@ -90,9 +90,12 @@ type Driver interface {
 
 	// Write runs fn in one transaction and returns after a durable commit
 	// (fn's error: rolled back, returned). after, when not nil, runs once
-	// the transaction has committed; afters run in commit order, one at a
-	// time, so whatever they do is ordered with the writes (it must not
-	// call Write). fn may be run more than once (a retried serialization
+	// the transaction has committed; afters run one at a time (it must not
+	// call Write): on SQLite in commit order; on PostgreSQL perhaps not (the
+	// change hook compares seqs), and with the transaction's connection
+	// back in the pool, so that an after that reads the database, or waits
+	// for one that does, cannot find every connection held by writes
+	// waiting for their turn. fn may be run more than once (a retried serialization
 	// failure): it must only touch the database and its own variables,
 	// resetting them at its start.
 	//

@@ -157,7 +157,7 @@ func (t *wtx) notify(ctx context.Context) error {
 func (s *Store) read() Querier { return rq{s.d.Read(), s.d} }
 
 // write runs fn in a write transaction and, once it has committed, calls
-// after (in commit order). Errors are classified and recorded (Fault).
+// after (Driver.Write). Errors are classified and recorded (Fault).
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error, after func()) error {
 	err := s.d.Write(ctx, func(t Tx) error {
 		return fn(&wtx{rq: rq{t, s.d}, raw: t})
