@@ -7,3 +7,7 @@ package hnsw
 func dotInt8(a, b []int8) int32 { return dotInt8Go(a, b) }
 
 func (x *Index[K, M]) prefetchCodes(id uint32) {}
+
+func dotKernels() map[string]func(a, b []int8) int32 {
+	return map[string]func(a, b []int8) int32{"dispatch": dotInt8}
+}

@@ -6,21 +6,6 @@ import (
 	"testing"
 )
 
-func BenchmarkDotInt8(b *testing.B) {
-	rng := rand.New(rand.NewSource(1))
-	x := make([]int8, 512)
-	y := make([]int8, 512)
-	for i := range x {
-		x[i], y[i] = int8(rng.Intn(255)-127), int8(rng.Intn(255)-127)
-	}
-	b.ReportAllocs()
-	var s int32
-	for b.Loop() {
-		s += dotInt8(x, y)
-	}
-	_ = s
-}
-
 func BenchmarkSearch(b *testing.B) {
 	f := newFixture(b, 20000, 512, config(512))
 	b.ReportAllocs()
@@ -47,22 +32,56 @@ func BenchmarkInsert(b *testing.B) {
 
 func TestDotInt8MatchesPortableLoop(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
-	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 512, 515} {
-		a, b := make([]int8, n), make([]int8, n)
-		for i := range a {
-			a[i], b[i] = int8(rng.Intn(255)-127), int8(rng.Intn(255)-127)
+	kernels := dotKernels()
+	t.Logf("kernels on this processor: %d (with the dispatching one)", len(kernels))
+	for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 65, 100, 128, 191, 512, 515, 1024} {
+		for trial := 0; trial < 20; trial++ {
+			a, b := make([]int8, n), make([]int8, n)
+			for i := range a {
+				a[i], b[i] = int8(rng.Intn(256)-128), int8(rng.Intn(256)-128)
+			}
+			switch {
+			case n > 0 && trial == 0: // the extremes everywhere
+				for i := range a {
+					a[i], b[i] = -128, -128
+				}
+			case n > 0 && trial == 1:
+				for i := range a {
+					a[i], b[i] = 127, -128
+				}
+			}
+			want := dotInt8Go(a, b)
+			for name, dot := range kernels {
+				if got := dot(a, b); got != want {
+					t.Errorf("n=%d trial %d: %s = %d, portable loop %d", n, trial, name, got, want)
+				}
+			}
 		}
-		if n > 0 {
-			a[0], b[0] = -127, -127
-		}
-		if got, want := dotInt8(a, b), dotInt8Go(a, b); got != want {
-			t.Errorf("n=%d: dotInt8 = %d, portable loop %d", n, got, want)
-		}
+	}
+}
+
+func BenchmarkDotInt8Kernels(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	x := make([]int8, 512)
+	y := make([]int8, 512)
+	for i := range x {
+		x[i], y[i] = int8(rng.Intn(255)-127), int8(rng.Intn(255)-127)
+	}
+	for name, dot := range dotKernels() {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var s int32
+			for b.Loop() {
+				s += dot(x, y)
+			}
+			_ = s
+		})
 	}
 }
 
 func BenchmarkDotInt8Go(b *testing.B) {
 	x := make([]int8, 512)
+	b.ReportAllocs()
 	for b.Loop() {
 		dotInt8Go(x, x)
 	}
