@@ -46,10 +46,11 @@ func (m *Main) runBenchIndex(args []string) error {
 	fs.StringVar(&o.QueriesPath, "queries", "", "query vectors, .fvecs")
 	fs.IntVar(&o.Shops, "shops", 0, "also search each index within one shop: vector i is in shop 1+i%shops (100: 1 % each)")
 	fs.StringVar(&o.Neighbors, "neighbors", "", "write each query's top 10 from the last index (0-based positions in the base vectors) to this .ivecs file")
-	fs.IntVar(&o.M, "m", 0, "HNSW links per node at upper layers (0: default 16)")
+	fs.IntVar(&o.M, "m", 0, "HNSW links per node at upper layers (0: default 24)")
 	fs.IntVar(&o.EfConstruct, "ef-construction", 0, "HNSW candidate list when inserting (0: default)")
 	efs := fs.String("ef", "0", "HNSW candidate list when searching (0: default); several, comma-separated, search the same graph with each (lines \"hnsw ef=N\")")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per index")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles (pprof) of each index's build and searches to PREFIX.<index>.build and PREFIX.<index>.search")
 	quiet := fs.Bool("quiet", false, "show no progress")
 	rest, err := parseWithArgs(fs, args)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,7 +48,11 @@ type Options struct {
 	// values, on the same graph (lines "hnsw ef=N").
 	MoreEf []int
 	JSON   bool
-	Log    io.Writer // progress; nil: none
+	// CPUProfile, if set, is the prefix of CPU profiles (pprof) of each
+	// index's build (PREFIX.<index>.build) and unfiltered searches on one
+	// core (PREFIX.<index>.search).
+	CPUProfile string
+	Log        io.Writer // progress; nil: none
 }
 
 // Result is one index's line.
@@ -197,8 +202,13 @@ func heapInUse() uint64 {
 func measure(name string, o Options, base, queries vectorgen.Set, truth, shopTruth [][]int32) ([]Result, error) {
 	r := Result{Index: name, N: base.Len(), Dim: base.Dim, Cores: runtime.GOMAXPROCS(0)}
 	before := heapInUse()
+	stop, err := startProfile(o.CPUProfile, name+".build")
+	if err != nil {
+		return nil, err
+	}
 	start, cpu := time.Now(), cpuTime()
 	s, err := build(name, o, base)
+	stop()
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +221,12 @@ func measure(name string, o Options, base, queries vectorgen.Set, truth, shopTru
 			return nil, err
 		}
 	}
-	if err := queryPass(&r, s, queries, truth, func(int) int64 { return 0 }); err != nil {
+	if stop, err = startProfile(o.CPUProfile, name+".search"); err != nil {
+		return nil, err
+	}
+	err = queryPass(&r, s, queries, truth, func(int) int64 { return 0 })
+	stop()
+	if err != nil {
 		return nil, err
 	}
 	out := []Result{r}
@@ -266,6 +281,26 @@ func queryPass(r *Result, s searcher, queries vectorgen.Set, truth [][]int32, sh
 	r.QPSAllCores = float64(queries.Len()) / time.Since(t0).Seconds()
 	r.P50AllCoresMs, r.P99AllCoresMs = percentiles(all)
 	return nil
+}
+
+// startProfile starts a CPU profile into prefix.what (no prefix: none) and
+// returns what stops it.
+func startProfile(prefix, what string) (stop func(), err error) {
+	if prefix == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(prefix + "." + what)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // cpuTime is the process's user and system CPU time.
