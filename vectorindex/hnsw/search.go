@@ -20,6 +20,7 @@ type searchCtx struct {
 	qcodes  []int8
 	sorted  []item
 	sel     []item
+	eps     []item
 	prune   []item
 	psel    []item
 }
@@ -104,14 +105,30 @@ func (x *Index[K, M]) greedy(c *searchCtx, qc []int8, qb float32, cur item, l in
 // the ef closest nodes that allow accepts. Nodes it rejects are still
 // traversed.
 func (x *Index[K, M]) searchLayer(c *searchCtx, qc []int8, qb float32, ep item, ef, l int, allow func(uint32) bool) {
+	c.eps = append(c.eps[:0], ep)
+	x.searchLayerFrom(c, qc, qb, c.eps, ef, l, allow)
+}
+
+// searchLayerFrom is searchLayer from several entry points (eps must not
+// be c.res).
+func (x *Index[K, M]) searchLayerFrom(c *searchCtx, qc []int8, qb float32, eps []item, ef, l int, allow func(uint32) bool) {
 	c.cand, c.res = c.cand[:0], c.res[:0]
 	c.reset()
-	c.visit(ep.id)
-	c.cand.push(ep)
+	for _, ep := range eps {
+		if c.visit(ep.id) {
+			continue
+		}
+		c.cand.push(ep)
+		if allow(ep.id) {
+			c.res.push(ep)
+			if len(c.res) > ef {
+				c.res.pop()
+			}
+		}
+	}
 	bound := float32(math.Inf(1))
-	if allow(ep.id) {
-		c.res.push(ep)
-		bound = ep.d
+	if len(c.res) > 0 {
+		bound = c.res[0].d
 	}
 	for len(c.cand) > 0 {
 		cur := c.cand[0]
@@ -144,6 +161,41 @@ func (x *Index[K, M]) searchLayer(c *searchCtx, qc []int8, qb float32, ep item, 
 		}
 	}
 }
+
+// descend walks from ep at layer top down to layer stop+1 and leaves in
+// c.eps, closest first, the entry points for layer stop. With ef 1 that is
+// HNSW's greedy walk (one entry point); with a larger ef each layer is
+// searched with a beam of ef seeded by the one above, which finds the
+// query's region of the graph when the upper layers offer no single
+// downhill path to it (many clusters that are all about as far from one
+// another).
+func (x *Index[K, M]) descend(c *searchCtx, qc []int8, qb float32, ep item, top, stop, ef int) {
+	if ef <= 1 {
+		for l := top; l > stop; l-- {
+			ep = x.greedy(c, qc, qb, ep, l)
+		}
+		c.eps = append(c.eps[:0], ep)
+		return
+	}
+	c.eps = append(c.eps[:0], ep)
+	any := func(uint32) bool { return true }
+	for l := top; l > stop; l-- {
+		x.searchLayerFrom(c, qc, qb, c.eps, ef, l, any)
+		c.eps = append(c.eps[:0], c.res...)
+	}
+	slices.SortFunc(c.eps, byDist)
+}
+
+// The beams of the upper layers. Greedy walks (1) lose a query among many
+// groups of clusters: 1M 512-d vectors in 100 groups of 100 clusters gave
+// recall@10 0.78 at efSearch 64 and 0.885 at 256, the graph itself built
+// with greedy walks into the wrong groups; at 500k in 50 groups, beams of
+// 16 when inserting and 32 when searching took it from 0.89 to 1.0 at
+// efSearch 64 (p50 0.16 -> 0.25 ms, build 6 % slower).
+const (
+	upperEfSearch = 32
+	upperEfInsert = 16
+)
 
 // selectNeighbours is hnswlib's heuristic: from cands (closest first) keep a
 // candidate only if it is closer to the base than to every one kept, up to m.
@@ -187,7 +239,7 @@ func (x *Index[K, M]) insert(id uint32) {
 	if level > 0 {
 		ch.upper[s] = make([]uint32, level*(x.m+1))
 	}
-	clear(ch.links0[s*(x.m0+1) : (s+1)*(x.m0+1)])
+	clear(x.links(id, 0))
 
 	x.epMu.Lock()
 	ep, maxL := x.ep, x.maxLevel
@@ -200,10 +252,8 @@ func (x *Index[K, M]) insert(id uint32) {
 	if !hold {
 		x.epMu.Unlock()
 	}
-	cur := item{x.dist(qc, qb, ep), ep}
-	for l := maxL; l > level; l-- {
-		cur = x.greedy(c, qc, qb, cur, l)
-	}
+	x.descend(c, qc, qb, item{x.dist(qc, qb, ep), ep}, maxL, level, upperEfInsert)
+	cur := c.eps[0]
 	allow := func(n uint32) bool { return x.state(n) != stateDeleted }
 	for l := min(level, maxL); l >= 0; l-- {
 		x.searchLayer(c, qc, qb, cur, x.efCons, l, allow)
@@ -319,11 +369,8 @@ func (x *Index[K, M]) SearchEf(q []float32, k int, f Filter[K, M], ef int) ([]Hi
 	c := x.getCtx()
 	defer x.putCtx(c)
 	qb, _ := x.q.encode(c.qcodes, q)
-	cur := item{x.dist(c.qcodes, qb, ep), ep}
-	for l := maxL; l > 0; l-- {
-		cur = x.greedy(c, c.qcodes, qb, cur, l)
-	}
-	x.searchLayer(c, c.qcodes, qb, cur, ef, 0, match)
+	x.descend(c, c.qcodes, qb, item{x.dist(c.qcodes, qb, ep), ep}, maxL, 0, min(ef, upperEfSearch))
+	x.searchLayerFrom(c, c.qcodes, qb, c.eps, ef, 0, match)
 	// Re-rank the candidates on the full vectors.
 	c.sorted = c.sorted[:0]
 	for _, e := range c.res {

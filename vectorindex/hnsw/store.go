@@ -3,7 +3,7 @@ package hnsw
 import (
 	"fmt"
 	"os"
-	"sync"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -31,9 +31,8 @@ type chunk[K comparable, M any] struct {
 	bias     []float32
 	level    []uint8
 	state    []atomic.Uint32
-	links0   []uint32   // chunkSize*(m0+1): count, then ids
+	links0   []uint32   // chunkSize*(m0+2): the node's lock, count, then ids
 	upper    [][]uint32 // level*(m+1) per node: layers 1..level
-	locks    []sync.Mutex
 	keys     []K
 	metas    []M
 	groups   []int64 // only with Config.Group
@@ -70,9 +69,8 @@ func (x *Index[K, M]) newChunk(i int) (*chunk[K, M], error) {
 		bias:   make([]float32, chunkSize),
 		level:  make([]uint8, chunkSize),
 		state:  make([]atomic.Uint32, chunkSize),
-		links0: make([]uint32, chunkSize*(x.m0+1)),
+		links0: make([]uint32, chunkSize*(x.m0+2)),
 		upper:  make([][]uint32, chunkSize),
-		locks:  make([]sync.Mutex, chunkSize),
 		keys:   make([]K, chunkSize),
 		metas:  make([]M, chunkSize),
 		vecs:   unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(mapped))), chunkSize*x.dim),
@@ -115,15 +113,34 @@ func (x *Index[K, M]) setState(id uint32, st uint32) {
 func (x *Index[K, M]) links(id uint32, l int) []uint32 {
 	c, s := x.chunk(id)
 	if l == 0 {
-		return c.links0[s*(x.m0+1) : (s+1)*(x.m0+1) : (s+1)*(x.m0+1)]
+		st := x.m0 + 2
+		return c.links0[s*st+1 : (s+1)*st : (s+1)*st]
 	}
 	return c.upper[s][(l-1)*(x.m+1) : l*(x.m+1) : l*(x.m+1)]
 }
 
-func (x *Index[K, M]) lock(id uint32) *sync.Mutex {
+// lock returns node id's lock, which guards its links at every layer. It
+// is the word before the node's layer-0 list, so that taking it brings the
+// list's first ids into the cache too.
+func (x *Index[K, M]) lock(id uint32) *spinLock {
 	c, s := x.chunk(id)
-	return &c.locks[s]
+	return (*spinLock)(unsafe.Pointer(&c.links0[s*(x.m0+2)]))
 }
+
+// spinLock is a mutex in one word: links are held for a few hundred
+// nanoseconds at most, so a waiter spins, yielding the processor after a
+// while.
+type spinLock struct{ v atomic.Uint32 }
+
+func (l *spinLock) Lock() {
+	for i := 0; !l.v.CompareAndSwap(0, 1); i++ {
+		if i >= 16 {
+			runtime.Gosched()
+		}
+	}
+}
+
+func (l *spinLock) Unlock() { l.v.Store(0) }
 
 // alloc hands out an id, reusing freed ones, and maps a new chunk when needed.
 func (x *Index[K, M]) alloc() (uint32, error) {
