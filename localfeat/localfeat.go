@@ -313,30 +313,37 @@ func fast(g *Gray) []corner {
 		off[i] = c[1]*w + c[0]
 	}
 	score := make([]int32, w*h)
+	pix := g.Pix
 	for y := border; y < h-border; y++ {
 		for x := border; x < w-border; x++ {
 			i := y*w + x
 			p := int32(g.Pix[i])
 			hi, lo := p+fastThresh, p-fastThresh
-			// Quick rejection on the four compass points: a 9-arc covers
-			// at least two of them.
-			nb, nd := 0, 0
-			for _, k := range [4]int{0, 4, 8, 12} {
-				v := int32(g.Pix[i+off[k]])
-				if v > hi {
-					nb++
-				} else if v < lo {
-					nd++
-				}
+			// Quick rejection: a 9-arc holds ring pixel 0 or 8 (any 9 in
+			// a row do), and at least two of the compass points 0, 4, 8,
+			// 12, all brighter or all darker.
+			v0, v8 := int32(pix[i+off[0]]), int32(pix[i+off[8]])
+			if v0 <= hi && v0 >= lo && v8 <= hi && v8 >= lo {
+				continue
 			}
+			v4, v12 := int32(pix[i+off[4]]), int32(pix[i+off[12]])
+			nb := b2i(v0 > hi) + b2i(v4 > hi) + b2i(v8 > hi) + b2i(v12 > hi)
+			nd := b2i(v0 < lo) + b2i(v4 < lo) + b2i(v8 < lo) + b2i(v12 < lo)
 			if nb < 2 && nd < 2 {
 				continue
 			}
 			var ring [16]int32
+			var bright, dark uint32
 			for k := range off {
-				ring[k] = int32(g.Pix[i+off[k]])
+				v := int32(g.Pix[i+off[k]])
+				ring[k] = v
+				if v > hi {
+					bright |= 1 << k
+				} else if v < lo {
+					dark |= 1 << k
+				}
 			}
-			if !arc(ring, hi, lo) {
+			if !arc9(bright) && !arc9(dark) {
 				continue
 			}
 			var s int32
@@ -368,26 +375,21 @@ func fast(g *Gray) []corner {
 	return out
 }
 
-// arc says whether 9 contiguous ring pixels are all brighter than hi or
-// all darker than lo.
-func arc(ring [16]int32, hi, lo int32) bool {
-	nb, nd := 0, 0
-	for k := 0; k < 16+9; k++ {
-		v := ring[k&15]
-		if v > hi {
-			nb++
-			nd = 0
-		} else if v < lo {
-			nd++
-			nb = 0
-		} else {
-			nb, nd = 0, 0
-		}
-		if nb >= 9 || nd >= 9 {
-			return true
-		}
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return false
+	return 0
+}
+
+// arc9 says whether the 16-bit ring mask m has 9 contiguous bits set,
+// around the ring.
+func arc9(m uint32) bool {
+	m |= m << 16         // the ring twice, so a run may wrap
+	r := m & (m >> 1)    // runs of 2
+	r &= r >> 2          // 4
+	r &= r >> 4          // 8
+	return r&(m>>8) != 0 // 9
 }
 
 // umax[dy] is the half-width of the circular patch at row dy.

@@ -3,8 +3,11 @@ package localfeat
 import (
 	"container/list"
 	"context"
+	"errors"
 	"image"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lookalike/lookalike/vectorindex"
 )
@@ -58,16 +61,32 @@ func Rerank(ctx context.Context, cfg RerankConfig, q *Query, hits []vectorindex.
 	if k < 2 || q == nil {
 		return hits, -1, nil
 	}
-	bi, bn, first := -1, 0, 0
-	for i := range k {
-		f, err := c.Features(ctx, hits[i])
-		if err != nil {
-			return hits, -1, err
-		}
-		n := BestInliers(q.Plain, q.Mirrored, f)
-		if i == 0 {
-			first = n
-		}
+	// The candidates are read and matched on every core (a cold cache
+	// reads their photos at once too).
+	inl := make([]int, k)
+	errs := make([]error, k)
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range min(k, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < k; i = int(next.Add(1)) - 1 {
+				f, err := c.Features(ctx, hits[i])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				inl[i] = BestInliers(q.Plain, q.Mirrored, f)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return hits, -1, err
+	}
+	bi, bn, first := -1, 0, inl[0]
+	for i, n := range inl {
 		if n > bn {
 			bi, bn = i, n
 		}
