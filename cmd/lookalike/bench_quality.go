@@ -179,7 +179,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "search                     p50 %.2f ms, p90 %.2f ms (%d regions, re-rank of the best %d, %d products, %s index, one query at a time)\n", rep.SearchP50Ms, rep.SearchP90Ms, rep.Regions, rep.Rerank, rep.Catalogue, rep.Index)
 	fmt.Fprintf(stdout, "search CPU                 %.2f ms per search (this process's CPU time)\n", rep.SearchCPUMs)
 	if rep.SingleP50Ms > 0 {
-		fmt.Fprintf(stdout, "whole frame only           p50 %.2f ms, CPU %.2f ms (the same queries, timed right after; regions cost %.2f× p50, %.2f× CPU)\n",
+		fmt.Fprintf(stdout, "whole frame only           p50 %.2f ms, CPU %.2f ms (the same queries, timed right after; the regions and the re-ranking cost %.2f× p50, %.2f× CPU)\n",
 			rep.SingleP50Ms, rep.SingleCPUMs, rep.SearchP50Ms/rep.SingleP50Ms, rep.SearchCPUMs/max(rep.SingleCPUMs, 1e-9))
 	}
 	fmt.Fprintf(stdout, "elapsed                    %s\n", rep.Elapsed.Round(time.Millisecond))
