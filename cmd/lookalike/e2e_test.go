@@ -241,11 +241,13 @@ func (s *server) stats() map[string]any {
 }
 
 // catalogueStats is /stats without what changes with the process and the
-// clock (replica, replicas: ids, heartbeats), for comparing two moments.
+// clock (replica, replicas: ids, heartbeats; rerank: this process's cache
+// of local features, empty after a restart), for comparing two moments.
 func catalogueStats(st map[string]any) string {
 	c := maps.Clone(st)
 	delete(c, "replica")
 	delete(c, "replicas")
+	delete(c, "rerank")
 	return fmt.Sprint(c)
 }
 
