@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"slices"
@@ -40,6 +41,7 @@ import (
 type Config struct {
 	Addr              string   // listen address
 	AdminAddr         string   // when set, a second listen address for the internal endpoints, which the first then answers 404
+	PprofAddr         string   // when set, a listen address for Go's profiler (net/http/pprof); empty: none. Keep it private (127.0.0.1)
 	DataDir           string   // database, images (with DatabaseURL: only caches)
 	DatabaseURL       string   // postgres://…: the catalogue in PostgreSQL, shared by every replica; empty: SQLite in DataDir
 	BlobURL           string   // s3://bucket/prefix?endpoint=…: the images in an S3-compatible store; empty: DataDir/images
@@ -151,6 +153,15 @@ func (c *Config) Validate() error {
 		}
 		if c.AdminAddr == c.Addr && port != "0" {
 			return fmt.Errorf("LOOKALIKE_ADMIN_ADDR %q must differ from LOOKALIKE_ADDR: the internal endpoints need an address of their own", c.AdminAddr)
+		}
+	}
+	if c.PprofAddr != "" {
+		_, port, err := net.SplitHostPort(c.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("LOOKALIKE_PPROF_ADDR %q is not host:port (such as 127.0.0.1:6061): %w", c.PprofAddr, err)
+		}
+		if (c.PprofAddr == c.Addr || c.PprofAddr == c.AdminAddr) && port != "0" {
+			return fmt.Errorf("LOOKALIKE_PPROF_ADDR %q must differ from LOOKALIKE_ADDR and LOOKALIKE_ADMIN_ADDR: the profiler has an address of its own", c.PprofAddr)
 		}
 	}
 	if c.DefaultShopID <= 0 {
@@ -266,6 +277,8 @@ type App struct {
 	http     *http.Server // the public address (everything, without AdminAddr)
 	ln       net.Listener
 	adminSrv *http.Server // AdminAddr, when set: every endpoint
+	pprofLn  net.Listener // PprofAddr, when set
+	pprofSrv *http.Server // net/http/pprof on PprofAddr
 	adminLn  net.Listener
 	ready    atomic.Bool
 	served   chan error
@@ -520,6 +533,17 @@ func (a *App) Start(ctx context.Context) error {
 		a.adminSrv = a.newHTTPServer(a.api)
 		public = a.api.Public()
 	}
+	if a.cfg.PprofAddr != "" {
+		if a.pprofLn, err = net.Listen("tcp", a.cfg.PprofAddr); err != nil {
+			ln.Close()
+			if a.adminLn != nil {
+				a.adminLn.Close()
+			}
+			return fmt.Errorf("listen on LOOKALIKE_PPROF_ADDR %s: %w", a.cfg.PprofAddr, err)
+		}
+		a.pprofSrv = a.newHTTPServer(pprofHandler())
+		a.pprofSrv.WriteTimeout = 0 // a CPU profile streams for as long as it was asked to
+	}
 	a.http = a.newHTTPServer(public)
 	if err := a.heartbeat(ctx); err != nil { // in /stats from the start
 		a.log.Warn("heartbeat", "subsystem", "fleet", "err", err)
@@ -540,6 +564,14 @@ func (a *App) Start(ctx context.Context) error {
 	if a.adminSrv != nil {
 		go func() { a.served <- a.adminSrv.Serve(a.adminLn) }()
 		a.log.Info("listening for internal endpoints", "subsystem", "http", "admin_addr", a.adminLn.Addr().String())
+	}
+	if a.pprofSrv != nil {
+		go func() {
+			if err := a.pprofSrv.Serve(a.pprofLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Warn("profiler stopped", "subsystem", "http", "err", err)
+			}
+		}()
+		a.log.Info("listening for the profiler", "subsystem", "http", "pprof_addr", a.pprofLn.Addr().String())
 	}
 	return nil
 }
@@ -562,6 +594,26 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // URL is the server's base URL.
 func (a *App) URL() string { return "http://" + a.Addr() }
 
+// PprofURL is the base URL of the profiler ("" without PprofAddr).
+func (a *App) PprofURL() string {
+	if a.pprofLn == nil {
+		return ""
+	}
+	return "http://" + a.pprofLn.Addr().String()
+}
+
+// pprofHandler serves Go's profiles under /debug/pprof/ (net/http/pprof),
+// on an address of their own: never on the public one.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
 // AdminURL is the base URL of the internal endpoints: the admin address
 // when one is set, otherwise the same as URL.
 func (a *App) AdminURL() string {
@@ -583,6 +635,9 @@ func (a *App) Stop(ctx context.Context) error {
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	if a.pprofSrv != nil {
+		a.pprofSrv.Close() // a profile being taken is cut short
+	}
 	for _, srv := range []*http.Server{a.http, a.adminSrv} { // both drain at once, within one timeout
 		if srv == nil {
 			continue

@@ -20,6 +20,8 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		msg    string
 	}{
 		{func(c *Config) { c.Addr = "8080" }, "LOOKALIKE_ADDR"},
+		{func(c *Config) { c.PprofAddr = "6061" }, "LOOKALIKE_PPROF_ADDR"},
+		{func(c *Config) { c.PprofAddr = c.Addr }, "LOOKALIKE_PPROF_ADDR"},
 		{func(c *Config) { c.AdminAddr = "8081" }, "LOOKALIKE_ADMIN_ADDR"},
 		{func(c *Config) { c.AdminAddr = c.Addr }, "LOOKALIKE_ADMIN_ADDR"},
 		{func(c *Config) { c.DefaultShopID = -1 }, "LOOKALIKE_DEFAULT_SHOP_ID"},

@@ -50,7 +50,7 @@ func (t *benchTarget) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.replicas, "replicas", 0, "start this many `lookalike serve` replicas of this binary on PostgreSQL (--database-url), each on a free 127.0.0.1 port with a data directory of its own; 0: one in-process server on SQLite")
 	fs.StringVar(&t.dbURL, "database-url", "", "with --replicas: the PostgreSQL database the replicas share (its tables are created if missing; use an empty one); default: a throwaway cluster initialised in a temporary directory from the installed PostgreSQL (scripts/install-postgres), removed at the end")
 	fs.Var(&t.pgSettings, "pg-setting", "with --replicas and no --database-url: a server setting of the throwaway cluster, name=value (repeatable; fsync and synchronous_commit are on unless set here)")
-	fs.Var(&t.env, "replica-env", "with --replicas: NAME=value added to each replica's environment (repeatable), e.g. LOOKALIKE_WORKERS=4")
+	fs.Var(&t.env, "replica-env", "with --replicas: NAME=value added to each replica's environment (repeatable), e.g. LOOKALIKE_WORKERS=4; LOOKALIKE_PPROF_ADDR=127.0.0.1:6061 gives replica i the profiler on port 6061+i")
 }
 
 // fleet is what a benchmark talks to.
@@ -228,6 +228,13 @@ func startBenchReplica(ctx context.Context, exe string, i int, env map[string]st
 	cmd := exec.Command(exe, "serve")
 	cmd.Env = append(os.Environ(), "LOOKALIKE_ADDR="+addr, "LOOKALIKE_DATA_DIR="+dir)
 	for k, v := range env {
+		if k == "LOOKALIKE_PPROF_ADDR" { // one port each: replica i listens on the port given + i
+			if host, port, err := net.SplitHostPort(v); err == nil {
+				if p, err := strconv.Atoi(port); err == nil && p > 0 {
+					v = net.JoinHostPort(host, strconv.Itoa(p+i))
+				}
+			}
+		}
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	r := &benchReplica{url: "http://" + addr, cmd: cmd, dir: dir, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}

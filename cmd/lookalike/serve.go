@@ -120,6 +120,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	var shop, workers, attempts, maxBytes, maxPixels, burst, embedThreads, decodeMemory, maxPhotos, rerank, rerankCache int64
 	ef.str(&cfg.Addr, "addr", "LOOKALIKE_ADDR", "127.0.0.1:8080", "listen address")
 	ef.str(&cfg.AdminAddr, "admin-addr", "LOOKALIKE_ADMIN_ADDR", "", "a second listen address for the internal endpoints (dashboard, admin API, full product records, stats, metrics), which the first then answers 404; empty: all on --addr")
+	ef.str(&cfg.PprofAddr, "pprof-addr", "LOOKALIKE_PPROF_ADDR", "", "a listen address for Go's profiler (/debug/pprof/), such as 127.0.0.1:6061; keep it private; empty: none")
 	ef.str(&cfg.DataDir, "data-dir", "LOOKALIKE_DATA_DIR", "./lookalike-data", "directory for the database and stored images")
 	ef.secret(&cfg.DatabaseURL, "database-url", "LOOKALIKE_DATABASE_URL", "postgres://user:password@host:5432/db?sslmode=…: keep the catalogue, queue, vectors and change feed in PostgreSQL, shared by every replica; empty: SQLite in --data-dir")
 	ef.str(&cfg.BlobURL, "blob-url", "LOOKALIKE_BLOB_URL", "", "s3://bucket/prefix?endpoint=https://host:port&region=… : keep the images in an S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); empty: in the data directory")
