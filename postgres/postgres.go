@@ -271,7 +271,8 @@ type pipeTx struct {
 type queued struct {
 	sql  string
 	args []any
-	dest []any // QueryRowLater's
+	dest []any                                    // QueryRowLater's
+	each func(scan func(dest ...any) error) error // QueryEach's
 }
 
 var _ store.Pipeliner = (*pipeTx)(nil)
@@ -293,8 +294,27 @@ func (t *pipeTx) flush(ctx context.Context) error {
 	if t.err != nil || len(t.queue) == 0 {
 		return t.err
 	}
+	return t.send(ctx, nil)
+}
+
+// QueryEach sends the queue and query in one round trip and calls each
+// with every row of query's answer (store.Pipeliner).
+func (t *pipeTx) QueryEach(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.send(ctx, &queued{sql: query, args: args, each: each})
+}
+
+// send sends the queue, and last when not nil, in one round trip and reads
+// every result; a queued statement's error is kept in t.err (the
+// transaction is aborted then) and returned, and so is last's.
+func (t *pipeTx) send(ctx context.Context, last *queued) error {
 	q := t.queue
 	t.queue = nil
+	if last != nil {
+		q = append(q, *last)
+	}
 	t.sent = true
 	commit := q[len(q)-1].sql == "COMMIT"
 	err := t.conn.Raw(func(dc any) error {
@@ -307,9 +327,12 @@ func (t *pipeTx) flush(ctx context.Context) error {
 		var first error
 		for _, s := range q {
 			var err error
-			if s.dest != nil {
+			switch {
+			case s.each != nil:
+				err = readEach(br, s.each)
+			case s.dest != nil:
 				err = br.QueryRow().Scan(s.dest...)
-			} else {
+			default:
 				_, err = br.Exec()
 			}
 			if err != nil && first == nil {
@@ -330,6 +353,21 @@ func (t *pipeTx) flush(ctx context.Context) error {
 		t.err = err
 	}
 	return err
+}
+
+// readEach calls each with every row of a batch's next result.
+func readEach(br pgx.BatchResults, each func(scan func(dest ...any) error) error) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // statementName is the start of a statement, for an error message.

@@ -7,6 +7,10 @@
 // Interface history (newest first; a change to Driver, Querier, Tx or Change
 // is noted here when it lands):
 //
+//   - 2026-12-02 (fewer round trips): Pipeliner gains QueryEach, a query
+//     sent with the queue in one round trip; ApplyEvent's lock, delivery
+//     check and product read now go together (two round trips a webhook
+//     on PostgreSQL: that batch, then the writes with the COMMIT).
 //   - 2026-12-02 (pipelined writes): Driver unchanged; a driver may
 //     implement KeysMatcher (PostgreSQL does: GetMany, List and the
 //     feed's reads use it); a driver's Tx may
@@ -206,6 +210,12 @@ type Pipeliner interface {
 	// dest when it is sent (before Write returns, and before the after
 	// callback runs).
 	QueryRowLater(dest []any, query string, args ...any)
+	// QueryEach sends the queue and then query (already rebound) in one
+	// round trip, and calls each with every row of query's answer, in
+	// order (scan is valid only during the call); the queued statements'
+	// destinations are filled in before. The first error (of a queued
+	// statement, of query or of each) is returned.
+	QueryEach(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error
 }
 
 // Change is one row of the change feed: the product's searchable state

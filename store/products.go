@@ -82,23 +82,21 @@ func scanProduct(row rowScanner) (catalog.Product, error) {
 // productColumnsP is productColumns of the products table aliased p.
 var productColumnsP = "p." + strings.Join(strings.Fields(strings.ReplaceAll(productColumns, ",", " ")), ", p.")
 
-// getProduct reads a product and its photos in one query.
+// getProduct reads a product and its photos in one query (in a write, sent
+// with the statements queued before it where the driver pipelines).
 func getProduct(ctx context.Context, q Querier, k catalog.Key) (catalog.Product, error) {
-	rows, err := q.QueryContext(ctx, "SELECT "+productColumnsP+", i.url, i.sha256, i.state, i.error, i.transient"+
-		" FROM products p LEFT JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id"+
-		" WHERE p.shop_id = ? AND p.product_id = ? ORDER BY i.position", k.ShopID, k.ProductID)
-	if err != nil {
-		return catalog.Product{}, fmt.Errorf("get product: %w", err)
-	}
-	defer rows.Close()
+	query := "SELECT " + productColumnsP + ", i.url, i.sha256, i.state, i.error, i.transient" +
+		" FROM products p LEFT JOIN product_images i ON i.shop_id = p.shop_id AND i.product_id = p.product_id" +
+		" WHERE p.shop_id = ? AND p.product_id = ? ORDER BY i.position"
+	args := []any{k.ShopID, k.ProductID}
 	var p catalog.Product
 	found := false
-	for rows.Next() {
+	each := func(scan func(dest ...any) error) error {
 		var url, sha, state, perr sql.NullString
 		var transient sql.NullInt64
-		row, err := scanProduct(extraScanner{rows, []any{&url, &sha, &state, &perr, &transient}})
+		row, err := scanProduct(extraScanner{scanFunc(scan), []any{&url, &sha, &state, &perr, &transient}})
 		if err != nil {
-			return p, fmt.Errorf("get product: %w", err)
+			return err
 		}
 		if !found {
 			p, found = row, true
@@ -107,8 +105,15 @@ func getProduct(ctx context.Context, q Querier, k catalog.Key) (catalog.Product,
 			p.Photos = append(p.Photos, catalog.Photo{URL: url.String, SHA256: sha.String, State: catalog.PhotoState(state.String),
 				Error: perr.String, Transient: transient.Int64 != 0})
 		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
+	var err error
+	if tx, ok := q.(*wtx); ok {
+		err = tx.queryEach(ctx, query, args, each)
+	} else {
+		err = queryEach(ctx, q, query, args, each)
+	}
+	if err != nil {
 		return p, fmt.Errorf("get product: %w", err)
 	}
 	if !found {
@@ -116,6 +121,11 @@ func getProduct(ctx context.Context, q Querier, k catalog.Key) (catalog.Product,
 	}
 	return p, nil
 }
+
+// scanFunc is a rowScanner made of a row's Scan.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // extraScanner scans a row into the destinations given, then extra.
 type extraScanner struct {
@@ -189,20 +199,29 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 		if err := tx.lock(ctx, key); err != nil { // before the delivery check: a concurrent repeat waits, then sees it
 			return err
 		}
+		// The delivery check goes with the product's read (one round trip
+		// where the driver pipelines): a repeat reads the product for
+		// nothing, which is rare, and saves a round trip on every other.
+		var seen struct {
+			action          sql.NullString
+			reindex, change sql.NullInt64
+		}
 		if o.DeliveryID != "" {
-			var reindex, ch bool
-			err := tx.QueryRowContext(ctx, "SELECT action, reindex_triggered, changed FROM webhook_deliveries WHERE id = ?", o.DeliveryID).
-				Scan(&res.Action, &reindex, &ch)
-			if err == nil {
-				res.ReindexTriggered, res.Changed, res.Duplicate = reindex, ch, true
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			if err := tx.queryRowLater(ctx, []any{&seen.action, &seen.reindex, &seen.change},
+				"SELECT d.action, d.reindex_triggered, d.changed FROM (SELECT 1 AS one) x LEFT JOIN webhook_deliveries d ON d.id = ?", o.DeliveryID); err != nil {
 				return fmt.Errorf("check delivery: %w", err)
 			}
 		}
-		var err error
-		res, changed, err = applyEvent(ctx, tx, ev, key, o.Now, o.MaxPhotos)
+		old, found, err := readForApply(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if seen.action.Valid {
+			res = ApplyResult{Action: catalog.Action(seen.action.String), ReindexTriggered: seen.reindex.Int64 != 0, Duplicate: true}
+			res.Changed = seen.change.Int64 != 0
+			return nil
+		}
+		res, changed, err = applyEvent(ctx, tx, ev, key, old, found, o.Now, o.MaxPhotos)
 		if err != nil {
 			return err
 		}
@@ -234,12 +253,7 @@ func (s *Store) ApplyEvent(ctx context.Context, ev catalog.Event, o ApplyOptions
 
 // applyEvent does ApplyEvent's work inside its transaction: catalog.Decide
 // decides, this persists.
-func applyEvent(ctx context.Context, tx *wtx, ev catalog.Event, key catalog.Key, now time.Time, maxPhotos int) (res ApplyResult, changed bool, err error) {
-	old, err := getProduct(ctx, tx, key)
-	found := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return res, false, err
-	}
+func applyEvent(ctx context.Context, tx *wtx, ev catalog.Event, key catalog.Key, old catalog.Product, found bool, now time.Time, maxPhotos int) (res ApplyResult, changed bool, err error) {
 	d, err := catalog.Decide(old, found, ev, key, now, maxPhotos)
 	if err != nil {
 		return res, false, err
@@ -259,6 +273,16 @@ func applyEvent(ctx context.Context, tx *wtx, ev catalog.Event, key catalog.Key,
 		return res, false, err
 	}
 	return res, true, nil
+}
+
+// readForApply reads the stored product an event applies to (found false:
+// none).
+func readForApply(ctx context.Context, tx *wtx, key catalog.Key) (catalog.Product, bool, error) {
+	old, err := getProduct(ctx, tx, key)
+	if errors.Is(err, ErrNotFound) {
+		return old, false, nil
+	}
+	return old, err == nil, err
 }
 
 // PruneDeliveries forgets webhook ids recorded before t.

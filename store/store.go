@@ -145,6 +145,31 @@ func (t *wtx) queryRowLater(ctx context.Context, dest []any, query string, args 
 	return t.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
+// queryEach runs query and calls each with every row: sent with the queued
+// statements in one round trip where the driver pipelines (QueryEach),
+// else as a query of its own.
+func (t *wtx) queryEach(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
+	if p, ok := t.raw.(Pipeliner); ok {
+		return p.QueryEach(ctx, t.d.Rebind(query), args, each)
+	}
+	return queryEach(ctx, t, query, args, each)
+}
+
+// queryEach runs query on q and calls each with every row.
+func queryEach(ctx context.Context, q Querier, query string, args []any, each func(scan func(dest ...any) error) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // notify wakes the workers (and feed readers) of every process once the
 // transaction commits.
 func (t *wtx) notify(ctx context.Context) error {
